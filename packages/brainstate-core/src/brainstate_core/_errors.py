@@ -1,0 +1,55 @@
+"""The exception hierarchy: every error the library raises on purpose derives from one base class."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BrainStateError",
+    "TraceContextError",
+    "BatchAxisError",
+    "StateArgumentError",
+    "StateShapeError",
+    "StateUsageError",
+    "EnvironKeyError",
+]
+
+
+class BrainStateError(Exception):
+    """Base class of every error raised by brainstate on purpose.
+
+    Catch this to handle any misuse reported by the library:
+
+    >>> import brainstate
+    >>> issubclass(brainstate.TraceContextError, brainstate.BrainStateError)
+    True
+    """
+
+
+class TraceContextError(BrainStateError):
+    """A JAX tracer escaped into, or out of, the place where it was valid.
+
+    Raised when a tracer is written into a State outside a brainstate transformation (for
+    example inside a raw ``jax.jit``), or when a State created inside a finished trace is read.
+    """
+
+
+class BatchAxisError(BrainStateError, ValueError):
+    """A State was given a batch axis by ``vmap`` that it was not declared to have."""
+
+
+class StateArgumentError(BrainStateError, TypeError):
+    """A State object was passed to, or returned from, a JAX transformation as a value."""
+
+
+class StateShapeError(BrainStateError, ValueError):
+    """A State received a value whose structure, shape or dtype does not match what is required."""
+
+
+class StateUsageError(BrainStateError):
+    """A State was used in a way a transformation cannot honour (for example an unused grad state)."""
+
+
+class EnvironKeyError(BrainStateError, KeyError):
+    """An ``environ`` key was read that has not been set."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it as written.
+        return str(self.args[0]) if self.args else ""

@@ -1,0 +1,297 @@
+"""The State hierarchy: mutable containers whose ``.value`` the transformations thread through JAX."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, Callable, Optional, TypeVar
+
+import jax
+import numpy as np
+
+from ._errors import BatchAxisError, StateArgumentError, TraceContextError
+from ._trace import LOCAL, _contains_tracer
+
+__all__ = [
+    "State",
+    "ShortTermState",
+    "LongTermState",
+    "ParamState",
+    "HiddenState",
+    "BatchState",
+]
+
+S = TypeVar("S", bound="State")
+
+_INTERNAL_MODULES = ("brainstate.", "brainstate_core", "brainstate_transform", "brainstate_random", "brainstate_nn")
+
+
+def _creation_site() -> tuple[str, int]:
+    """File and line of the first caller outside the brainstate packages."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not (name == "brainstate" or name.startswith(_INTERNAL_MODULES)):
+            return frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back
+    return "<unknown>", 0
+
+
+_DTYPE_SHORT = {"float": "f", "int": "i", "uint": "u", "complex": "c", "bfloat": "bf"}
+
+
+def _short_dtype(dtype: Any) -> str:
+    name = str(dtype)
+    for long, short in _DTYPE_SHORT.items():
+        if name.startswith(long) and name[len(long):].isdigit():
+            return short + name[len(long):]
+    return name
+
+
+def format_value(value: Any) -> str:
+    """Compact description of a pytree of arrays: ``f32[3,2]``, ``{'w': f32[2], 'b': f32[]}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        inner = ", ".join(format_value(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"{_short_dtype(dtype)}[{','.join(map(str, shape))}]"
+    return repr(value)
+
+
+def _refuse_flatten(state: State):
+    raise StateArgumentError(state._as_value_message())
+
+
+def _register_refusal(cls: type) -> None:
+    jax.tree_util.register_pytree_node(cls, _refuse_flatten, lambda aux, children: None)
+
+
+class State:
+    """A mutable variable that brainstate transformations find and thread through JAX.
+
+    Read and write it through :attr:`value`; the value can be any pytree of arrays. Two States are
+    equal only if they are the same object, and they hash by identity, so they can key dicts.
+    A State is deliberately not a JAX pytree: handing one to a raw JAX transformation raises
+    :class:`StateArgumentError` instead of silently freezing its value.
+
+    Args:
+        value: the initial value, a pytree of arrays (or scalars).
+        name: optional display name.
+        **metadata: free-form metadata; ``tag=`` gives the state a tag that filters can select.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> w = brainstate.ParamState(jnp.ones((3, 2)))
+        >>> w
+        ParamState(f32[3,2])
+        >>> w.value = w.value * 2
+        >>> float(w.value.sum()), w.numel()
+        (12.0, 6)
+    """
+
+    __slots__ = ("_value", "_name", "_metadata", "_source", "_dead", "__weakref__")
+
+    def __init__(self, value: Any, name: Optional[str] = None, **metadata: Any) -> None:
+        if isinstance(value, State):
+            raise StateArgumentError(
+                f"A State cannot hold another State ({value!r}). Pass `other.value` to copy its value."
+            )
+        self._source = _creation_site()
+        self._name = name
+        self._metadata = metadata
+        self._dead = False
+        traces = LOCAL.traces
+        if not traces and _contains_tracer(value):
+            raise TraceContextError(self._tracer_message())
+        self._value = value
+        if traces:
+            traces[-1].record_new(self)
+        for catcher in LOCAL.catchers:
+            catcher.append(self)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # JAX registers pytree nodes per exact type, so every subclass must refuse flattening too.
+        super().__init_subclass__(**kwargs)
+        _register_refusal(cls)
+
+    # -- value -------------------------------------------------------------------------------
+    @property
+    def value(self) -> Any:
+        """The current value. Reads and writes are recorded by the active state trace."""
+        if self._dead:
+            raise TraceContextError(
+                f"{type(self).__name__} created at {self.source_info} was created inside a brainstate "
+                "transformation and still holds a tracer of that finished trace. Fix: create the state "
+                "outside the transformed function, or return its `.value` from the function."
+            )
+        traces = LOCAL.traces
+        if traces:
+            traces[-1].record_read(self)
+        return self._value
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        if isinstance(value, State):
+            raise StateArgumentError(
+                f"Cannot assign the State {value!r} as the value of {self!r} (created at "
+                f"{self.source_info}). Assign `other.value` instead."
+            )
+        traces = LOCAL.traces
+        if traces:
+            traces[-1].record_write(self, value)
+        elif _contains_tracer(value):
+            raise TraceContextError(self._tracer_message())
+        self._value = value
+        self._dead = False
+
+    def _tracer_message(self) -> str:
+        return (
+            f"A JAX tracer was written into {type(self).__name__} (created at {self.source_info}) outside "
+            "any brainstate transformation, probably inside a raw jax.jit / jax.grad / jax.vmap. The state "
+            "would keep a tracer that is invalid once that trace ends. Fix: use brainstate.transform.jit "
+            "(or the matching brainstate.transform function), which threads states through JAX."
+        )
+
+    def restore_value(self, value: Any) -> None:
+        """Put ``value`` back without recording a write (used to undo changes)."""
+        self._value = value
+        self._dead = False
+
+    def value_call(self, fn: Callable[[Any], Any]) -> Any:
+        """Apply ``fn`` to every leaf of the value and return the resulting pytree.
+
+        Example:
+            >>> import brainstate, jax.numpy as jnp
+            >>> brainstate.State({'a': jnp.ones(2)}).value_call(lambda x: x.shape)
+            {'a': (2,)}
+        """
+        return jax.tree.map(fn, self.value)
+
+    def numel(self) -> int:
+        """Total number of elements over all leaves of the value."""
+        return sum(math.prod(np.shape(leaf)) for leaf in jax.tree.leaves(self._value))
+
+    def copy(self: S) -> S:
+        """A new State of the same type holding the same value, name and metadata."""
+        new = type(self).__new__(type(self))
+        State.__init__(new, self._value, self._name, **dict(self._metadata))
+        for key, val in getattr(self, "__dict__", {}).items():
+            setattr(new, key, val)
+        return new
+
+    # -- metadata ----------------------------------------------------------------------------
+    @property
+    def name(self) -> Optional[str]:
+        return self._name
+
+    @name.setter
+    def name(self, name: Optional[str]) -> None:
+        self._name = name
+
+    @property
+    def tag(self) -> Optional[str]:
+        """The state's tag (``State(x, tag='hidden')``), or ``None``."""
+        return self._metadata.get("tag")
+
+    @tag.setter
+    def tag(self, tag: Optional[str]) -> None:
+        self._metadata["tag"] = tag
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._metadata
+
+    @property
+    def source_info(self) -> str:
+        """``file:line`` where this state was created."""
+        return f"{self._source[0]}:{self._source[1]}"
+
+    # -- the vmap batching hook --------------------------------------------------------------
+    def to_lanes(self, axis_size: int) -> tuple[Any, Optional[int]]:
+        """Give this state's value to ``axis_size`` vmap lanes.
+
+        ``brainstate.transform.vmap`` calls this for every state the function uses that was not
+        declared in ``in_states``. It returns ``(value, in_axis)``: the default broadcasts the
+        current value to all lanes (``in_axis=None``). Subclasses override it to give each lane
+        its own value; ``RandomState`` splits its key so that every lane draws different numbers.
+        """
+        return self.value, None
+
+    def from_lanes(self, value: Any, batched: bool, axis_size: int) -> None:
+        """Take back the value the vmap lanes wrote (the other half of :meth:`to_lanes`).
+
+        ``batched`` tells whether ``value`` carries a leading axis of size ``axis_size`` (the lanes
+        wrote different values). The default keeps an unbatched value and refuses a batched one
+        with :class:`BatchAxisError`, because one State cannot hold several lanes' values unless
+        it was declared batched.
+        """
+        if batched:
+            raise BatchAxisError(
+                f"{self!r} (created at {self.source_info}) was written with a value that differs per "
+                f"vmap lane (axis size {axis_size}), but it was not declared batched. Fix: declare it with "
+                "`out_states=` (and `in_states=` if its input is batched too) so the stacked value is kept, "
+                "or write a value that does not depend on the batched inputs."
+            )
+        self.value = value
+
+    # -- Python protocol ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        if self._dead:
+            body = "<tracer of a finished trace>"
+        else:
+            body = format_value(self._value)
+        name = f", name={self._name!r}" if self._name is not None else ""
+        tag = self._metadata.get("tag")
+        tag = f", tag={tag!r}" if tag is not None else ""
+        return f"{type(self).__name__}({body}{name}{tag})"
+
+    def __jax_array__(self):
+        raise StateArgumentError(self._as_value_message())
+
+    def __bool__(self) -> bool:
+        return True
+
+    def _as_value_message(self) -> str:
+        return (
+            f"{self!r} (created at {self.source_info}) was used where an array was expected: it was "
+            "passed to or returned from a JAX transformation, or used in arithmetic. JAX cannot track a "
+            "State object there. Fix: use `state.value`, or let the function read the state directly and "
+            "transform it with brainstate.transform, which threads states automatically."
+        )
+
+
+class ShortTermState(State):
+    """A State whose value is transient: it is reset between trials or sequences."""
+
+    __slots__ = ()
+
+
+class LongTermState(State):
+    """A State whose value persists across trials (parameters, running statistics)."""
+
+    __slots__ = ()
+
+
+class ParamState(LongTermState):
+    """A trainable parameter."""
+
+    __slots__ = ()
+
+
+class HiddenState(ShortTermState):
+    """The hidden state of a dynamical system (membrane potential, recurrent activation)."""
+
+    __slots__ = ()
+
+
+class BatchState(LongTermState):
+    """Statistics accumulated over batches, such as BatchNorm's running mean and variance."""
+
+    __slots__ = ()
+
+
+_register_refusal(State)

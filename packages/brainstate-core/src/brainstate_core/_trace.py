@@ -1,0 +1,177 @@
+"""The state trace: which States a piece of code read and wrote, with value restore on failure.
+
+A :class:`StateTrace` is pushed on a thread-local stack. While it is the innermost trace, every
+``State.value`` read or write is recorded in it, in order of first access, and the value each
+state had before its first access is remembered so that it can be put back. States created while
+the trace is active are local to it: they are not recorded as inputs, and if they still hold a
+tracer of this trace when it closes, later reads raise :class:`TraceContextError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+from ._errors import TraceContextError
+
+if TYPE_CHECKING:
+    from ._state import State
+
+__all__ = ["StateTrace", "catch_new_states", "current_trace"]
+
+
+class _Local(threading.local):
+    def __init__(self) -> None:
+        self.traces: list[StateTrace] = []
+        self.catchers: list[list] = []
+
+
+LOCAL = _Local()
+
+
+def _opaque_jax_trace() -> Any:
+    from jax._src import core
+
+    return core.get_opaque_trace_state(convention="nnx")
+
+
+class StateTrace:
+    """Records the States that code reads and writes while the trace is active.
+
+    Use it as a context manager. On exit the trace always puts back the value every written
+    state had before (``restore=True``, what transformations need, since the values written
+    while tracing are tracers) or only when the block raised (``restore=False``).
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> a, b = brainstate.State(jnp.zeros(2)), brainstate.State(jnp.ones(2))
+        >>> with brainstate.StateTrace(restore=False) as trace:
+        ...     a.value = b.value + 1
+        >>> [s is b for s in trace.states], trace.written
+        ([True, False], [False, True])
+    """
+
+    __slots__ = ("states", "written", "originals", "new_states", "env_reads", "_index", "_new", "_jax_trace", "_restore")
+
+    def __init__(self, *, restore: bool = True) -> None:
+        self.states: list[State] = []
+        self.written: list[bool] = []
+        self.originals: list[Any] = []
+        self.new_states: list[State] = []
+        self.env_reads: dict[str, Any] = {}
+        self._index: dict[int, int] = {}
+        self._new: set[int] = set()
+        self._jax_trace: Any = None
+        self._restore = restore
+
+    # -- recording -------------------------------------------------------------------------
+    def _add(self, state: State) -> int:
+        i = len(self.states)
+        self._index[id(state)] = i
+        self.states.append(state)
+        self.written.append(False)
+        self.originals.append(state._value)
+        return i
+
+    def record_read(self, state: State) -> None:
+        if id(state) not in self._index and id(state) not in self._new:
+            self._add(state)
+
+    def record_write(self, state: State, value: Any) -> None:
+        sid = id(state)
+        if sid in self._new:
+            return
+        i = self._index.get(sid)
+        if i is None:
+            i = self._add(state)
+        self.written[i] = True
+        if self._jax_trace is not None and _contains_tracer(value) and _opaque_jax_trace() != self._jax_trace:
+            raise TraceContextError(
+                f"{state!r} (created at {state.source_info}) was assigned a JAX tracer inside a raw JAX "
+                "transformation (jax.jit, jax.lax.cond, jax.vmap, ...) nested in a brainstate "
+                "transformation. That tracer would leak out of its trace. Fix: use the brainstate.transform "
+                "version of the inner transformation, which threads the state for you."
+            )
+
+    def record_new(self, state: State) -> None:
+        self._new.add(id(state))
+        self.new_states.append(state)
+
+    # -- queries ---------------------------------------------------------------------------
+    def index(self, state: State) -> Optional[int]:
+        """Position of ``state`` in :attr:`states`, or ``None`` if it was not accessed."""
+        return self._index.get(id(state))
+
+    def read_states(self) -> list[State]:
+        """States accessed but never written."""
+        return [s for s, w in zip(self.states, self.written) if not w]
+
+    def write_states(self) -> list[State]:
+        """States written at least once."""
+        return [s for s, w in zip(self.states, self.written) if w]
+
+    def restore(self) -> None:
+        """Put back the value each accessed state had before this trace first touched it."""
+        for state, written, original in zip(self.states, self.written, self.originals):
+            if written:
+                state._value = original
+
+    # -- context -----------------------------------------------------------------------------
+    def __enter__(self) -> StateTrace:
+        self._jax_trace = _opaque_jax_trace()
+        LOCAL.traces.append(self)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        popped = LOCAL.traces.pop()
+        assert popped is self, "StateTrace contexts closed out of order"
+        if exc_type is not None or self._restore:
+            self.restore()
+        for state in self.new_states:
+            if _contains_tracer(state._value):
+                state._dead = True
+
+
+def current_trace() -> Optional[StateTrace]:
+    """The innermost active :class:`StateTrace` of this thread, or ``None``."""
+    traces = LOCAL.traces
+    return traces[-1] if traces else None
+
+
+def _contains_tracer(value: Any) -> bool:
+    from jax import core, tree
+
+    return any(isinstance(leaf, core.Tracer) for leaf in tree.leaves(value))
+
+
+class catch_new_states:
+    """Collect (and optionally tag) every State created inside the block.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> with brainstate.catch_new_states("hidden") as new:
+        ...     h = brainstate.HiddenState(jnp.zeros(3))
+        >>> new.states == [h], h.tag
+        (True, 'hidden')
+    """
+
+    def __init__(self, tag: Optional[str] = None) -> None:
+        self.tag = tag
+        self.states: list[State] = []
+
+    def __enter__(self) -> catch_new_states:
+        LOCAL.catchers.append(self.states)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        popped = LOCAL.catchers.pop()
+        assert popped is self.states, "catch_new_states contexts closed out of order"
+        if self.tag is not None:
+            for state in self.states:
+                state.tag = self.tag
+
+    def __iter__(self) -> Iterator[State]:
+        return iter(self.states)
+
+    def __len__(self) -> int:
+        return len(self.states)
