@@ -10,6 +10,7 @@ __all__ = [
     "StateShapeError",
     "StateUsageError",
     "EnvironKeyError",
+    "EnvironValueError",
 ]
 
 
@@ -53,3 +54,7 @@ class EnvironKeyError(BrainStateError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; show it as written.
         return str(self.args[0]) if self.args else ""
+
+
+class EnvironValueError(BrainStateError, ValueError):
+    """An ``environ`` key was given a value it cannot take (for example an unknown precision)."""
