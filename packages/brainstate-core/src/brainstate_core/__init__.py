@@ -3,6 +3,10 @@
 from ._errors import BatchAxisError as BatchAxisError
 from ._errors import BrainStateError as BrainStateError
 from ._errors import EnvironKeyError as EnvironKeyError
+from ._errors import EnvironValueError as EnvironValueError
+from ._errors import FilterError as FilterError
+from ._errors import JitErrorIf as JitErrorIf
+from ._errors import RandomParameterError as RandomParameterError
 from ._errors import StateArgumentError as StateArgumentError
 from ._errors import StateShapeError as StateShapeError
 from ._errors import StateUsageError as StateUsageError
@@ -16,5 +20,6 @@ from ._state import State as State
 from ._trace import StateTrace as StateTrace
 from ._trace import catch_new_states as catch_new_states
 from ._trace import current_trace as current_trace
+from . import environ as environ
 
 __version__ = "0.1.0"

@@ -12,6 +12,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
+import jax
+import numpy as np
+from jax._src import core as _jax_core
+from jax.core import Tracer
+
 from ._errors import TraceContextError
 
 if TYPE_CHECKING:
@@ -28,11 +33,11 @@ class _Local(threading.local):
 
 LOCAL = _Local()
 
+_CONCRETE = (type(jax.numpy.zeros(())), np.ndarray, np.generic, float, int, bool, complex)
+
 
 def _opaque_jax_trace() -> Any:
-    from jax._src import core
-
-    return core.get_opaque_trace_state(convention="nnx")
+    return _jax_core.get_opaque_trace_state(convention="nnx")
 
 
 class StateTrace:
@@ -139,9 +144,12 @@ def current_trace() -> Optional[StateTrace]:
 
 
 def _contains_tracer(value: Any) -> bool:
-    from jax import core, tree
-
-    return any(isinstance(leaf, core.Tracer) for leaf in tree.leaves(value))
+    """Whether any leaf of ``value`` is a JAX tracer (fast for the common single-array case)."""
+    if isinstance(value, Tracer):
+        return True
+    if isinstance(value, _CONCRETE):
+        return False
+    return any(isinstance(leaf, Tracer) for leaf in jax.tree.leaves(value))
 
 
 class catch_new_states:

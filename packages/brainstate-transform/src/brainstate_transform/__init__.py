@@ -1,0 +1,49 @@
+"""brainstate-transform: state-aware jit, autodiff, vmap, loops and control flow over one primitive."""
+
+from ._autograd import grad as grad
+from ._autograd import hessian as hessian
+from ._autograd import jacfwd as jacfwd
+from ._autograd import jacobian as jacobian
+from ._autograd import jacrev as jacrev
+from ._autograd import jvp as jvp
+from ._autograd import vector_grad as vector_grad
+from ._autograd import vjp as vjp
+from ._conditions import cond as cond
+from ._conditions import ifelse as ifelse
+from ._conditions import switch as switch
+from ._jit import jit as jit
+from ._loops import checkpointed_for_loop as checkpointed_for_loop
+from ._loops import checkpointed_scan as checkpointed_scan
+from ._loops import for_loop as for_loop
+from ._loops import fori_loop as fori_loop
+from ._loops import scan as scan
+from ._loops import while_loop as while_loop
+from ._misc import checkpoint as checkpoint
+from ._misc import eval_shape as eval_shape
+from ._misc import jit_error_if as jit_error_if
+from ._misc import named_scope as named_scope
+from ._misc import remat as remat
+from ._progress import ProgressBar as ProgressBar
+from ._stateful import StatefulFunction as StatefulFunction
+from ._stateful import make_jaxpr as make_jaxpr
+from ._vmap import map as map  # noqa: A004 - mirrors jax.lax.map
+from ._vmap import pmap as pmap
+from ._vmap import vmap as vmap
+from ._vmap import vmap_new_states as vmap_new_states
+
+__version__ = "0.1.0"
+
+
+def get_states(fun, *args, **kwargs):
+    """States ``fun`` touches when called with these arguments, in order of first access."""
+    return StatefulFunction(fun).get_states(*args, **kwargs)
+
+
+def get_read_states(fun, *args, **kwargs):
+    """States ``fun`` reads but never writes when called with these arguments."""
+    return StatefulFunction(fun).get_read_states(*args, **kwargs)
+
+
+def get_write_states(fun, *args, **kwargs):
+    """States ``fun`` writes when called with these arguments."""
+    return StatefulFunction(fun).get_write_states(*args, **kwargs)

@@ -1,0 +1,92 @@
+"""Branching over stateful functions: cond, switch, ifelse."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from brainstate_core import StateUsageError
+
+from ._carry import Carry, stateful
+from ._stateful import StatefulFunction
+
+__all__ = ["cond", "switch", "ifelse"]
+
+
+def _switch(index: Any, branches: Sequence[Callable], operands: tuple) -> Any:
+    sfs = [stateful(b) for b in branches]
+    owner = sfs[0] if len(set(map(id, sfs))) == len(sfs) else StatefulFunction(branches[0])
+
+    def attempt(known):
+        carry = Carry(known, owner, "a cond/switch branch")
+
+        def make(sf: StatefulFunction) -> Callable:
+            def branch(values, *ops):
+                result, new_values = carry.run(sf, values, ops)
+                return result.out, new_values
+
+            return branch
+
+        out, values = jax.lax.switch(index, [make(sf) for sf in sfs], carry.carried_values, *operands)
+        return carry, out, values
+
+    carry, out, values = owner.call(attempt)
+    carry.write_back(values)
+    return out
+
+
+def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> Any:
+    """``jax.lax.cond`` for stateful branches.
+
+    A state written in either branch is carried through both: the branch that does not write it
+    leaves its value unchanged.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> s = brainstate.State(jnp.array(1.0))
+        >>> def double(x):
+        ...     s.value = s.value * 2
+        ...     return x
+        >>> _ = brainstate.transform.cond(True, double, lambda x: x, 0.0)
+        >>> _ = brainstate.transform.cond(False, double, lambda x: x, 0.0)
+        >>> float(s.value)
+        2.0
+    """
+    return _switch(jnp.asarray(pred, dtype=bool).astype(jnp.int32), [false_fun, true_fun], operands)
+
+
+def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
+    """``jax.lax.switch`` for stateful branches (``index`` is clamped into range, as in JAX).
+
+    Example:
+        >>> import brainstate
+        >>> int(brainstate.transform.switch(1, [lambda: 10, lambda: 20, lambda: 30]))
+        20
+    """
+    if not branches:
+        raise StateUsageError("switch needs at least one branch.")
+    return _switch(index, list(branches), operands)
+
+
+def ifelse(conditions: Sequence[Any], branches: Sequence[Callable], *operands: Any) -> Any:
+    """Run the branch of the first true condition; the last branch runs when none is true.
+
+    ``len(branches)`` equals ``len(conditions)``, or is one more (a final "else" branch).
+
+    Example:
+        >>> import brainstate
+        >>> x = 5
+        >>> int(brainstate.transform.ifelse([x < 0, x < 10], [lambda: -1, lambda: 1, lambda: 99]))
+        1
+    """
+    conditions = list(conditions)
+    if len(branches) not in (len(conditions), len(conditions) + 1) or not branches:
+        raise StateUsageError(
+            f"ifelse got {len(conditions)} conditions and {len(branches)} branches; give one branch per "
+            "condition, optionally plus one final else-branch."
+        )
+    flags = jnp.stack([jnp.asarray(c, dtype=bool) for c in conditions] + [jnp.asarray(True)])
+    index = jnp.minimum(jnp.argmax(flags), len(branches) - 1)
+    return _switch(index, list(branches), operands)

@@ -1,0 +1,168 @@
+"""``jit``: compile a stateful function; the states it reads become runtime inputs."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional, Sequence, TypeVar, overload
+
+import jax
+
+from ._stateful import Known, Rediscover, StatefulFunction
+from brainstate_core._trace import LOCAL
+
+from ._util import environ_values, normalize_argnums, write_back
+
+__all__ = ["jit", "JittedFunction"]
+
+F = TypeVar("F", bound=Callable)
+
+
+class JittedFunction:
+    """A compiled stateful function (what :func:`jit` returns).
+
+    Each call passes the current values of the states the function reads as runtime inputs to one
+    ``jax.jit`` program and writes the new values of the states it wrote back afterwards. JAX's own
+    dispatch cache decides when to retrace: a new shape, dtype or weak type of an argument *or of a
+    state* compiles a new program. The ``environ`` values the function read while tracing are part
+    of the cache key too.
+    """
+
+    def __init__(
+        self,
+        fun: Callable,
+        static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (),
+        donate_argnums: int | Sequence[int] = (),
+        in_shardings: Any = None,
+        out_shardings: Any = None,
+        **jit_kwargs: Any,
+    ) -> None:
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self._sf = StatefulFunction(fun)
+        self._in_shardings = in_shardings
+        self._out_shardings = out_shardings
+        # The jitted pure function is pure(known, env, state_values, *args, **kwargs): shift positions by 3.
+        shift = lambda nums: tuple(i + 3 if i >= 0 else i for i in normalize_argnums(nums))  # noqa: E731
+        self._jitted = jax.jit(
+            self._pure,
+            static_argnums=(0, 1) + shift(static_argnums),
+            static_argnames=static_argnames,
+            donate_argnums=shift(donate_argnums),
+            **jit_kwargs,
+        )
+
+    def _pure(self, known: Known, env: tuple, values: list, *args: Any, **kwargs: Any):
+        if self._in_shardings is not None:
+            args = jax.lax.with_sharding_constraint(args, self._in_shardings)
+        result = self._sf.run(known.states, values, args, kwargs)
+        self._sf.check(known, result)
+        out = result.out
+        if self._out_shardings is not None:
+            out = jax.lax.with_sharding_constraint(out, self._out_shardings)
+        index = known.index
+        return out, {index[s]: v for s, v in result.new_values.items()}
+
+    def _invoke(self, method: Callable, args: tuple, kwargs: dict) -> tuple[Known, Any]:
+        sf = self._sf
+        known = sf.known
+        while True:
+            if LOCAL.traces:
+                values = [s.value for s in known.states]
+            else:
+                values = [s.value if s._dead else s._value for s in known.states]
+            env = environ_values(known.env_keys) if known.env_keys else ()
+            try:
+                return known, method(known, env, values, *args, **kwargs)
+            except Rediscover as signal:
+                if signal.owner is not sf:
+                    raise
+                known = sf.known = signal.known
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        known, (out, new_values) = self._invoke(self._jitted, args, kwargs)
+        if new_values:
+            write_back(known.states, new_values)
+        return out
+
+    # -- ahead-of-time and inspection --------------------------------------------------------
+    def lower(self, *args: Any, **kwargs: Any) -> jax.stages.Lowered:
+        """Lower the program for these arguments (states included as leading inputs)."""
+        return self._invoke(self._jitted.lower, args, kwargs)[1]
+
+    def compile(self, *args: Any, **kwargs: Any) -> jax.stages.Compiled:
+        """Lower and compile the program for these arguments."""
+        return self.lower(*args, **kwargs).compile()
+
+    def eval_shape(self, *args: Any, **kwargs: Any) -> Any:
+        """Shapes and dtypes of the output, without running anything or changing any state."""
+        return self._invoke(self._jitted.eval_shape, args, kwargs)[1][0]
+
+    def clear_cache(self) -> None:
+        """Forget compiled programs and the states learnt by tracing."""
+        self._jitted.clear_cache()
+        self._sf.known = Known()
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        # Used as a method decorator: bind like a function would.
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+    def __repr__(self) -> str:
+        return f"brainstate.transform.jit({getattr(self.fun, '__qualname__', self.fun)!r})"
+
+
+@overload
+def jit(fun: F, **kwargs: Any) -> F: ...
+@overload
+def jit(fun: None = None, **kwargs: Any) -> Callable[[F], F]: ...
+def jit(
+    fun: Optional[Callable] = None,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+    donate_argnums: int | Sequence[int] = (),
+    in_shardings: Any = None,
+    out_shardings: Any = None,
+    **jit_kwargs: Any,
+):
+    """Compile a function that reads and writes States, threading the states automatically.
+
+    The states the function reads are runtime inputs of the compiled program, so changing
+    ``state.value`` outside is seen without retracing; the states it writes are written back after
+    each call (read-only states are not copied back). A change of shape or dtype of an argument or of
+    a state compiles a new program, and so does a change of any ``environ`` value the function read
+    while it was traced. States created inside the function are local to it. Usable as
+    ``@jit``, ``@jit(static_argnums=...)`` or ``jit(f, ...)``; ``jit(module)`` works on any callable.
+
+    Args:
+        fun: the function.
+        static_argnums, static_argnames: arguments that are compile-time constants.
+        donate_argnums: arguments whose buffers may be reused for outputs.
+        in_shardings, out_shardings: sharding constraints for the arguments and the output.
+        **jit_kwargs: other ``jax.jit`` options (``keep_unused``, ``device``, ``backend``, ``inline`` ...).
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> count = brainstate.State(jnp.array(0))
+        >>> @brainstate.transform.jit
+        ... def step(x):
+        ...     count.value = count.value + 1
+        ...     return x * 2
+        >>> float(step(1.0)), int(count.value)
+        (2.0, 1)
+        >>> float(step(2.0)), int(count.value)
+        (4.0, 2)
+    """
+    options = dict(
+        static_argnums=static_argnums,
+        static_argnames=static_argnames,
+        donate_argnums=donate_argnums,
+        in_shardings=in_shardings,
+        out_shardings=out_shardings,
+        **jit_kwargs,
+    )
+    if fun is None:
+        return lambda f: JittedFunction(f, **options)
+    return JittedFunction(fun, **options)
+

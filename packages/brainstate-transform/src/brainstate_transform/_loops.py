@@ -1,0 +1,185 @@
+"""Loops over stateful functions: scan, for_loop, while_loop, fori_loop and their checkpointed forms."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import jax
+import jax.numpy as jnp
+
+from brainstate_core import StateUsageError
+
+from ._carry import Carry, stateful
+from ._progress import ProgressBar
+
+__all__ = ["scan", "for_loop", "while_loop", "fori_loop", "checkpointed_scan", "checkpointed_for_loop"]
+
+
+def _scan(f, init, xs, length, reverse, unroll, pbar: Optional[ProgressBar], remat: bool, what: str):
+    sf = stateful(f)
+    total = length if length is not None else (jax.tree.leaves(xs)[0].shape[0] if jax.tree.leaves(xs) else None)
+
+    def attempt(known):
+        carry = Carry(known, sf, what)
+
+        def body(c, x):
+            values, user, step = c
+            result, new_values = carry.run(sf, values, (user, x))
+            out = result.out
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise StateUsageError(f"{what} must return a pair (carry, y); got {type(out).__name__}.")
+            if pbar is not None:
+                pbar.step(step, total)
+            return (new_values, out[0], step + 1), out[1]
+
+        if remat:
+            body = jax.checkpoint(body)
+        start = (carry.carried_values, init, jnp.zeros((), jnp.int32))
+        (values, user, _), ys = jax.lax.scan(body, start, xs, length=length, reverse=reverse, unroll=unroll)
+        return carry, values, user, ys
+
+    carry, values, user, ys = sf.call(attempt)
+    carry.write_back(values)
+    return user, ys
+
+
+def scan(
+    f: Callable,
+    init: Any,
+    xs: Any = None,
+    length: Optional[int] = None,
+    reverse: bool = False,
+    unroll: int | bool = 1,
+    pbar: Optional[ProgressBar] = None,
+):
+    """``jax.lax.scan`` for a stateful body ``f(carry, x) -> (carry, y)``.
+
+    States the body writes are carried from step to step and written back at the end; states it
+    only reads are constants of the loop. A carried state must keep its shape and dtype.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> total = brainstate.State(jnp.array(0.0))
+        >>> def body(c, x):
+        ...     total.value = total.value + x
+        ...     return c + 1, total.value
+        >>> brainstate.transform.scan(body, 0, jnp.arange(4.0))
+        (Array(4, dtype=int32, weak_type=True), Array([0., 1., 3., 6.], dtype=float32))
+        >>> float(total.value)
+        6.0
+    """
+    return _scan(f, init, xs, length, reverse, unroll, pbar, False, "the scan body")
+
+
+def checkpointed_scan(f: Callable, init: Any, xs: Any = None, length: Optional[int] = None,
+                      reverse: bool = False, unroll: int | bool = 1, pbar: Optional[ProgressBar] = None):
+    """:func:`scan` whose body is rematerialised in the backward pass (memory O(steps x carry)).
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> brainstate.transform.checkpointed_scan(lambda c, x: (c + x, c), 0.0, jnp.ones(3))[0]
+        Array(3., dtype=float32)
+    """
+    return _scan(f, init, xs, length, reverse, unroll, pbar, True, "the checkpointed scan body")
+
+
+def _for_loop(f, xs, length, reverse, unroll, pbar, remat):
+    if not xs and length is None:
+        raise StateUsageError("for_loop needs at least one sequence to iterate over, or `length=`.")
+    ys = _scan(lambda c, x: (c, f(*x)), None, xs, length, reverse, unroll, pbar, remat, "the for_loop body")[1]
+    return ys
+
+
+def for_loop(f: Callable, *xs: Any, length: Optional[int] = None, reverse: bool = False,
+             unroll: int | bool = 1, pbar: Optional[ProgressBar] = None):
+    """Call ``f(*x)`` for each slice ``x`` of ``xs`` along the leading axis; stack the outputs.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> v = brainstate.HiddenState(jnp.array(0.0))
+        >>> def step(i):
+        ...     v.value = v.value * 0.5 + i
+        ...     return v.value
+        >>> brainstate.transform.for_loop(step, jnp.arange(3.0))
+        Array([0. , 1. , 2.5], dtype=float32)
+    """
+    return _for_loop(f, xs, length, reverse, unroll, pbar, False)
+
+
+def checkpointed_for_loop(f: Callable, *xs: Any, length: Optional[int] = None, reverse: bool = False,
+                          unroll: int | bool = 1, pbar: Optional[ProgressBar] = None):
+    """:func:`for_loop` whose body is rematerialised in the backward pass.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> brainstate.transform.checkpointed_for_loop(lambda x: x * 2, jnp.arange(3.0))
+        Array([0., 2., 4.], dtype=float32)
+    """
+    return _for_loop(f, xs, length, reverse, unroll, pbar, True)
+
+
+def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
+    """``jax.lax.while_loop`` for stateful functions.
+
+    The body may read and write States; the condition may read them but must not write any
+    (:class:`StateUsageError` otherwise), since its writes would be lost.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> n = brainstate.State(jnp.array(0))
+        >>> def body(x):
+        ...     n.value = n.value + 1
+        ...     return x * 2
+        >>> float(brainstate.transform.while_loop(lambda x: x < 10, body, 1.0)), int(n.value)
+        (16.0, 4)
+    """
+    sf_body, sf_cond = stateful(body_fun), stateful(cond_fun)
+
+    def attempt(known):
+        carry = Carry(known, sf_body, "the while_loop body")
+
+        def cond(c):
+            values, v = c
+            result = sf_cond.run(carry.carried + carry.readonly, list(values) + carry.readonly_values, (v,), {})
+            written = [s for s, w in zip(result.states, result.written) if w]
+            if written:
+                raise StateUsageError(
+                    "The while_loop condition wrote " + ", ".join(f"{s!r} (created at {s.source_info})" for s in written)
+                    + ". Writes in a condition are lost. Fix: move the write into the body function."
+                )
+            sf_body.check(known, result, writes=True)
+            return result.out
+
+        def body(c):
+            values, v = c
+            result, new_values = carry.run(sf_body, values, (v,))
+            return new_values, result.out
+
+        values, out = jax.lax.while_loop(cond, body, (carry.carried_values, init_val))
+        return carry, values, out
+
+    carry, values, out = sf_body.call(attempt)
+    carry.write_back(values)
+    return out
+
+
+def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any, unroll: int | bool = 1) -> Any:
+    """``jax.lax.fori_loop`` for a stateful ``body_fun(i, val) -> val``.
+
+    With concrete bounds it runs as a :func:`scan` (reverse-mode differentiable); otherwise as a
+    :func:`while_loop`.
+
+    Example:
+        >>> import brainstate
+        >>> int(brainstate.transform.fori_loop(0, 5, lambda i, s: s + i, 0))
+        10
+    """
+    try:
+        lo, hi = int(lower), int(upper)
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        def body(c):
+            i, v = c
+            return i + 1, body_fun(i, v)
+
+        return while_loop(lambda c: c[0] < upper, body, (jnp.asarray(lower), init_val))[1]
+    return scan(lambda v, i: (body_fun(i, v), None), init_val, jnp.arange(lo, hi), unroll=unroll)[0]

@@ -1,0 +1,126 @@
+"""Rematerialisation, shape evaluation, name scopes and runtime checks for stateful code."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional, Sequence
+
+import jax
+import numpy as np
+
+from brainstate_core import JitErrorIf
+
+from ._stateful import Known, StatefulFunction
+from ._util import normalize_argnums, read_values, write_back
+
+__all__ = ["checkpoint", "remat", "eval_shape", "named_scope", "jit_error_if"]
+
+named_scope = jax.named_scope
+
+
+def checkpoint(
+    fun: Optional[Callable] = None,
+    *,
+    prevent_cse: bool = True,
+    policy: Optional[Callable] = None,
+    static_argnums: int | Sequence[int] = (),
+):
+    """``jax.checkpoint`` for stateful functions: recompute the forward pass in the backward pass.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> w = brainstate.ParamState(jnp.array(3.0))
+        >>> f = brainstate.transform.checkpoint(lambda x: jnp.sin(w.value * x))
+        >>> float(brainstate.transform.grad(f, grad_states=w)(0.0))
+        0.0
+    """
+
+    def decorate(f: Callable) -> Callable:
+        sf = StatefulFunction(f)
+        statics = tuple(i + 1 for i in normalize_argnums(static_argnums))
+
+        @functools.wraps(f)
+        def call(*args: Any) -> Any:
+            def attempt(known: Known):
+                def pure(values, *a):
+                    result = sf.run(known.states, values, a, {})
+                    sf.check(known, result)
+                    return result.out, {known.index[s]: v for s, v in result.new_values.items()}
+
+                remat = jax.checkpoint(pure, prevent_cse=prevent_cse, policy=policy, static_argnums=statics)
+                return known, remat(read_values(known.states), *args)
+
+            known, (out, new) = sf.call(attempt)
+            if new:
+                write_back(known.states, new)
+            return out
+
+        return call
+
+    return decorate if fun is None else decorate(fun)
+
+
+remat = checkpoint
+
+
+def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Shapes and dtypes of ``fun(*args, **kwargs)`` without computing anything or changing any State.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> s = brainstate.State(jnp.zeros(3))
+        >>> def f(x):
+        ...     s.value = s.value + x
+        ...     return s.value[None]
+        >>> brainstate.transform.eval_shape(f, 1.0)
+        ShapeDtypeStruct(shape=(1, 3), dtype=float32)
+        >>> s.value
+        Array([0., 0., 0.], dtype=float32)
+    """
+    sf = StatefulFunction(fun)
+
+    def attempt(known: Known):
+        def pure(values, a, kw):
+            result = sf.run(known.states, values, a, kw)
+            sf.check(known, result)
+            return result.out
+
+        return jax.eval_shape(pure, read_values(known.states), args, kwargs)
+
+    return sf.call(attempt)
+
+
+def jit_error_if(pred: Any, error: str | Callable[..., str], *fmt_args: Any, **fmt_kwargs: Any) -> None:
+    """Raise :class:`JitErrorIf` when ``pred`` is true, also inside compiled code.
+
+    ``error`` is a message (formatted with ``str.format(*fmt_args, **fmt_kwargs)``, the arguments
+    being the runtime values) or a function of those values returning the message. Eagerly it raises
+    at once; inside a transformation the check runs on the host when the program runs, and JAX
+    reports it as a runtime error whose message contains the text.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> brainstate.transform.jit_error_if(jnp.array(False), "never raised")
+        >>> try:
+        ...     brainstate.transform.jit_error_if(jnp.array(True), "x is {}", 3)
+        ... except brainstate.JitErrorIf as e:
+        ...     print(e)
+        x is 3
+    """
+
+    def message(*values: Any, **kw: Any) -> str:
+        return error(*values, **kw) if callable(error) else error.format(*values, **kw)
+
+    def check(flag: Any, *values: Any, **kw: Any) -> None:
+        if bool(np.any(flag)):
+            raise JitErrorIf(message(*values, **kw))
+
+    try:
+        concrete = bool(np.any(np.asarray(pred)))
+    except (jax.errors.TracerBoolConversionError, jax.errors.ConcretizationTypeError, TypeError):
+        concrete = None
+    if concrete is not None and not any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves((fmt_args, fmt_kwargs))):
+        if concrete:
+            raise JitErrorIf(message(*fmt_args, **fmt_kwargs))
+        return
+    jax.debug.callback(check, pred, *fmt_args, **fmt_kwargs)

@@ -1,0 +1,232 @@
+"""The one primitive every transformation is built on: a stateful function.
+
+A :class:`StatefulFunction` runs a Python function under a :class:`~brainstate.StateTrace` with the
+values of a given list of States replaced by the values JAX hands in (tracers, usually), and reports
+what the function did: its output, which states it touched (in order of first access), which it
+wrote and their new values, and which ``environ`` keys it read. Each transformation wraps this in
+the matching ``jax.*`` call: the pure function it gives JAX is
+``(state values, args) -> (out, new values of written states)``.
+
+The set of states a function touches is learnt by tracing. A transformation starts from what it
+knows (:attr:`StatefulFunction.known`, empty at first) and, if the trace touches a state it did not
+know, aborts that trace with an internal signal, widens what it knows and traces again. The known
+set only grows, so every function is traced at most a few times before it settles, and a state
+the function starts to use later (say, under another static argument) is picked up the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable, Iterable, NamedTuple, Optional, Sequence
+
+import jax
+
+from brainstate_core import State, StateTrace
+
+__all__ = ["StatefulFunction", "make_jaxpr", "Known", "TraceResult"]
+
+
+class Known:
+    """What a transformation knows about the states of a function (immutable; hashed by identity).
+
+    Attributes:
+        states: the states, ordered by first access over all traces so far.
+        writes: one bool per state, True if some trace wrote it.
+        env_keys: the ``environ`` keys some trace read.
+    """
+
+    __slots__ = ("states", "writes", "env_keys", "index")
+
+    def __init__(self, states: Sequence[State] = (), writes: Sequence[bool] = (), env_keys: Sequence[str] = ()):
+        self.states = tuple(states)
+        self.writes = tuple(writes)
+        self.env_keys = tuple(env_keys)
+        self.index = {s: i for i, s in enumerate(self.states)}
+
+    def write_states(self) -> list[State]:
+        return [s for s, w in zip(self.states, self.writes) if w]
+
+    def read_states(self) -> list[State]:
+        return [s for s, w in zip(self.states, self.writes) if not w]
+
+    def widen(self, result: TraceResult) -> Known:
+        states, writes = list(self.states), list(self.writes)
+        for state, written in zip(result.states, result.written):
+            i = self.index.get(state)
+            if i is None:
+                states.append(state)
+                writes.append(written)
+            elif written:
+                writes[i] = True
+        env = list(self.env_keys) + [k for k in result.env_reads if k not in self.env_keys]
+        return Known(states, writes, env)
+
+    def covers(self, result: TraceResult, *, writes: bool) -> bool:
+        """Whether a trace stayed inside what is known (and, with ``writes``, wrote only known writes)."""
+        index = self.index
+        for state, written in zip(result.states, result.written):
+            i = index.get(state)
+            if i is None or (writes and written and not self.writes[i]):
+                return False
+        return all(k in self.env_keys for k in result.env_reads)
+
+
+class TraceResult(NamedTuple):
+    """What one run of a stateful function did."""
+
+    out: Any
+    states: list[State]
+    written: list[bool]
+    new_values: dict[State, Any]
+    env_reads: dict[str, Any]
+
+
+class Rediscover(BaseException):
+    """Internal signal: a trace touched states the transformation did not know. Never escapes."""
+
+    def __init__(self, owner: object, known: Known) -> None:
+        super().__init__("internal brainstate signal; should never escape a transformation")
+        self.owner = owner
+        self.known = known
+
+
+class StatefulFunction:
+    """Turn a Python function that reads and writes States into a pure function of their values.
+
+    Args:
+        fun: the function.
+        static_argnums: positions of arguments that are static (hashable, not traced).
+        static_argnames: names of keyword arguments that are static.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> s = brainstate.State(jnp.zeros(2))
+        >>> def f(x):
+        ...     s.value = s.value + x
+        ...     return s.value * 2
+        >>> sf = brainstate.transform.StatefulFunction(f)
+        >>> jaxpr, states = sf.make_jaxpr(jnp.ones(2))
+        >>> states == (s,), sf.get_write_states(jnp.ones(2)) == (s,)
+        (True, True)
+    """
+
+    def __init__(
+        self,
+        fun: Callable,
+        static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Iterable[str] = (),
+    ) -> None:
+        self.fun = fun
+        self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        self.static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+        self.known = Known()
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self, states: Sequence[State], values: Sequence[Any], args: tuple, kwargs: dict) -> TraceResult:
+        """Call the function with ``states`` holding ``values``; put every state back afterwards."""
+        originals = [s._value for s in states]
+        try:
+            for state, value in zip(states, values):
+                state._value = value
+            with StateTrace() as trace:
+                out = self.fun(*args, **kwargs)
+                new_values = {s: s._value for s, w in zip(trace.states, trace.written) if w}
+        finally:
+            for state, original in zip(states, originals):
+                state._value = original
+        return TraceResult(out, trace.states, trace.written, new_values, trace.env_reads)
+
+    def check(self, known: Known, result: TraceResult, *, writes: bool = False) -> None:
+        """Signal a retrace (caught by :meth:`call`) if ``result`` went beyond ``known``."""
+        if not known.covers(result, writes=writes):
+            raise Rediscover(self, known.widen(result))
+
+    def call(self, attempt: Callable[[Known], Any], known: Optional[Known] = None) -> Any:
+        """Run ``attempt(known)``, widening what is known and retrying while a trace finds more."""
+        known = self.known if known is None else known
+        while True:
+            try:
+                return attempt(known)
+            except Rediscover as signal:
+                if signal.owner is not self:
+                    raise
+                known = self.known = signal.known
+
+    # -- static arguments --------------------------------------------------------------------
+    def bind_static(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, dict, Hashable]:
+        """Split off static arguments: returns (function of dynamic args, dyn args, dyn kwargs, static key)."""
+        if not self.static_argnums and not self.static_argnames:
+            return self.fun, args, kwargs, ()
+        nums = {i % len(args) if i < 0 else i for i in self.static_argnums if -len(args) <= i < len(args)}
+        static_pos = tuple((i, args[i]) for i in sorted(nums))
+        static_kw = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in nums)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        fun = self.fun
+        n = len(args)
+
+        def bound(*dargs, **dkwargs):
+            it = iter(dargs)
+            full = [args[i] if i in nums else next(it) for i in range(n)]
+            return fun(*full, **dkwargs, **dict(static_kw))
+
+        return bound, dyn_args, dyn_kwargs, (static_pos, static_kw)
+
+    # -- inspection --------------------------------------------------------------------------
+    def make_jaxpr(self, *args: Any, **kwargs: Any) -> tuple[jax.extend.core.ClosedJaxpr, tuple[State, ...]]:
+        """The jaxpr of ``(state values, *args) -> (out, new values of written states)`` and the states.
+
+        The states are exactly those this call touches, in order of first access.
+        """
+        fun, dyn_args, dyn_kwargs, _ = self.bind_static(args, kwargs)
+        inner = StatefulFunction(fun)
+
+        def attempt(known: Known):
+            def pure(values, a, kw):
+                result = inner.run(known.states, values, a, kw)
+                inner.check(known, result)
+                return result.out, [result.new_values.get(s, v) for s, v in zip(known.write_states(), values)]
+
+            values = [s.value for s in known.states]
+            return jax.make_jaxpr(pure)(values, dyn_args, dyn_kwargs), known
+
+        jaxpr, known = inner.call(attempt)
+        return jaxpr, known.states
+
+    def get_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
+        """States the function touches for these arguments, in order of first access."""
+        return self._known_for(args, kwargs).states
+
+    def get_write_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
+        """States the function writes for these arguments."""
+        return tuple(self._known_for(args, kwargs).write_states())
+
+    def get_read_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
+        """States the function reads but never writes for these arguments."""
+        return tuple(self._known_for(args, kwargs).read_states())
+
+    def _known_for(self, args: tuple, kwargs: dict) -> Known:
+        fun, dyn_args, dyn_kwargs, _ = self.bind_static(args, kwargs)
+        inner = StatefulFunction(fun)
+
+        def attempt(known: Known) -> Known:
+            def probe(a, kw):
+                inner.check(known, inner.run(known.states, [s._value for s in known.states], a, kw))
+
+            jax.eval_shape(probe, dyn_args, dyn_kwargs)
+            return known
+
+        return inner.call(attempt)
+
+
+def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), static_argnames: str | Iterable[str] = ()):
+    """Return a function that gives ``(closed jaxpr, states)`` of a stateful ``fun`` for given arguments.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> w = brainstate.ParamState(jnp.ones(3))
+        >>> jaxpr, states = brainstate.transform.make_jaxpr(lambda x: w.value * x)(2.0)
+        >>> states == (w,)
+        True
+    """
+    sf = StatefulFunction(fun, static_argnums, static_argnames)
+    return sf.make_jaxpr

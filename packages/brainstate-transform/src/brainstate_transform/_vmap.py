@@ -1,0 +1,304 @@
+"""Vectorisation and mapping over States: vmap, pmap, vmap_new_states, map."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any, Callable, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from brainstate_core import BatchAxisError, State, catch_new_states
+from brainstate_core._errors import StateUsageError
+
+from ._stateful import Known, StatefulFunction
+from ._util import read_values
+
+__all__ = ["vmap", "pmap", "vmap_new_states", "map", "VmapFunction"]
+
+_names = itertools.count()
+
+
+def _parse_declaration(decl: Any, axis: int = 0) -> tuple[dict[State, int], list[tuple[Callable, int]]]:
+    """``in_states`` / ``out_states`` -> (explicit {state: axis}, [(filter predicate, axis)])."""
+    explicit: dict[State, int] = {}
+    filters: list[tuple[Callable, int]] = []
+    if decl is None:
+        return explicit, filters
+    if isinstance(decl, State):
+        explicit[decl] = axis
+    elif isinstance(decl, dict):
+        for key, value in decl.items():
+            # {axis: states} gives an axis; {name: state} and path-keyed mappings keep the current one.
+            sub_axis = key if isinstance(key, int) and not isinstance(key, bool) else axis
+            e, f = _parse_declaration(value, sub_axis)
+            explicit.update(e)
+            filters.extend(f)
+    elif isinstance(decl, (list, tuple)):
+        for value in decl:
+            e, f = _parse_declaration(value, axis)
+            explicit.update(e)
+            filters.extend(f)
+    else:
+        from brainstate_core._filter import to_predicate
+
+        filters.append((to_predicate(decl), axis))
+    return explicit, filters
+
+
+def _resolve(decl: tuple[dict[State, int], list], states: Sequence[State]) -> dict[State, int]:
+    explicit, filters = decl
+    resolved = dict(explicit)
+    for state in states:
+        if state not in resolved:
+            for predicate, axis in filters:
+                if predicate((), state):
+                    resolved[state] = axis
+                    break
+    return resolved
+
+
+def _axis_size(in_axes: Any, args: tuple, declared: dict[State, int], axis_size: Optional[int]) -> int:
+    if axis_size is not None:
+        return axis_size
+    axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
+    sizes = set()
+    for ax, arg in zip(axes, args):
+        for a, leaf in _pair_axes(ax, arg):
+            if a is not None:
+                sizes.add(jnp.shape(leaf)[a])
+    for state, ax in declared.items():
+        for leaf in jax.tree.leaves(state.value):
+            sizes.add(jnp.shape(leaf)[ax])
+    if not sizes:
+        raise StateUsageError("vmap needs at least one mapped argument or declared state, or `axis_size=`.")
+    if len(sizes) > 1:
+        raise BatchAxisError(f"vmap got inconsistent sizes {sorted(sizes)} for the mapped axes.")
+    return sizes.pop()
+
+
+def _pair_axes(ax: Any, arg: Any) -> list[tuple[Optional[int], Any]]:
+    """Pair each leaf of ``arg`` with its axis from the prefix tree ``ax``."""
+    if ax is None or isinstance(ax, int):
+        return [(ax, leaf) for leaf in jax.tree.leaves(arg)]
+    is_none = lambda a: a is None  # noqa: E731
+    subtrees = jax.tree.structure(ax, is_leaf=is_none).flatten_up_to(arg)
+    return [pair for sub_ax, sub in zip(jax.tree.leaves(ax, is_leaf=is_none), subtrees) for pair in _pair_axes(sub_ax, sub)]
+
+
+def _is_batched(value: Any, reference: Any) -> bool:
+    trace = getattr(reference, "_trace", None)
+    return any(
+        getattr(leaf, "_trace", None) is trace and getattr(leaf, "batch_dim", 0) is not None
+        for leaf in jax.tree.leaves(value)
+    )
+
+
+class VmapFunction:
+    """A vectorised stateful function (what :func:`vmap` and :func:`pmap` return)."""
+
+    def __init__(self, fun, in_axes, out_axes, axis_name, axis_size, in_states, out_states, mapper, **mapper_kwargs):
+        functools.update_wrapper(self, fun)
+        self._sf = StatefulFunction(fun)
+        self.in_axes, self.out_axes, self.axis_size = in_axes, out_axes, axis_size
+        self.axis_name = axis_name if axis_name is not None else f"_brainstate_vmap_{next(_names)}"
+        self._in_decl = _parse_declaration(in_states)
+        self._out_decl = _parse_declaration(out_states)
+        self._mapper = functools.partial(mapper, **mapper_kwargs)
+
+    def _attempt(self, known: Known, args: tuple, kwargs: dict):
+        declared_in = _resolve(self._in_decl, known.states)
+        declared_out = _resolve(self._out_decl, known.states)
+        for state, axis in declared_in.items():
+            declared_out.setdefault(state, axis)
+        n = _axis_size(self.in_axes, args, declared_in, self.axis_size)
+        din = list(declared_in)
+        others = [s for s in known.states if s not in declared_in]
+        all_states = din + others
+        index = {s: i for i, s in enumerate(all_states)}
+        out_index = {index[s]: ax for s, ax in declared_out.items() if s in index}
+        snapshot = [s._value for s in others]
+        sf, name = self._sf, self.axis_name
+        try:
+            lanes = [s.to_lanes(n) for s in others]
+
+            def pure(din_values, other_values, kw, *a):
+                result = sf.run(all_states, list(din_values) + list(other_values), a, kw)
+                sf.check(known, result)
+                declared, batched, unbatched = {}, {}, {}
+                reference = jax.lax.axis_index(name) if result.new_values else None
+                for s, v in result.new_values.items():
+                    i = index[s]
+                    if i in out_index:
+                        declared[i] = v
+                    elif _is_batched(v, reference):
+                        if type(s).from_lanes is State.from_lanes:
+                            s.from_lanes(v, True, n)  # raises BatchAxisError, naming the state
+                        batched[i] = v
+                    else:
+                        unbatched[i] = v
+                for i in out_index:
+                    if i not in declared:
+                        declared[i] = (list(din_values) + list(other_values))[i]
+                return result.out, declared, batched, unbatched
+
+            user_axes = tuple(self.in_axes) if isinstance(self.in_axes, (tuple, list)) else (self.in_axes,) * len(args)
+            in_axes = ([declared_in[s] for s in din], [ax for _, ax in lanes], 0, *user_axes)
+            out_axes = (self.out_axes, dict(out_index), 0, None)
+            mapped = self._mapper(pure, in_axes=in_axes, out_axes=out_axes, axis_name=name, axis_size=n)
+            out, declared, batched, unbatched = mapped(read_values(din), [v for v, _ in lanes], kwargs, *args)
+        except BaseException:
+            for s, v in zip(others, snapshot):
+                s.restore_value(v)
+            raise
+        return out, all_states, declared, batched, unbatched, n
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out, states, declared, batched, unbatched, n = self._sf.call(lambda k: self._attempt(k, args, kwargs))
+        for i, v in declared.items():
+            states[i].value = v
+        for i, v in unbatched.items():
+            states[i].from_lanes(v, False, n)
+        for i, v in batched.items():
+            states[i].from_lanes(v, True, n)
+        return out
+
+
+def vmap(
+    fn: Optional[Callable] = None,
+    *,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Optional[str] = None,
+    axis_size: Optional[int] = None,
+    in_states: Any = None,
+    out_states: Any = None,
+    spmd_axis_name: Any = None,
+):
+    """Vectorise a stateful function over a batch axis.
+
+    States the function uses but that are not declared are handed to the lanes through
+    :meth:`State.to_lanes` (broadcast by default; a ``RandomState`` gives each lane its own key). An
+    undeclared state written with the same value in every lane is written back once; one written
+    with a per-lane value raises :class:`BatchAxisError` unless declared in ``out_states``.
+
+    Args:
+        fn: the function.
+        in_axes, out_axes, axis_name, axis_size, spmd_axis_name: as for ``jax.vmap``.
+        in_states: batched states: a State, a list, ``{axis: states}``, ``{axis: {name: state}}`` or a
+            filter (a State type, a tag, a predicate); sliced on the axis (0 by default) and, when
+            written, stacked back on it.
+        out_states: states whose written per-lane values are stacked on the given axis.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> w = brainstate.State(jnp.array([1.0, 2.0, 3.0]))
+        >>> f = brainstate.transform.vmap(lambda x: jnp.sum(w.value * x))
+        >>> f(jnp.ones((2, 3)))
+        Array([6., 6.], dtype=float32)
+    """
+    options = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size,
+                   in_states=in_states, out_states=out_states)
+    kwargs = {} if spmd_axis_name is None else {"spmd_axis_name": spmd_axis_name}
+    if fn is None:
+        return lambda f: VmapFunction(f, **options, mapper=jax.vmap, **kwargs)
+    return VmapFunction(fn, **options, mapper=jax.vmap, **kwargs)
+
+
+def pmap(
+    fn: Optional[Callable] = None,
+    *,
+    axis_name: Optional[str] = None,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    in_states: Any = None,
+    out_states: Any = None,
+    **pmap_kwargs: Any,
+):
+    """Map a stateful function over devices, with the same state rules as :func:`vmap`.
+
+    Example:
+        >>> import brainstate, jax, jax.numpy as jnp
+        >>> n = jax.local_device_count()
+        >>> brainstate.transform.pmap(lambda x: x * 2)(jnp.ones(n)).shape == (n,)
+        True
+    """
+
+    def mapper(f, *, in_axes, out_axes, axis_name, axis_size):
+        return jax.pmap(f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, **pmap_kwargs)
+
+    options = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=None,
+                   in_states=in_states, out_states=out_states, mapper=mapper)
+    if fn is None:
+        return lambda f: VmapFunction(f, **options)
+    return VmapFunction(fn, **options)
+
+
+def vmap_new_states(
+    fun: Optional[Callable] = None,
+    *,
+    axis_size: int,
+    axis_name: Optional[str] = None,
+    state_tag: Optional[str] = None,
+):
+    """Run ``fun`` once per lane so that the States it creates get a leading batch axis.
+
+    Only the states created inside ``fun`` are batched (with ``axis_size`` lanes); states that
+    already existed are used as in :func:`vmap`.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> make = brainstate.transform.vmap_new_states(lambda: brainstate.HiddenState(jnp.zeros(3)), axis_size=4)
+        >>> make().value.shape
+        (4, 3)
+    """
+
+    def decorate(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            created: list[list[State]] = []
+
+            def body(*a, **kw):
+                with catch_new_states(state_tag) as catcher:
+                    out = f(*a, **kw)
+                created.append(catcher.states)
+                return out, [s._value for s in catcher.states]
+
+            mapped = vmap(body, in_axes=None, axis_size=axis_size, axis_name=axis_name)
+            out, values = mapped(*args, **kwargs)
+            for state, value in zip(created[-1], values):
+                state.restore_value(value)
+            return out
+
+        return run
+
+    return decorate if fun is None else decorate(fun)
+
+
+def map(f: Callable, *xs: Any, batch_size: Optional[int] = None) -> Any:  # noqa: A001 - mirrors jax.lax.map
+    """Apply ``f`` to slices of ``xs`` along the leading axis, one slice (or ``batch_size`` slices) at a time.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> brainstate.transform.map(lambda x: x * 2, jnp.arange(5.0), batch_size=2)
+        Array([0., 2., 4., 6., 8.], dtype=float32)
+    """
+    from ._loops import for_loop
+
+    if batch_size is None:
+        return for_loop(f, *xs)
+    n = jax.tree.leaves(xs)[0].shape[0]
+    full = n // batch_size * batch_size
+    batched = vmap(f)
+    pieces = []
+    if full:
+        chunks = jax.tree.map(lambda x: x[:full].reshape(n // batch_size, batch_size, *x.shape[1:]), xs)
+        ys = for_loop(batched, *chunks)
+        pieces.append(jax.tree.map(lambda y: y.reshape(full, *y.shape[2:]), ys))
+    if full < n:
+        pieces.append(batched(*jax.tree.map(lambda x: x[full:], xs)))
+    if len(pieces) == 1:
+        return pieces[0]
+    return jax.tree.map(lambda *p: jnp.concatenate(p), *pieces)
+
