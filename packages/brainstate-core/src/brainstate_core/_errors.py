@@ -10,7 +10,10 @@ __all__ = [
     "StateShapeError",
     "StateUsageError",
     "EnvironKeyError",
+    "JitErrorIf",
+    "FilterError",
     "EnvironValueError",
+    "RandomParameterError",
 ]
 
 
@@ -49,6 +52,14 @@ class StateUsageError(BrainStateError):
     """A State was used in a way a transformation cannot honour (for example an unused grad state)."""
 
 
+class FilterError(BrainStateError, TypeError):
+    """An object was used as a state filter that is not one (see ``brainstate.graph.to_predicate``)."""
+
+
+class RandomParameterError(BrainStateError, ValueError):
+    """A random sampler was given an invalid parameter (a negative scale, a probability outside [0, 1], ...)."""
+
+
 class EnvironKeyError(BrainStateError, KeyError):
     """An ``environ`` key was read that has not been set."""
 
@@ -58,3 +69,7 @@ class EnvironKeyError(BrainStateError, KeyError):
 
 class EnvironValueError(BrainStateError, ValueError):
     """An ``environ`` key was given a value it cannot take (for example an unknown precision)."""
+
+
+class JitErrorIf(BrainStateError):
+    """A runtime check written with ``brainstate.transform.jit_error_if`` failed."""
