@@ -1,0 +1,149 @@
+"""Development sessions for the brainstate workspace. ``nox -l`` lists them.
+
+Every session builds its own virtual environment with editable installs of the four wheels and the
+``brainstate`` meta-package, so the tests always import the code in this checkout, once, under its
+canonical name. Interpreters that are not installed are skipped, not failed.
+
+    nox -s tests-3.11                 # CPU test suite (tests + doctests) on Python 3.11
+    nox -s tests -P python3           # the same on whatever ``python3`` is
+    nox -s tests_multidevice          # the suite with 8 virtual CPU devices
+    nox -s cuda12 / cuda13 / tpu      # the suite on an accelerator; skipped where there is none
+    nox -s tests_minimum              # the suite against the oldest supported jax, jaxlib, numpy
+    nox -s lint                       # ruff check
+    nox -s build                      # build all wheels and sdists, check core installs alone
+
+Arguments after ``--`` go to pytest (or ruff / scripts/check_build.py), e.g.
+``nox -s tests-3.11 -- packages/brainstate-core -x``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["tests", "lint"]
+
+ROOT = Path(__file__).parent
+PYTHONS = ["3.11", "3.12", "3.13"]
+PACKAGES = [
+    "packages/brainstate-core",
+    "packages/brainstate-transform",
+    "packages/brainstate-random",
+    "packages/brainstate-nn",
+]
+TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy"]
+
+
+def _minimum(requirement: str) -> str:
+    """The ``>=`` bound of ``requirement`` in brainstate-core's dependencies: the one source of truth."""
+    project = tomllib.loads((ROOT / PACKAGES[0] / "pyproject.toml").read_text())["project"]
+    for dep in project["dependencies"]:
+        match = re.fullmatch(rf"{requirement}\s*>=\s*([\w.]+)", dep.strip())
+        if match:
+            return match.group(1)
+    raise ValueError(f"brainstate-core declares no '{requirement}>=' dependency: {project['dependencies']}")
+
+
+def install_workspace(session: nox.Session, extra: str | None = "cpu", *pins: str) -> None:
+    """Editable installs of the four wheels and the meta-package (with ``extra``), plus test deps."""
+    editable = [arg for path in PACKAGES for arg in ("-e", path)]
+    meta = f".[{extra}]" if extra else "."
+    session.install(*editable, "-e", meta, *TEST_DEPS, *pins)
+
+
+def run_pytest(session: nox.Session, *args: str, env: dict[str, str] | None = None) -> None:
+    session.run("pytest", *args, *session.posargs, env=env)
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole suite (tests and doctests of every package) on CPU, in parallel."""
+    install_workspace(session)
+    run_pytest(session, "-n", "auto", env={"JAX_PLATFORMS": "cpu"})
+
+
+@nox.session
+def tests_multidevice(session: nox.Session) -> None:
+    """The whole suite with 8 virtual CPU devices, for sharding and multi-device code paths."""
+    install_workspace(session)
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8".strip()
+    env = {"JAX_PLATFORMS": "cpu", "XLA_FLAGS": flags}
+    session.run("python", "-c", "import jax; assert jax.device_count() == 8, jax.devices()", env=env)
+    run_pytest(session, "-n", "auto", env=env)
+
+
+@nox.session(python=PYTHONS[0])
+def tests_minimum(session: nox.Session) -> None:
+    """The whole suite against the oldest jax, jaxlib and numpy that the pyproject files accept."""
+    jax, numpy = _minimum("jax"), _minimum("numpy")
+    install_workspace(session, None, f"jax=={jax}", f"jaxlib=={jax}", f"numpy=={numpy}")
+    session.run("python", "-c", "import jax, numpy; print('jax', jax.__version__, 'numpy', numpy.__version__)")
+    run_pytest(session, "-n", "auto", env={"JAX_PLATFORMS": "cpu"})
+
+
+def _has_nvidia_driver() -> bool:
+    return shutil.which("nvidia-smi") is not None or any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def _accelerator_tests(session: nox.Session, extra: str, platform: str, hardware: str) -> None:
+    """Install ``brainstate[extra]`` and run the suite on ``platform``; skip if the machine has none."""
+    if platform == "gpu" and not _has_nvidia_driver():
+        session.skip(f"no NVIDIA driver on this machine (no nvidia-smi, no /dev/nvidia*): '{extra}' needs {hardware}")
+    install_workspace(session, extra)
+    probe = "import jax; print('PLATFORM=' + jax.devices()[0].platform)"
+    output = session.run("python", "-c", probe, silent=True, success_codes=[0, 1]) or ""
+    found = re.findall(r"PLATFORM=(\w+)", output)
+    if found != [platform]:
+        session.skip(
+            f"jax.devices() reports {found[0] if found else 'an error'!r}, not {platform!r}: "
+            f"'{extra}' needs {hardware}.\n{output.strip()}"
+        )
+    env = {"JAX_PLATFORMS": "cuda" if platform == "gpu" else platform, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    # One process: an accelerator is not shared between pytest-xdist workers.
+    run_pytest(session, "-p", "no:xdist", env=env)
+
+
+@nox.session
+def cuda12(session: nox.Session) -> None:
+    """The suite on an NVIDIA GPU with ``brainstate[cuda12]``."""
+    _accelerator_tests(session, "cuda12", "gpu", "an NVIDIA GPU with a CUDA 12 capable driver")
+
+
+@nox.session
+def cuda13(session: nox.Session) -> None:
+    """The suite on an NVIDIA GPU with ``brainstate[cuda13]``."""
+    _accelerator_tests(session, "cuda13", "gpu", "an NVIDIA GPU with a CUDA 13 capable driver")
+
+
+@nox.session
+def tpu(session: nox.Session) -> None:
+    """The suite on a Cloud TPU VM with ``brainstate[tpu]``."""
+    _accelerator_tests(session, "tpu", "tpu", "a Cloud TPU VM")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """``ruff check`` over the workspace (configuration in the root pyproject.toml)."""
+    session.install("ruff")
+    session.run("ruff", "check", *(session.posargs or ["."]))
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the five wheels and sdists, then check that brainstate-core installs and imports alone."""
+    session.install("build", "hatchling>=1.24")
+    session.run("python", "scripts/check_build.py", *session.posargs)
+
+
+# Sessions to come, each next to the tree it drives:
+#   docs   build the site in docs/, executing its examples
+#   demo   run every script in examples/
+#   bench  run benchmarks/ against plain JAX and write benchmarks/results/

@@ -1,0 +1,157 @@
+"""The workspace holds together: one version, exact pins, the extras, the meta-package's namespace.
+
+Building the wheels and installing brainstate-core alone is checked by ``nox -s build``
+(scripts/check_build.py); these tests read the source tree and the installed packages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import brainstate
+import brainstate_core
+
+ROOT = Path(__file__).resolve().parents[1]
+WHEELS = ["brainstate-core", "brainstate-transform", "brainstate-random", "brainstate-nn"]
+DISTS = ["brainstate", *WHEELS]
+EXTRAS = ["cpu", "cuda12", "cuda13", "tpu"]
+EXTRA_FLOORS = {"cuda13": "0.7.0"}  # the first jax release that provides the extra
+SUBMODULES = ["environ", "graph", "util"]
+MAX_LINES = 600
+
+
+def project_dir(dist: str) -> Path:
+    return ROOT if dist == "brainstate" else ROOT / "packages" / dist
+
+
+def project(dist: str) -> dict:
+    return tomllib.loads((project_dir(dist) / "pyproject.toml").read_text())["project"]
+
+
+def import_name(dist: str) -> str:
+    return dist.replace("-", "_")
+
+
+def split(requirement: str) -> tuple[str, str]:
+    """``'jax[cpu]>=0.6'`` -> ``('jax[cpu]', '>=0.6')``."""
+    match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)\s*(.*)", requirement.strip())
+    assert match, f"cannot parse requirement {requirement!r}"
+    return match.group(1), match.group(2).strip()
+
+
+VERSION = project("brainstate")["version"]
+
+
+@pytest.mark.parametrize("dist", DISTS)
+def test_versions_agree(dist: str) -> None:
+    assert project(dist)["version"] == VERSION, f"{dist}/pyproject.toml is not at the workspace version {VERSION}"
+    module = importlib.import_module(import_name(dist))
+    assert getattr(module, "__version__", None) == VERSION, f"{import_name(dist)}.__version__ must be {VERSION!r}"
+
+
+def test_meta_pins_every_wheel_at_its_own_version() -> None:
+    pins = dict(split(r) for r in project("brainstate")["dependencies"])
+    assert pins == {dist: f"=={VERSION}" for dist in WHEELS}
+
+
+@pytest.mark.parametrize("dist", WHEELS)
+def test_wheels_pin_sibling_wheels_exactly(dist: str) -> None:
+    for name, spec in map(split, project(dist)["dependencies"]):
+        if name.startswith("brainstate"):
+            assert spec == f"=={VERSION}", f"{dist} must pin {name}=={VERSION}, not {name}{spec}"
+
+
+@pytest.mark.parametrize(
+    ("dist", "forbidden"),
+    [
+        ("brainstate-core", {"brainstate-transform", "brainstate-random", "brainstate-nn"}),
+        ("brainstate-transform", {"brainstate-random", "brainstate-nn"}),
+        ("brainstate-random", {"brainstate-nn"}),
+    ],
+)
+def test_dependencies_point_one_way(dist: str, forbidden: set[str]) -> None:
+    names = {split(r)[0] for r in project(dist)["dependencies"]}
+    assert not names & forbidden, f"{dist} must not depend on {sorted(names & forbidden)}"
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("brainstate_core", {"brainstate", "brainstate_transform", "brainstate_random", "brainstate_nn"}),
+        ("brainstate_transform", {"brainstate", "brainstate_random", "brainstate_nn"}),
+        ("brainstate_random", {"brainstate", "brainstate_nn"}),
+    ],
+)
+def test_imports_point_one_way(module: str, forbidden: set[str]) -> None:
+    # In a fresh interpreter: this one has imported everything already.
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(forbidden)!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", f"importing {module} imported {done.stdout.strip()}"
+
+
+@pytest.mark.parametrize("extra", EXTRAS)
+def test_meta_declares_accelerator_extras(extra: str) -> None:
+    extras = project("brainstate")["optional-dependencies"]
+    assert sorted(extras) == sorted(EXTRAS)
+    (requirement,) = extras[extra]
+    floor = max(jax_minimum(), EXTRA_FLOORS.get(extra, "0"), key=lambda v: tuple(map(int, v.split("."))))
+    assert split(requirement) == (f"jax[{extra}]", f">={floor}")
+
+
+def jax_minimum() -> str:
+    specs = {split(r)[1] for dist in WHEELS for r in project(dist)["dependencies"] if split(r)[0] == "jax"}
+    assert len(specs) == 1 and next(iter(specs)).startswith(">="), f"one jax minimum across the wheels: {specs}"
+    return next(iter(specs))[2:]
+
+
+def test_one_jax_minimum_everywhere() -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+", jax_minimum())
+
+
+@pytest.mark.parametrize("name", SUBMODULES)
+def test_meta_submodules_are_core_modules(name: str) -> None:
+    core = importlib.import_module(f"brainstate_core.{name}")
+    assert getattr(brainstate, name) is core
+    assert importlib.import_module(f"brainstate.{name}") is core
+    assert sys.modules[f"brainstate.{name}"] is core
+
+
+def test_meta_reexports_every_public_core_name() -> None:
+    public = {n for n in dir(brainstate_core) if not n.startswith("_")}
+    missing = sorted(n for n in public if getattr(brainstate, n, None) is not getattr(brainstate_core, n))
+    assert not missing, f"add `from brainstate_core import X as X` to src/brainstate/__init__.py for: {missing}"
+
+
+def test_no_source_module_is_loaded_twice() -> None:
+    # Doctest collection must import each file once, under its canonical name, or JAX sees the
+    # pytree registrations in it twice.
+    by_file: dict[Path, set[int]] = {}
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().is_relative_to(ROOT):
+            by_file.setdefault(Path(file).resolve(), set()).add(id(module))
+    twice = sorted(str(f.relative_to(ROOT)) for f, ids in by_file.items() if len(ids) > 1)
+    assert not twice, f"loaded as two module objects: {twice}"
+
+
+SOURCES = sorted([*ROOT.glob("src/**/*.py"), *ROOT.glob("packages/*/src/**/*.py")])
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_source_files_stay_small(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it (limit {MAX_LINES})"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"Run the test suite.*?```bash\n(.+?)\n```", readme, re.S).group(1)
+    script = (ROOT / ".ci" / "run").read_text()
+    assert command in script.splitlines()
