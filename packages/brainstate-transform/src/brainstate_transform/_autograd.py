@@ -77,10 +77,16 @@ class GradFunction:
     ) -> None:
         functools.update_wrapper(self, fun)
         self._sf = StatefulFunction(fun)
+        self._kind = kind
         self._transform = functools.partial(_TRANSFORMS[kind], **transform_kwargs)
         self._grad_states, self._grad_tree, self._grad_paths = _flatten_grad_states(grad_states)
         if argnums is None and grad_states is None:
             argnums = 0
+        if kind == "hessian" and grad_states is not None and argnums is not None:
+            raise StateUsageError(
+                "hessian takes grad_states or argnums, not both. For mixed second derivatives nest "
+                "jacfwd(jacrev(...)) instead."
+            )
         self._argnums = argnums
         self._arg_tuple = (argnums,) if isinstance(argnums, int) else tuple(argnums or ())
         self.has_aux = has_aux
@@ -136,8 +142,16 @@ class GradFunction:
         states, (grads, value, aux, new) = self._sf.call(lambda known: self._attempt(known, args, kwargs))
         if new:
             write_back(states, new)
-        if self._grad_states:
-            state_grads, arg_grads = jax.tree.unflatten(self._grad_tree, list(grads[0])), grads[1:]
+        tree = self._grad_tree
+        if self._kind == "hessian" and self._grad_states:
+            # grads[0][a][0][b] is the block d2f / (d state_a d state_b); nest it like grad_states twice.
+            rows = [jax.tree.unflatten(tree, list(row[0])) for row in grads[0]]
+            state_grads, arg_grads = jax.tree.unflatten(tree, rows), ()
+        elif self._kind == "hessian":
+            state_grads = None
+            arg_grads = (grads[0][0],) if isinstance(self._argnums, int) else grads
+        elif self._grad_states:
+            state_grads, arg_grads = jax.tree.unflatten(tree, list(grads[0])), grads[1:]
         else:
             state_grads, arg_grads = None, grads
         result = _arrange(state_grads, arg_grads, bool(self._grad_states), self._argnums)

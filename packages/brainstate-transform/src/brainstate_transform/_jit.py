@@ -10,7 +10,7 @@ import jax
 from ._stateful import Known, Rediscover, StatefulFunction
 from brainstate_core._trace import LOCAL
 
-from ._util import environ_values, normalize_argnums, write_back
+from ._util import ById, environ_values, normalize_argnums, write_back
 
 __all__ = ["jit", "JittedFunction"]
 
@@ -39,6 +39,9 @@ class JittedFunction:
     ) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
+        self._options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
+                             in_shardings=in_shardings, out_shardings=out_shardings, **jit_kwargs)
+        self._method: Optional[JittedFunction] = None
         self._sf = StatefulFunction(fun)
         self._in_shardings = in_shardings
         self._out_shardings = out_shardings
@@ -102,12 +105,19 @@ class JittedFunction:
         """Forget compiled programs and the states learnt by tracing."""
         self._jitted.clear_cache()
         self._sf.known = Known()
+        if self._method is not None:
+            self._method.clear_cache()
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        # Used as a method decorator: bind like a function would.
+        # Used as a method decorator: the instance becomes a static argument (compared by identity).
         if obj is None:
             return self
-        return functools.partial(self, obj)
+        if self._method is None:
+            fun = self.fun
+            options = dict(self._options)
+            options["static_argnums"] = (0,) + normalize_argnums(options["static_argnums"])
+            self._method = JittedFunction(lambda ref, *a, **k: fun(ref.obj, *a, **k), **options)
+        return functools.partial(self._method, ById(obj))
 
     def __repr__(self) -> str:
         return f"brainstate.transform.jit({getattr(self.fun, '__qualname__', self.fun)!r})"

@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 from brainstate_core import State, TraceContextError
 from brainstate_core._trace import LOCAL, _contains_tracer
 
-__all__ = ["normalize_argnums", "read_values", "write_back", "environ_values", "is_state"]
+__all__ = ["normalize_argnums", "read_values", "write_back", "environ_values", "is_state", "ById"]
 
 
 def is_state(x: Any) -> bool:
@@ -47,8 +47,8 @@ def write_back(states: Sequence[State], new_values: dict[int, Any]) -> None:
         states[i]._value = value
 
 
-class _ById:
-    """Hashable stand-in for an unhashable environ value: equal only to itself, and keeps it alive."""
+class ById:
+    """Hashable stand-in for an object, equal only to a stand-in of the same object; keeps it alive."""
 
     __slots__ = ("obj",)
 
@@ -59,14 +59,14 @@ class _ById:
         return id(self.obj)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ById) and other.obj is self.obj
+        return isinstance(other, ById) and other.obj is self.obj
 
 
 def _hashable(value: Any) -> Any:
     try:
         hash(value)
     except TypeError:
-        return _ById(value)
+        return ById(value)
     return value
 
 

@@ -13,7 +13,7 @@ from brainstate_core import BatchAxisError, State, catch_new_states
 from brainstate_core._errors import StateUsageError
 
 from ._stateful import Known, StatefulFunction
-from ._util import read_values
+from ._util import is_state, read_values
 
 __all__ = ["vmap", "pmap", "vmap_new_states", "map", "VmapFunction"]
 
@@ -258,18 +258,24 @@ def vmap_new_states(
         @functools.wraps(f)
         def run(*args: Any, **kwargs: Any) -> Any:
             created: list[list[State]] = []
+            returned: list[tuple[Any, list]] = []
 
             def body(*a, **kw):
                 with catch_new_states(state_tag) as catcher:
                     out = f(*a, **kw)
                 created.append(catcher.states)
-                return out, [s._value for s in catcher.states]
+                # States cannot cross the vmap boundary: return None in their place and put them back after.
+                leaves, treedef = jax.tree.flatten(out, is_leaf=is_state)
+                returned.append((treedef, leaves))
+                return [None if is_state(x) else x for x in leaves], [s._value for s in catcher.states]
 
             mapped = vmap(body, in_axes=None, axis_size=axis_size, axis_name=axis_name)
-            out, values = mapped(*args, **kwargs)
+            out_leaves, values = mapped(*args, **kwargs)
             for state, value in zip(created[-1], values):
                 state.restore_value(value)
-            return out
+            treedef, traced_leaves = returned[-1]
+            leaves = [t if is_state(t) else o for t, o in zip(traced_leaves, out_leaves)]
+            return jax.tree.unflatten(treedef, leaves)
 
         return run
 
