@@ -21,5 +21,8 @@ from ._trace import StateTrace as StateTrace
 from ._trace import catch_new_states as catch_new_states
 from ._trace import current_trace as current_trace
 from . import environ as environ
+from . import graph as graph
+from . import util as util
+from ._node import Node as Node
 
 __version__ = "0.1.0"
