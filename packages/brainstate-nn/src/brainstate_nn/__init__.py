@@ -1,0 +1,88 @@
+"""brainstate-nn: modules, layers, initialisers, optimisers and checkpoints for brainstate.
+
+Example:
+    >>> import brainstate_nn as nn, jax.numpy as jnp
+    >>> model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    >>> model(jnp.ones((8, 4))).shape, nn.count_parameters(model)
+    ((8, 2), 114)
+"""
+
+from ._activations import celu as celu
+from ._activations import elu as elu
+from ._activations import gelu as gelu
+from ._activations import glu as glu
+from ._activations import hard_shrink as hard_shrink
+from ._activations import hard_sigmoid as hard_sigmoid
+from ._activations import hard_silu as hard_silu
+from ._activations import hard_swish as hard_swish
+from ._activations import hard_tanh as hard_tanh
+from ._activations import identity as identity
+from ._activations import leaky_relu as leaky_relu
+from ._activations import log_sigmoid as log_sigmoid
+from ._activations import log_softmax as log_softmax
+from ._activations import mish as mish
+from ._activations import prelu as prelu
+from ._activations import relu as relu
+from ._activations import relu6 as relu6
+from ._activations import selu as selu
+from ._activations import sigmoid as sigmoid
+from ._activations import silu as silu
+from ._activations import soft_shrink as soft_shrink
+from ._activations import softmax as softmax
+from ._activations import softmin as softmin
+from ._activations import softplus as softplus
+from ._activations import softsign as softsign
+from ._activations import swish as swish
+from ._activations import tanh as tanh
+from ._activations import tanh_shrink as tanh_shrink
+from ._activation_modules import CELU as CELU
+from ._activation_modules import ELU as ELU
+from ._activation_modules import GELU as GELU
+from ._activation_modules import GLU as GLU
+from ._activation_modules import HardSiLU as HardSiLU
+from ._activation_modules import Hardshrink as Hardshrink
+from ._activation_modules import Hardsigmoid as Hardsigmoid
+from ._activation_modules import Hardswish as Hardswish
+from ._activation_modules import Hardtanh as Hardtanh
+from ._activation_modules import Identity as Identity
+from ._activation_modules import LeakyReLU as LeakyReLU
+from ._activation_modules import LogSigmoid as LogSigmoid
+from ._activation_modules import LogSoftmax as LogSoftmax
+from ._activation_modules import Mish as Mish
+from ._activation_modules import PReLU as PReLU
+from ._activation_modules import ReLU as ReLU
+from ._activation_modules import ReLU6 as ReLU6
+from ._activation_modules import SELU as SELU
+from ._activation_modules import SiLU as SiLU
+from ._activation_modules import Sigmoid as Sigmoid
+from ._activation_modules import Softmax as Softmax
+from ._activation_modules import Softmin as Softmin
+from ._activation_modules import Softplus as Softplus
+from ._activation_modules import Softshrink as Softshrink
+from ._activation_modules import Softsign as Softsign
+from ._activation_modules import Swish as Swish
+from ._activation_modules import Tanh as Tanh
+from ._activation_modules import Tanhshrink as Tanhshrink
+from ._activation_modules import Threshold as Threshold
+from ._dropout import Dropout as Dropout
+from ._dropout import is_training as is_training
+from ._embedding import Embedding as Embedding
+from ._linear import Linear as Linear
+from ._module import Module as Module
+from ._module import Sequential as Sequential
+from ._module import count_parameters as count_parameters
+from ._module import init_all_states as init_all_states
+from ._module import reset_all_states as reset_all_states
+from ._module import vmap_init_all_states as vmap_init_all_states
+from ._rnn import GRUCell as GRUCell
+from ._rnn import LSTMCell as LSTMCell
+from ._rnn import MGUCell as MGUCell
+from ._rnn import RNNCell as RNNCell
+from ._rnn import URLSTMCell as URLSTMCell
+from ._rnn import ValinaRNNCell as ValinaRNNCell
+from ._rnn import VanillaRNNCell as VanillaRNNCell
+from ._shape import Flatten as Flatten
+from ._shape import Unflatten as Unflatten
+from . import init as init
+
+__version__ = "0.1.0"

@@ -1,0 +1,86 @@
+"""``Linear``: the affine map ``x @ W + b`` over the last axis."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import jax
+import jax.numpy as jnp
+
+from brainstate_core import ParamState
+
+from . import _init as init
+from ._module import Module
+from ._utils import Size, as_size
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    """``y = x @ W + b`` over the last axis of ``x`` (any leading axes are kept).
+
+    The parameters live in ONE ParamState, ``self.weight``, whose value is the dict
+    ``{'weight': W, 'bias': b}`` (``{'weight': W}`` without bias), as in upstream brainstate.
+
+    Args:
+        in_size: input features (an int, or a shape whose last entry is the feature count).
+        out_size: output features (int or shape, as ``in_size``).
+        w_init: initialiser (or array) of ``W``, of shape ``(in_features, out_features)``.
+        b_init: initialiser (or array) of ``b``; ``None`` for no bias.
+        w_mask: optional 0/1 array broadcastable to ``W``: ``W * w_mask`` is used, so masked
+            connections stay absent (their gradient is zero).
+        param_type: the State class of the parameters.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> layer = nn.Linear(3, 4)
+        >>> layer(jnp.ones((2, 3))).shape
+        (2, 4)
+        >>> layer.weight
+        ParamState({'weight': f32[3,4], 'bias': f32[4]})
+    """
+
+    def __init__(
+        self,
+        in_size: Size,
+        out_size: Size,
+        w_init: Any = init.KaimingNormal(),
+        b_init: Any = init.ZeroInit(),
+        w_mask: Optional[Any] = None,
+        param_type: type = ParamState,
+        name: Optional[str] = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.in_size = as_size(in_size, "Linear in_size")
+        self.out_size = as_size(out_size, "Linear out_size")
+        shape = (self.in_size[-1], self.out_size[-1])
+        params = {"weight": init.param(w_init, shape, allow_none=False)}
+        if b_init is not None:
+            params["bias"] = init.param(b_init, shape[1:])
+        self.weight = param_type(params)
+        if w_mask is not None:
+            w_mask = jnp.asarray(w_mask)
+            if jnp.broadcast_shapes(w_mask.shape, shape) != shape:
+                raise ValueError(f"Linear w_mask of shape {w_mask.shape} does not broadcast to the weight shape {shape}.")
+        self.w_mask = w_mask
+
+    def update(self, x: jax.Array) -> jax.Array:
+        if jnp.shape(x)[-1:] != self.in_size[-1:]:
+            raise ValueError(
+                f"Linear({self.in_size[-1]} -> {self.out_size[-1]}) got an input of shape {jnp.shape(x)}: its last "
+                f"axis must have {self.in_size[-1]} features."
+            )
+        params = self.weight.value
+        w = params["weight"]
+        if self.w_mask is not None:
+            w = w * self.w_mask
+        y = x @ w
+        if "bias" in params:
+            y = y + params["bias"]
+        return y
+
+    def extra_repr(self) -> str:
+        bias = "bias" in self.weight._value
+        mask = ", w_mask=True" if self.w_mask is not None else ""
+        return f"in_size={self.in_size}, out_size={self.out_size}, bias={bias}{mask}"

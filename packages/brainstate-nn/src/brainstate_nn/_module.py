@@ -1,0 +1,313 @@
+"""``Module``: the base class of layers and models, built on core's object graph."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator, Optional, TypeVar
+
+from brainstate_core import HiddenState, ParamState, State
+from brainstate_core._filter import FilterLike, to_predicate
+from brainstate_core._graph import nodes as graph_nodes
+from brainstate_core._graph import states as graph_states
+from brainstate_core._node import Node
+
+from ._repr import module_html, module_repr
+
+__all__ = [
+    "Module",
+    "Sequential",
+    "init_all_states",
+    "reset_all_states",
+    "vmap_init_all_states",
+    "count_parameters",
+]
+
+S = TypeVar("S", bound=State)
+M = TypeVar("M", bound="Module")
+
+
+class _Local(threading.local):
+    def __init__(self) -> None:
+        # While not None, ``set_state`` creates fresh States and logs ``(module, name) -> old_state``
+        # here, so that ``vmap_init_all_states`` can move the batched values into the old objects.
+        # The first old state is kept: a transformation may run the body (and set_state) twice.
+        self.replaced: Optional[dict[tuple[int, str], tuple[Module, str, State]]] = None
+
+
+_LOCAL = _Local()
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(str(k) for k in path)
+
+
+class Module(Node):
+    """Base class of every layer and model.
+
+    A Module finds its States and sub-modules by looking at its attributes (and inside lists,
+    tuples and dicts held by them), so there is nothing to register: assign a State or a Module
+    to an attribute and it belongs to the model. Calling a module calls :meth:`update`.
+
+    Override :meth:`init_state` to create the States that depend on the batch (hidden states of
+    recurrent cells and neurons) and :meth:`reset_state` to reset them between sequences; create
+    them with :meth:`set_state`, which reuses the existing State object when called again.
+
+    Args:
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, brainstate_core as bc, jax.numpy as jnp
+        >>> class Affine(nn.Module):
+        ...     def __init__(self, n):
+        ...         super().__init__()
+        ...         self.w = bc.ParamState(jnp.ones((n, n)))
+        ...         self.b = bc.ParamState(jnp.zeros(n))
+        ...     def update(self, x):
+        ...         return x @ self.w.value + self.b.value
+        >>> model = Affine(2)
+        >>> model(jnp.ones(2))
+        Array([2., 2.], dtype=float32)
+        >>> model.states(bc.ParamState)
+        FlattedDict({('b',): ParamState(f32[2]), ('w',): ParamState(f32[2,2])})
+        >>> nn.count_parameters(model)
+        6
+    """
+
+    name: Optional[str] = None
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        if name is not None:
+            self.name = name
+
+    # -- computation -------------------------------------------------------------------------
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of the module; ``module(*args)`` calls it."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no computation. Fix: override `update(self, ...)` (or "
+            "`__call__`) in the subclass."
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.update(*args, **kwargs)
+
+    # -- batch-dependent states --------------------------------------------------------------
+    def init_state(self, *args: Any, **kwargs: Any) -> None:
+        """Create the States that depend on the batch size (called by :func:`init_all_states`)."""
+
+    def reset_state(self, *args: Any, **kwargs: Any) -> None:
+        """Reset the short-term States (called by :func:`reset_all_states`)."""
+
+    def set_state(self, name: str, value: Any, state_type: type[S] = HiddenState, **metadata: Any) -> S:
+        """Put ``value`` in the State attribute ``name``, creating it only if needed.
+
+        If the attribute already holds a State of exactly ``state_type``, the value is assigned
+        into that object (any shape), so functions compiled earlier keep seeing this State and
+        retrace on a shape change; otherwise a new ``state_type(value, **metadata)`` is stored.
+        Use it in :meth:`init_state` so that a second call (another batch size) updates the
+        model in place.
+
+        Example:
+            >>> import brainstate_nn as nn, jax.numpy as jnp
+            >>> cell = nn.Module()
+            >>> h = cell.set_state('h', jnp.zeros((2, 3)))
+            >>> cell.set_state('h', jnp.zeros((5, 3))) is h, h.value.shape
+            (True, (5, 3))
+        """
+        existing = self.__dict__.get(name)
+        replaced = _LOCAL.replaced
+        if type(existing) is state_type and replaced is None:
+            existing.value = value
+            return existing
+        new = state_type(value, **metadata)
+        if isinstance(existing, State) and replaced is not None and type(existing) is state_type:
+            replaced.setdefault((id(self), name), (self, name, existing))
+        setattr(self, name, new)
+        return new
+
+    # -- PyTorch-style views of the graph ----------------------------------------------------
+    def parameters(self) -> Iterator[ParamState]:
+        """The ParamStates of this module and its sub-modules, each once."""
+        return iter(graph_states(self, ParamState).values())
+
+    def named_parameters(self) -> Iterator[tuple[str, ParamState]]:
+        """``(dotted path, ParamState)`` pairs, e.g. ``('layers.0.weight', ...)``."""
+        return ((_dotted(p), s) for p, s in graph_states(self, ParamState).items())
+
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """``(dotted path, module)`` for this module (path ``''``) and every sub-module."""
+        return ((_dotted(p), m) for p, m in graph_nodes(self, Module).items())
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module, depth first."""
+        return (m for _, m in self.named_modules())
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules: those reached without passing through another module."""
+        found = graph_nodes(self, Module)
+        paths = [p for p in found if p]
+        for path in paths:
+            if not any(path[: len(q)] == q for q in paths if len(q) < len(path)):
+                yield _dotted(path), found[path]
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules (see :meth:`named_children`)."""
+        return (m for _, m in self.named_children())
+
+    # -- display -----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The hyper-parameters shown in the repr, e.g. ``'in_size=3, out_size=4'``."""
+        return ""
+
+    def __repr__(self) -> str:
+        return module_repr(self)
+
+    def _repr_html_(self) -> str:
+        return module_html(self)
+
+
+def _post_order(found: dict) -> list:
+    """The modules of ``found`` (path -> module, sorted by path) with every child before its parent."""
+    out: list = []
+    stack: list = []
+    for path, module in found.items():
+        while stack and stack[-1][0] != path[: len(stack[-1][0])]:
+            out.append(stack.pop()[1])
+        stack.append((path, module))
+    out.extend(m for _, m in reversed(stack))
+    return out
+
+
+def _targets(target: Any, exclude: Optional[FilterLike]) -> list:
+    found = graph_nodes(target, Module)
+    if exclude is not None:
+        skip = to_predicate(exclude)
+        found = {p: m for p, m in found.items() if not skip(p, m)}
+    return _post_order(found)
+
+
+def init_all_states(target: M, *args: Any, exclude: Optional[FilterLike] = None, **kwargs: Any) -> M:
+    """Call ``init_state(*args, **kwargs)`` on every module of ``target``, children first, root last.
+
+    Args:
+        target: a module (or any object tree holding modules).
+        *args: passed to every ``init_state``, typically the batch size.
+        exclude: a filter of modules (by type, tag, path predicate ...) to leave out.
+        **kwargs: passed to every ``init_state``.
+
+    Returns:
+        ``target``.
+
+    Example:
+        >>> import brainstate_nn as nn
+        >>> cell = nn.init_all_states(nn.GRUCell(3, 4), batch_size=2)
+        >>> cell.h.value.shape
+        (2, 4)
+    """
+    for module in _targets(target, exclude):
+        module.init_state(*args, **kwargs)
+    return target
+
+
+def reset_all_states(target: M, *args: Any, exclude: Optional[FilterLike] = None, **kwargs: Any) -> M:
+    """Call ``reset_state(*args, **kwargs)`` on every module of ``target``, children first, root last."""
+    for module in _targets(target, exclude):
+        module.reset_state(*args, **kwargs)
+    return target
+
+
+def vmap_init_all_states(
+    target: M,
+    *args: Any,
+    axis_size: int,
+    state_tag: Optional[str] = None,
+    exclude: Optional[FilterLike] = None,
+    **kwargs: Any,
+) -> M:
+    """:func:`init_all_states` run once per vmap lane: each new State gets a leading axis ``axis_size``.
+
+    This gives every lane its own initial state (random initialisers draw independently per lane).
+    States that ``init_state`` re-initialises with :meth:`Module.set_state` keep their identity.
+
+    Example:
+        >>> import brainstate_nn as nn
+        >>> cell = nn.vmap_init_all_states(nn.LSTMCell(3, 4), axis_size=5)
+        >>> cell.h.value.shape, cell.c.value.shape
+        ((5, 4), (5, 4))
+    """
+    from brainstate_transform import vmap_new_states
+
+    previous = _LOCAL.replaced
+    _LOCAL.replaced = replaced = {}
+    try:
+        def init() -> None:
+            init_all_states(target, *args, exclude=exclude, **kwargs)
+
+        vmap_new_states(init, axis_size=axis_size, state_tag=state_tag)()
+    finally:
+        _LOCAL.replaced = previous
+    for module, name, old in replaced.values():
+        new = module.__dict__[name]
+        old.value = new.value
+        if new.tag is not None:
+            old.tag = new.tag
+        setattr(module, name, old)
+    return target
+
+
+def count_parameters(target: Any, *filters: FilterLike) -> int:
+    """The number of scalar parameters of ``target``: the elements of its ParamStates.
+
+    Args:
+        target: a module or any object tree.
+        *filters: count the States matching any of these instead (default ``ParamState``).
+
+    Example:
+        >>> import brainstate_nn as nn
+        >>> nn.count_parameters(nn.Linear(3, 4))
+        16
+    """
+    selected = graph_states(target, tuple(filters) if filters else ParamState)
+    return sum(state.numel() for state in selected.values())
+
+
+class Sequential(Module):
+    """Apply layers one after another; each layer is a module or any callable.
+
+    Indexing gives a layer, slicing a new ``Sequential`` sharing the layers.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+        >>> net(jnp.ones((4, 3))).shape, len(net), type(net[1]).__name__
+        ((4, 2), 3, 'ReLU')
+    """
+
+    def __init__(self, *layers: Any, name: Optional[str] = None) -> None:
+        super().__init__(name=name)
+        for i, layer in enumerate(layers):
+            if not callable(layer):
+                raise TypeError(f"Sequential layer {i} is {layer!r}, which is not callable. Fix: pass modules or functions.")
+        self.layers = list(layers)
+
+    def update(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def append(self, layer: Any) -> Sequential:
+        """Add ``layer`` at the end; returns ``self``."""
+        if not callable(layer):
+            raise TypeError(f"{layer!r} is not callable. Fix: append a module or a function.")
+        self.layers.append(layer)
+        return self
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.layers)

@@ -1,0 +1,109 @@
+"""Text and HTML views of a module tree: sub-modules, States (shape, dtype) and parameter counts."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from brainstate_core import ParamState, State
+from brainstate_core._graph import nodes as graph_nodes
+from brainstate_core._graph import states as graph_states
+from brainstate_core._state import format_value
+
+__all__ = ["module_repr", "module_html", "path_str"]
+
+
+def path_str(path: tuple) -> str:
+    """``('layers', 0, 'weight')`` -> ``'layers[0].weight'``."""
+    out = ""
+    for key in path:
+        if isinstance(key, str) and key.isidentifier():
+            out += f".{key}" if out else key
+        elif isinstance(key, int):
+            out += f"[{key}]"
+        else:
+            out += f"[{key!r}]"
+    return out
+
+
+def _plural(n: int) -> str:
+    return f"{n:,} param{'' if n == 1 else 's'}"
+
+
+def _layout(root: Any) -> tuple[dict, dict, dict]:
+    """``(modules, owned, counts)``: modules by path; for each module path, the States and
+    sub-modules it holds directly (in path order); the parameter count under each module."""
+    from ._module import Module
+
+    modules = graph_nodes(root, Module)
+    found = graph_states(root)
+    entries = list(found.items()) + [(p, m) for p, m in modules.items() if p]
+    owned: dict = {p: [] for p in modules}
+    counts: dict = {p: 0 for p in modules}
+    for path, obj in entries:
+        owner = next(path[:k] for k in range(len(path) - 1, -1, -1) if path[:k] in modules)
+        owned[owner].append((path, obj))
+        if isinstance(obj, ParamState):
+            n = obj.numel()
+            for k in range(len(path)):
+                if path[:k] in counts:
+                    counts[path[:k]] += n
+    for items in owned.values():
+        items.sort(key=lambda item: _sort_key(item[0]))
+    return modules, owned, counts
+
+
+def _sort_key(path: tuple) -> tuple:
+    return tuple((type(k).__name__, k if isinstance(k, (int, str)) else repr(k)) for k in path)
+
+
+def module_repr(root: Any) -> str:
+    """The multi-line repr of a module: its hyper-parameters, sub-modules and States.
+
+    Example:
+        >>> import brainstate_nn as nn
+        >>> print(nn.Sequential(nn.Linear(3, 4), nn.ReLU()))
+        Sequential()  # 16 params
+          layers[0]: Linear(in_size=(3,), out_size=(4,), bias=True)  # 16 params
+            weight: ParamState({'weight': f32[3,4], 'bias': f32[4]})
+          layers[1]: ReLU()
+    """
+    modules, owned, counts = _layout(root)
+    lines: list[str] = []
+
+    def render(path: tuple, module: Any, prefix: str, depth: int) -> None:
+        head = f"{type(module).__name__}({module.extra_repr()})"
+        if counts[path]:
+            head += f"  # {_plural(counts[path])}"
+        lines.append(prefix + head)
+        pad = "  " * (depth + 1)
+        for sub, obj in owned[path]:
+            rel = path_str(sub[len(path):])
+            if isinstance(obj, State):
+                lines.append(f"{pad}{rel}: {obj!r}")
+            else:
+                render(sub, obj, f"{pad}{rel}: ", depth + 1)
+
+    render((), root, "", 0)
+    return "\n".join(lines)
+
+
+def module_html(root: Any) -> str:
+    """An HTML table of the States of a module (for notebooks): path, type, value, size."""
+    found = graph_states(root)
+    total = sum(s.numel() for s in found.values() if isinstance(s, ParamState))
+    rows = "".join(
+        "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td style='text-align:right'>{:,}</td></tr>".format(
+            html.escape(path_str(path)),
+            html.escape(type(state).__name__),
+            html.escape(format_value(state._value)),
+            state.numel(),
+        )
+        for path, state in found.items()
+    )
+    head = html.escape(f"{type(root).__name__}({root.extra_repr()})")
+    return (
+        f"<details open><summary><b>{head}</b>: {_plural(total)}, {len(found)} states</summary>"
+        "<table><thead><tr><th>path</th><th>type</th><th>value</th><th>size</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></details>"
+    )

@@ -1,0 +1,83 @@
+"""``Flatten`` and ``Unflatten``: reshape a range of axes."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from ._module import Module
+from ._utils import Size, as_size
+
+__all__ = ["Flatten", "Unflatten"]
+
+
+class Flatten(Module):
+    """Merge the axes ``start_axis`` to ``end_axis`` (inclusive) into one.
+
+    With ``in_size`` (the shape of one example, without batch axes) the axes count from the
+    first non-batch axis, so the same layer works on single examples and on batches.
+
+    Args:
+        start_axis: first axis to merge.
+        end_axis: last axis to merge.
+        in_size: optional shape of one example.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.Flatten(start_axis=1)(jnp.zeros((2, 3, 4))).shape
+        (2, 12)
+        >>> f = nn.Flatten(in_size=(3, 4))
+        >>> f(jnp.zeros((3, 4))).shape, f(jnp.zeros((5, 3, 4))).shape
+        ((12,), (5, 12))
+    """
+
+    def __init__(self, start_axis: int = 0, end_axis: int = -1, in_size: Optional[Size] = None) -> None:
+        super().__init__()
+        self.start_axis, self.end_axis = start_axis, end_axis
+        self.in_size = None if in_size is None else as_size(in_size, "Flatten in_size")
+
+    def update(self, x: jax.Array) -> jax.Array:
+        shape = jnp.shape(x)
+        offset = 0
+        if self.in_size is not None:
+            offset = len(shape) - len(self.in_size)
+            if offset < 0 or shape[offset:] != self.in_size:
+                raise ValueError(f"Flatten(in_size={self.in_size}) got an input of shape {shape}.")
+        n = len(shape) - offset
+        start = offset + self.start_axis % n
+        end = offset + self.end_axis % n
+        if start > end:
+            raise ValueError(f"Flatten start_axis={self.start_axis} comes after end_axis={self.end_axis} for shape {shape}.")
+        return jnp.reshape(x, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        size = f", in_size={self.in_size}" if self.in_size is not None else ""
+        return f"start_axis={self.start_axis}, end_axis={self.end_axis}{size}"
+
+
+class Unflatten(Module):
+    """Split axis ``axis`` into the shape ``sizes`` (the inverse of :class:`Flatten`).
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.Unflatten(-1, (3, 4))(jnp.zeros((2, 12))).shape
+        (2, 3, 4)
+    """
+
+    def __init__(self, axis: int, sizes: Sequence[int]) -> None:
+        super().__init__()
+        self.axis = axis
+        self.sizes = as_size(sizes, "Unflatten sizes")
+
+    def update(self, x: jax.Array) -> jax.Array:
+        shape = jnp.shape(x)
+        axis = self.axis % len(shape)
+        if shape[axis] != math.prod(self.sizes):
+            raise ValueError(f"Unflatten cannot split axis {self.axis} of size {shape[axis]} into {self.sizes}.")
+        return jnp.reshape(x, shape[:axis] + self.sizes + shape[axis + 1:])
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}, sizes={self.sizes}"

@@ -1,0 +1,38 @@
+"""Small helpers shared by the layers: size normalisation and the random generator lookup."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+__all__ = ["as_size", "as_tuple", "generator"]
+
+Size = Union[int, Sequence[int]]
+
+
+def as_size(size: Size, what: str) -> tuple[int, ...]:
+    """``3`` -> ``(3,)``; a sequence of positive ints -> a tuple; anything else raises."""
+    dims = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    if not dims or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
+        raise ValueError(f"{what} must be a positive int or a tuple of positive ints, got {size!r}.")
+    return tuple(int(d) for d in dims)
+
+
+def as_tuple(value: Union[int, Sequence[int]], n: int, what: str) -> tuple[int, ...]:
+    """An int repeated ``n`` times, or a sequence of exactly ``n`` ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ValueError(f"{what} must be an int or a sequence of {n} ints, got {value!r}.")
+    return value
+
+
+def generator(rng: Any) -> Any:
+    """``rng`` itself, or the default generator ``brainstate.random.DEFAULT`` when ``rng`` is None."""
+    if rng is not None:
+        return rng
+    import brainstate_random
+
+    return brainstate_random.DEFAULT
