@@ -42,6 +42,35 @@ PACKAGES = [
 TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy"]
 
 
+def _expose_pyenv_interpreters() -> None:
+    """Let nox find every Python in PYTHONS that pyenv has installed, selected or not.
+
+    pyenv's shims only run the versions that ``pyenv global``/``local`` select, so ``python3.12``
+    on PATH may be a shim that fails. Where that is the case, link the newest installed patch
+    release as ``pythonX.Y`` into ``.nox/pyenv-bin`` and put that first on PATH. Only the versioned
+    names are linked, so what ``python3`` means does not change.
+    """
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    links = ROOT / ".nox" / "pyenv-bin"
+    for python in PYTHONS:
+        found = shutil.which(f"python{python}")
+        if found and Path(found).parent != root / "shims":
+            continue
+        installs = [p for p in (root / "versions").glob(f"{python}.*") if re.fullmatch(rf"{python}\.\d+", p.name)]
+        if not installs:
+            continue
+        newest = max(installs, key=lambda p: int(p.name.rsplit(".", 1)[1]))
+        links.mkdir(parents=True, exist_ok=True)
+        link = links / f"python{python}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(newest / "bin" / f"python{python}")
+    if links.is_dir():
+        os.environ["PATH"] = f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+_expose_pyenv_interpreters()
+
+
 def _minimum(requirement: str) -> str:
     """The ``>=`` bound of ``requirement`` in brainstate-core's dependencies: the one source of truth."""
     project = tomllib.loads((ROOT / PACKAGES[0] / "pyproject.toml").read_text())["project"]
@@ -89,14 +118,23 @@ def tests_minimum(session: nox.Session) -> None:
     run_pytest(session, "-n", "auto", env={"JAX_PLATFORMS": "cpu"})
 
 
-def _has_nvidia_driver() -> bool:
-    return shutil.which("nvidia-smi") is not None or any(Path("/dev").glob("nvidia[0-9]*"))
+# Device nodes that a machine with the accelerator has; checked before downloading its jaxlib plugin.
+DEVICE_NODES = {"gpu": ["nvidia[0-9]*"], "tpu": ["accel[0-9]*", "vfio/[0-9]*"]}
+
+
+def _may_have(platform: str) -> bool:
+    return (platform == "gpu" and shutil.which("nvidia-smi") is not None) or any(
+        next(Path("/dev").glob(pattern), None) for pattern in DEVICE_NODES[platform]
+    )
 
 
 def _accelerator_tests(session: nox.Session, extra: str, platform: str, hardware: str) -> None:
     """Install ``brainstate[extra]`` and run the suite on ``platform``; skip if the machine has none."""
-    if platform == "gpu" and not _has_nvidia_driver():
-        session.skip(f"no NVIDIA driver on this machine (no nvidia-smi, no /dev/nvidia*): '{extra}' needs {hardware}")
+    if not _may_have(platform):
+        looked = [f"/dev/{p}" for p in DEVICE_NODES[platform]] + (["nvidia-smi"] if platform == "gpu" else [])
+        session.skip(
+            f"no {platform.upper()} on this machine (found none of {', '.join(looked)}): '{extra}' needs {hardware}"
+        )
     install_workspace(session, extra)
     probe = "import jax; print('PLATFORM=' + jax.devices()[0].platform)"
     output = session.run("python", "-c", probe, silent=True, success_codes=[0, 1]) or ""

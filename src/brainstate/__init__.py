@@ -22,6 +22,7 @@ from brainstate_core import FilterError as FilterError
 from brainstate_core import HiddenState as HiddenState
 from brainstate_core import JitErrorIf as JitErrorIf
 from brainstate_core import LongTermState as LongTermState
+from brainstate_core import Node as Node
 from brainstate_core import ParamState as ParamState
 from brainstate_core import RandomParameterError as RandomParameterError
 from brainstate_core import ShortTermState as ShortTermState
