@@ -273,12 +273,14 @@ class Orthogonal(Initializer):
         n_rows = math.prod(shape) // n_cols
         big, small = max(n_rows, n_cols), min(n_rows, n_cols)
         sample = self._generator().normal(size=(big, small), dtype=dtype)
-        q, r = jnp.linalg.qr(sample)
-        q = q * jnp.sign(jnp.diagonal(r))  # makes the decomposition unique, hence uniformly distributed
+        # Concrete samples are decomposed by NumPy on the host: no XLA compilation per shape.
+        xp = jnp if isinstance(sample, jax.core.Tracer) else np
+        q, r = xp.linalg.qr(sample)
+        q = q * xp.sign(xp.diagonal(r))  # makes the decomposition unique, hence uniformly distributed
         if n_rows < n_cols:
             q = q.T
         q = q.reshape(tuple(s for i, s in enumerate(shape) if i != self.axis % len(shape)) + (n_cols,))
-        return self.scale * jnp.moveaxis(q, -1, self.axis)
+        return jnp.asarray(self.scale * xp.moveaxis(q, -1, self.axis), dtype=dtype)
 
 
 def param(initializer: InitLike, sizes: Shape, batch_size: Optional[int] = None, allow_none: bool = True) -> Any:

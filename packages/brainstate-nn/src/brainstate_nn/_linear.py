@@ -11,7 +11,7 @@ from brainstate_core import ParamState
 
 from . import _init as init
 from ._module import Module
-from ._utils import Size, as_size
+from ._utils import Size, as_mask, as_size
 
 __all__ = ["Linear"]
 
@@ -59,11 +59,7 @@ class Linear(Module):
         if b_init is not None:
             params["bias"] = init.param(b_init, shape[1:])
         self.weight = param_type(params)
-        if w_mask is not None:
-            w_mask = jnp.asarray(w_mask)
-            if jnp.broadcast_shapes(w_mask.shape, shape) != shape:
-                raise ValueError(f"Linear w_mask of shape {w_mask.shape} does not broadcast to the weight shape {shape}.")
-        self.w_mask = w_mask
+        self.w_mask = as_mask(w_mask, shape, "Linear")
 
     def update(self, x: jax.Array) -> jax.Array:
         if jnp.shape(x)[-1:] != self.in_size[-1:]:

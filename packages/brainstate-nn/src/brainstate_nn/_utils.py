@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence, Union
 
+import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["as_size", "as_tuple", "generator"]
+__all__ = ["as_size", "as_tuple", "generator", "as_mask"]
 
 Size = Union[int, Sequence[int]]
 
@@ -36,3 +37,17 @@ def generator(rng: Any) -> Any:
     import brainstate_random
 
     return brainstate_random.DEFAULT
+
+
+def as_mask(mask: Any, shape: tuple[int, ...], what: str) -> Any:
+    """``mask`` as an array broadcastable to ``shape`` (``None`` stays ``None``)."""
+    if mask is None:
+        return None
+    mask = jnp.asarray(mask)
+    try:
+        ok = jnp.broadcast_shapes(mask.shape, shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} w_mask of shape {mask.shape} does not broadcast to the weight shape {shape}.")
+    return mask

@@ -1,0 +1,215 @@
+"""Convolutions, channels last: ``Conv`` / ``ConvTranspose`` once, and thin 1d/2d/3d subclasses.
+
+Inputs are ``(batch, *spatial, channels)`` or, without batch, ``(*spatial, channels)``, as in
+upstream brainstate (and TensorFlow/Flax). The kernel has shape
+``(*kernel_size, in_channels // groups, out_channels)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+
+from brainstate_core import ParamState
+
+from . import _init as init
+from ._module import Module
+from ._utils import Size, as_mask, as_size, as_tuple
+
+__all__ = ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
+
+Padding = Union[str, int, Sequence[int], Sequence[tuple[int, int]]]
+
+
+def _padding(padding: Padding, n: int, what: str) -> Union[str, tuple[tuple[int, int], ...]]:
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID", "SAME_LOWER"):
+            raise ValueError(f"{what} padding must be 'SAME', 'VALID', 'SAME_LOWER', ints or (low, high) pairs, "
+                             f"got {padding!r}.")
+        return padding.upper()
+    if isinstance(padding, int):
+        return ((padding, padding),) * n
+    items = list(padding)
+    if n == 1 and len(items) == 2 and all(isinstance(p, int) for p in items):
+        items = [tuple(items)]  # one spatial axis: two ints are its (low, high) pair
+    if len(items) == 1 and n > 1:
+        items = items * n
+    if len(items) != n:
+        raise ValueError(f"{what} padding needs {n} entries (one per spatial axis), got {padding!r}.")
+    return tuple((p, p) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in items)
+
+
+def _dimension_numbers(n: int) -> jax.lax.ConvDimensionNumbers:
+    """Channels-last input/output ``(N, *spatial, C)`` and kernel ``(*spatial, I, O)``."""
+    spatial = tuple(range(1, n + 1))
+    return jax.lax.ConvDimensionNumbers(lhs_spec=(0, n + 1) + spatial, rhs_spec=(n + 1, n) + tuple(range(n)),
+                                        out_spec=(0, n + 1) + spatial)
+
+
+class _ConvBase(Module):
+    num_spatial_dims: Optional[int] = None  # set by the 1d/2d/3d subclasses; else len(in_size) - 1
+    _transpose: bool = False
+
+    def __init__(self, in_size: Size, out_channels: int, kernel_size: Union[int, Sequence[int]],
+                 stride: Union[int, Sequence[int]], padding: Padding, rhs_dilation: Union[int, Sequence[int]],
+                 groups: int, w_init: Any, b_init: Any, w_mask: Any, name: Optional[str]) -> None:
+        super().__init__(name=name)
+        cls = type(self).__name__
+        self.in_size = as_size(in_size, f"{cls} in_size")
+        if self.num_spatial_dims is None:
+            self.num_spatial_dims = len(self.in_size) - 1
+        n = self.num_spatial_dims
+        if n < 1 or len(self.in_size) != n + 1:
+            raise ValueError(f"{cls} in_size is the shape of one example, (*{n} spatial, channels); got {in_size!r}.")
+        in_channels = self.in_size[-1]
+        if groups <= 0 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{cls} groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}.")
+        self.in_channels, self.out_channels, self.groups = in_channels, int(out_channels), groups
+        self.kernel_size = as_tuple(kernel_size, n, f"{cls} kernel_size")
+        self.stride = as_tuple(stride, n, f"{cls} stride")
+        self.rhs_dilation = as_tuple(rhs_dilation, n, f"{cls} rhs_dilation")
+        self.padding = _padding(padding, n, cls)
+        self.lhs_dilation = as_tuple(self.lhs_dilation, n, f"{cls} lhs_dilation")
+        kernel_shape = self.kernel_size + (in_channels // groups, self.out_channels)
+        params = {"weight": init.param(w_init, kernel_shape, allow_none=False)}
+        if b_init is not None:
+            params["bias"] = init.param(b_init, (self.out_channels,))
+        self.weight = ParamState(params)
+        self.w_mask = as_mask(w_mask, kernel_shape, cls)
+        self.out_size = jax.eval_shape(self._conv, jax.ShapeDtypeStruct((1,) + self.in_size, jnp.float32),
+                                       jax.ShapeDtypeStruct(kernel_shape, jnp.float32)).shape[1:]
+
+    def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
+        raise NotImplementedError
+
+    def update(self, x: jax.Array) -> jax.Array:
+        shape = jnp.shape(x)
+        n = self.num_spatial_dims
+        unbatched = len(shape) == n + 1
+        if not (unbatched or len(shape) == n + 2) or shape[-1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects inputs (batch, *{n} spatial, {self.in_channels} channels) or "
+                f"(*{n} spatial, {self.in_channels} channels) (channels last), got shape {shape}."
+            )
+        params = self.weight.value
+        kernel = params["weight"]
+        if self.w_mask is not None:
+            kernel = kernel * self.w_mask
+        y = self._conv(x[None] if unbatched else x, kernel)
+        if "bias" in params:
+            y = y + params["bias"]
+        return y[0] if unbatched else y
+
+    def extra_repr(self) -> str:
+        pad = self.padding if isinstance(self.padding, str) else list(self.padding)
+        groups = f", groups={self.groups}" if self.groups != 1 else ""
+        return (f"in_size={self.in_size}, out_channels={self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={pad!r}{groups}")
+
+
+class Conv(_ConvBase):
+    """N-dimensional convolution (cross-correlation), channels last.
+
+    Args:
+        in_size: the shape of one example, ``(*spatial, in_channels)``.
+        out_channels: the number of output channels.
+        kernel_size: an int or one int per spatial axis.
+        stride: the step between windows.
+        padding: ``'SAME'`` (output size ``ceil(in / stride)``), ``'VALID'``, an int, one int per
+            axis, or one ``(low, high)`` pair per axis (for one spatial axis, two ints are that pair).
+        lhs_dilation: input dilation (fractionally strided convolution).
+        rhs_dilation: kernel dilation (atrous convolution).
+        groups: split the channels into groups convolved separately (``in_channels`` for depthwise).
+        w_init: kernel initialiser; the kernel has shape ``(*kernel_size, in_channels // groups, out_channels)``.
+        b_init: bias initialiser, ``None`` for no bias (the default, as in upstream brainstate).
+        w_mask: optional array broadcastable to the kernel, multiplied into it.
+        name: optional display name.
+
+    The number of spatial axes is ``len(in_size) - 1``; ``Conv1d``/``Conv2d``/``Conv3d`` fix it.
+    The output shape of one example is ``self.out_size``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.Conv((6, 6, 2), 4, kernel_size=3, b_init=nn.init.ZeroInit())(jnp.ones((6, 6, 2))).shape
+        (6, 6, 4)
+    """
+
+    def __init__(self, in_size: Size, out_channels: int, kernel_size: Union[int, Sequence[int]],
+                 stride: Union[int, Sequence[int]] = 1, padding: Padding = "SAME",
+                 lhs_dilation: Union[int, Sequence[int]] = 1, rhs_dilation: Union[int, Sequence[int]] = 1,
+                 groups: int = 1, w_init: Any = init.XavierNormal(), b_init: Any = None, w_mask: Any = None,
+                 name: Optional[str] = None) -> None:
+        self.lhs_dilation = lhs_dilation
+        super().__init__(in_size, out_channels, kernel_size, stride, padding, rhs_dilation, groups, w_init, b_init,
+                         w_mask, name)
+
+    def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
+        padding = self.padding
+        if isinstance(padding, str) and any(d != 1 for d in self.lhs_dilation):
+            # XLA takes string padding only without input dilation: resolve it on the dilated shapes.
+            n = self.num_spatial_dims
+            dilated_in = [(s - 1) * d + 1 for s, d in zip(x.shape[1:n + 1], self.lhs_dilation)]
+            dilated_k = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:n], self.rhs_dilation)]
+            padding = jax.lax.padtype_to_pads(dilated_in, dilated_k, self.stride, padding)
+        return jax.lax.conv_general_dilated(
+            x, kernel, window_strides=self.stride, padding=padding, lhs_dilation=self.lhs_dilation,
+            rhs_dilation=self.rhs_dilation, dimension_numbers=_dimension_numbers(self.num_spatial_dims),
+            feature_group_count=self.groups,
+        )
+
+
+class ConvTranspose(_ConvBase):
+    """N-dimensional transposed convolution (the gradient of :class:`Conv`), channels last.
+
+    With ``padding='SAME'`` the output is ``in * stride`` long on each spatial axis. Arguments
+    as in :class:`Conv`; ``groups`` must be 1. The kernel has shape
+    ``(*kernel_size, in_channels, out_channels)``.
+    """
+
+    lhs_dilation = 1  # not a parameter of transposed convolutions
+
+    def __init__(self, in_size: Size, out_channels: int, kernel_size: Union[int, Sequence[int]],
+                 stride: Union[int, Sequence[int]] = 1, padding: Padding = "SAME",
+                 rhs_dilation: Union[int, Sequence[int]] = 1, w_init: Any = init.XavierNormal(), b_init: Any = None,
+                 w_mask: Any = None, name: Optional[str] = None) -> None:
+        super().__init__(in_size, out_channels, kernel_size, stride, padding, rhs_dilation, 1, w_init, b_init,
+                         w_mask, name)
+
+    def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
+        return jax.lax.conv_transpose(
+            x, kernel, strides=self.stride, padding=self.padding, rhs_dilation=self.rhs_dilation,
+            dimension_numbers=_dimension_numbers(self.num_spatial_dims),
+        )
+
+
+def _variant(base: type, n: int, example: str) -> type:
+    name = f"{base.__name__}{n}d"
+    doc = f"""{n}-d :class:`{base.__name__}`: inputs ``(batch, {', '.join(('length',) if n == 1 else ('height', 'width') if n == 2 else ('depth', 'height', 'width'))}, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+{example}
+"""
+    cls = type(name, (base,), {"num_spatial_dims": n, "__doc__": doc, "__module__": __name__})
+    cls.__qualname__ = name
+    return cls
+
+
+Conv1d = _variant(Conv, 1, """        >>> conv = nn.Conv1d((10, 3), out_channels=4, kernel_size=3)
+        >>> conv(jnp.ones((2, 10, 3))).shape, conv.out_size
+        ((2, 10, 4), (10, 4))""")
+Conv2d = _variant(Conv, 2, """        >>> conv = nn.Conv2d((8, 8, 1), out_channels=6, kernel_size=3, stride=2, padding='VALID')
+        >>> conv(jnp.ones((5, 8, 8, 1))).shape
+        (5, 3, 3, 6)""")
+Conv3d = _variant(Conv, 3, """        >>> nn.Conv3d((4, 4, 4, 2), 3, kernel_size=(1, 2, 3))(jnp.ones((4, 4, 4, 2))).shape
+        (4, 4, 4, 3)""")
+ConvTranspose1d = _variant(ConvTranspose, 1, """        >>> nn.ConvTranspose1d((5, 3), 2, kernel_size=3, stride=2)(jnp.ones((1, 5, 3))).shape
+        (1, 10, 2)""")
+ConvTranspose2d = _variant(ConvTranspose, 2, """        >>> nn.ConvTranspose2d((4, 4, 3), 2, kernel_size=2, stride=2)(jnp.ones((1, 4, 4, 3))).shape
+        (1, 8, 8, 2)""")
+ConvTranspose3d = _variant(ConvTranspose, 3, """        >>> nn.ConvTranspose3d((2, 2, 2, 1), 1, kernel_size=2, stride=2).out_size
+        (4, 4, 4, 1)""")
