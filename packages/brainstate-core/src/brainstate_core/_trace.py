@@ -56,9 +56,9 @@ class StateTrace:
         ([True, False], [False, True])
     """
 
-    __slots__ = ("states", "written", "originals", "new_states", "env_reads", "_index", "_new", "_jax_trace", "_restore")
+    __slots__ = ("states", "written", "originals", "new_states", "env_reads", "_index", "_new", "_jax_trace", "_restore", "_check")
 
-    def __init__(self, *, restore: bool = True) -> None:
+    def __init__(self, *, restore: bool = True, check_tracers: bool = True) -> None:
         self.states: list[State] = []
         self.written: list[bool] = []
         self.originals: list[Any] = []
@@ -68,6 +68,7 @@ class StateTrace:
         self._new: set[int] = set()
         self._jax_trace: Any = None
         self._restore = restore
+        self._check = check_tracers
 
     # -- recording -------------------------------------------------------------------------
     def _add(self, state: State) -> int:
@@ -123,7 +124,7 @@ class StateTrace:
 
     # -- context -----------------------------------------------------------------------------
     def __enter__(self) -> StateTrace:
-        self._jax_trace = _opaque_jax_trace()
+        self._jax_trace = _opaque_jax_trace() if self._check else None
         LOCAL.traces.append(self)
         return self
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Sequence
 
 import jax
@@ -13,25 +12,7 @@ from brainstate_core._state import format_value
 
 from ._stateful import Known, StatefulFunction
 
-__all__ = ["stateful", "Carry"]
-
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def stateful(fun: Callable) -> StatefulFunction:
-    """The :class:`StatefulFunction` of ``fun``, reused across calls so what it learnt is kept."""
-    try:
-        sf = _CACHE.get(fun)
-    except TypeError:  # not weak-referenceable
-        return StatefulFunction(fun)
-    if sf is None:
-        sf = StatefulFunction(fun)
-        try:
-            _CACHE[fun] = sf
-        except TypeError:
-            pass
-    return sf
-
+__all__ = ["Carry"]
 
 def _avals(value: Any) -> list[tuple[tuple[int, ...], Any]]:
     return [(tuple(np.shape(leaf)), jax.numpy.result_type(leaf)) for leaf in jax.tree.leaves(value)]

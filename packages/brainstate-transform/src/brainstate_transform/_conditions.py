@@ -9,15 +9,15 @@ import jax.numpy as jnp
 
 from brainstate_core import StateUsageError
 
-from ._carry import Carry, stateful
+from ._carry import Carry
 from ._stateful import StatefulFunction
 
 __all__ = ["cond", "switch", "ifelse"]
 
 
 def _switch(index: Any, branches: Sequence[Callable], operands: tuple) -> Any:
-    sfs = [stateful(b) for b in branches]
-    owner = sfs[0] if len(set(map(id, sfs))) == len(sfs) else StatefulFunction(branches[0])
+    sfs = [StatefulFunction.shared(b) for b in branches]
+    owner = sfs[0]  # learns the states of all branches
 
     def attempt(known):
         carry = Carry(known, owner, "a cond/switch branch")

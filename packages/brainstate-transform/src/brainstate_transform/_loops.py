@@ -9,14 +9,15 @@ import jax.numpy as jnp
 
 from brainstate_core import StateUsageError
 
-from ._carry import Carry, stateful
+from ._carry import Carry
+from ._stateful import StatefulFunction
 from ._progress import ProgressBar
 
 __all__ = ["scan", "for_loop", "while_loop", "fori_loop", "checkpointed_scan", "checkpointed_for_loop"]
 
 
-def _scan(f, init, xs, length, reverse, unroll, pbar: Optional[ProgressBar], remat: bool, what: str):
-    sf = stateful(f)
+def _scan(f, init, xs, length, reverse, unroll, pbar: Optional[ProgressBar], remat: bool, what: str, key=None):
+    sf = StatefulFunction.shared(f, key)
     total = length if length is not None else (jax.tree.leaves(xs)[0].shape[0] if jax.tree.leaves(xs) else None)
 
     def attempt(known):
@@ -86,7 +87,7 @@ def checkpointed_scan(f: Callable, init: Any, xs: Any = None, length: Optional[i
 def _for_loop(f, xs, length, reverse, unroll, pbar, remat):
     if not xs and length is None:
         raise StateUsageError("for_loop needs at least one sequence to iterate over, or `length=`.")
-    ys = _scan(lambda c, x: (c, f(*x)), None, xs, length, reverse, unroll, pbar, remat, "the for_loop body")[1]
+    ys = _scan(lambda c, x: (c, f(*x)), None, xs, length, reverse, unroll, pbar, remat, "the for_loop body", key=f)[1]
     return ys
 
 
@@ -133,7 +134,11 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
         >>> float(brainstate.transform.while_loop(lambda x: x < 10, body, 1.0)), int(n.value)
         (16.0, 4)
     """
-    sf_body, sf_cond = stateful(body_fun), stateful(cond_fun)
+    return _while_loop(cond_fun, body_fun, init_val)
+
+
+def _while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any, key: Any = None) -> Any:
+    sf_body, sf_cond = StatefulFunction.shared(body_fun, key), StatefulFunction.shared(cond_fun)
 
     def attempt(known):
         carry = Carry(known, sf_body, "the while_loop body")
@@ -181,5 +186,6 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any, unroll:
             i, v = c
             return i + 1, body_fun(i, v)
 
-        return while_loop(lambda c: c[0] < upper, body, (jnp.asarray(lower), init_val))[1]
-    return scan(lambda v, i: (body_fun(i, v), None), init_val, jnp.arange(lo, hi), unroll=unroll)[0]
+        return _while_loop(lambda c: c[0] < upper, body, (jnp.asarray(lower), init_val), key=body_fun)[1]
+    step = lambda v, i: (body_fun(i, v), None)  # noqa: E731
+    return _scan(step, init_val, jnp.arange(lo, hi), None, False, unroll, None, False, "the fori_loop body", key=body_fun)[0]

@@ -16,6 +16,7 @@ the function starts to use later (say, under another static argument) is picked 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Hashable, Iterable, NamedTuple, Optional, Sequence
 
 import jax
@@ -89,6 +90,16 @@ class Rediscover(BaseException):
         self.known = known
 
 
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _executing_eagerly() -> bool:
+    """True outside every JAX trace, where an aborted attempt would really compute."""
+    from jax._src import core
+
+    return isinstance(core.trace_ctx.trace, core.EvalTrace)
+
+
 class StatefulFunction:
     """Turn a Python function that reads and writes States into a pure function of their values.
 
@@ -119,6 +130,26 @@ class StatefulFunction:
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self.static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         self.known = Known()
+        self.validated = False
+        self._memo_key: Any = None
+
+    @classmethod
+    def shared(cls, fun: Callable, key: Any = None) -> StatefulFunction:
+        """A StatefulFunction for ``fun`` that starts from what earlier ones keyed by ``key`` learnt.
+
+        Loops and branches build a new StatefulFunction on each call; keyed by the user's function
+        (``key``, default ``fun``), what one call learnt spares the next call a discovery trace.
+        """
+        sf = cls(fun)
+        sf._memo_key = fun if key is None else key
+        try:
+            known = _MEMO.get(sf._memo_key)
+        except TypeError:  # not weak-referenceable: nothing to share
+            sf._memo_key = None
+            return sf
+        if known is not None:
+            sf.known, sf.validated = known, True
+        return sf
 
     # -- running -----------------------------------------------------------------------------
     def run(self, states: Sequence[State], values: Sequence[Any], args: tuple, kwargs: dict) -> TraceResult:
@@ -141,15 +172,49 @@ class StatefulFunction:
             raise Rediscover(self, known.widen(result))
 
     def call(self, attempt: Callable[[Known], Any], known: Optional[Known] = None) -> Any:
-        """Run ``attempt(known)``, widening what is known and retrying while a trace finds more."""
+        """Run ``attempt(known)``, widening what is known and retrying while a trace finds more.
+
+        Executed eagerly for the first time, the states are first discovered by running ``attempt``
+        abstractly (under ``jax.eval_shape``), so an eager transformation never computes (or runs
+        ``jax.debug`` callbacks) twice because it met a state it did not know. Under a JAX trace an
+        aborted attempt only traces, so no abstract run is needed.
+        """
         known = self.known if known is None else known
+        if not self.validated and _executing_eagerly():
+            known = self._discover(attempt, known)
         while True:
             try:
-                return attempt(known)
+                result = attempt(known)
             except Rediscover as signal:
                 if signal.owner is not self:
                     raise
-                known = self.known = signal.known
+                known = self._learn(signal.known)
+                continue
+            self.validated = True
+            return result
+
+    def _discover(self, attempt: Callable[[Known], Any], known: Known) -> Known:
+        """One abstract run of ``attempt``: one trace finds every state the function touches."""
+
+        def abstract() -> None:
+            attempt(known)
+
+        try:
+            # Writes that the attempt makes outside the traced function (a RandomState handing
+            # keys to vmap lanes) are undone by this trace.
+            with StateTrace(check_tracers=False):
+                jax.eval_shape(abstract)
+        except Rediscover as signal:
+            if signal.owner is not self:
+                raise
+            known = self._learn(signal.known)
+        return known
+
+    def _learn(self, known: Known) -> Known:
+        self.known = known
+        if self._memo_key is not None:
+            _MEMO[self._memo_key] = known
+        return known
 
     # -- static arguments --------------------------------------------------------------------
     def bind_static(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, dict, Hashable]:
