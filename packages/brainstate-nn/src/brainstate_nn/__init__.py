@@ -7,13 +7,16 @@ Example:
     ((8, 2), 114)
 """
 
+from . import init as init
+from . import optim as optim
 from ._activation_modules import CELU as CELU
 from ._activation_modules import ELU as ELU
 from ._activation_modules import GELU as GELU
 from ._activation_modules import GLU as GLU
-from ._activation_modules import HardSiLU as HardSiLU
+from ._activation_modules import SELU as SELU
 from ._activation_modules import Hardshrink as Hardshrink
 from ._activation_modules import Hardsigmoid as Hardsigmoid
+from ._activation_modules import HardSiLU as HardSiLU
 from ._activation_modules import Hardswish as Hardswish
 from ._activation_modules import Hardtanh as Hardtanh
 from ._activation_modules import Identity as Identity
@@ -24,9 +27,8 @@ from ._activation_modules import Mish as Mish
 from ._activation_modules import PReLU as PReLU
 from ._activation_modules import ReLU as ReLU
 from ._activation_modules import ReLU6 as ReLU6
-from ._activation_modules import SELU as SELU
-from ._activation_modules import SiLU as SiLU
 from ._activation_modules import Sigmoid as Sigmoid
+from ._activation_modules import SiLU as SiLU
 from ._activation_modules import Softmax as Softmax
 from ._activation_modules import Softmin as Softmin
 from ._activation_modules import Softplus as Softplus
@@ -66,6 +68,8 @@ from ._activations import tanh as tanh
 from ._activations import tanh_shrink as tanh_shrink
 from ._attention import MultiHeadAttention as MultiHeadAttention
 from ._attention import dot_product_attention as dot_product_attention
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import save_checkpoint as save_checkpoint
 from ._conv import Conv as Conv
 from ._conv import Conv1d as Conv1d
 from ._conv import Conv2d as Conv2d
@@ -112,6 +116,5 @@ from ._rnn import ValinaRNNCell as ValinaRNNCell
 from ._rnn import VanillaRNNCell as VanillaRNNCell
 from ._shape import Flatten as Flatten
 from ._shape import Unflatten as Unflatten
-from . import init as init
 
 __version__ = "0.1.0"

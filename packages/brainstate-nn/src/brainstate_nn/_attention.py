@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +15,13 @@ from ._module import Module
 
 __all__ = ["MultiHeadAttention", "dot_product_attention"]
 
+# Default initialisers: stateless, so one shared instance serves every layer.
+_XAVIER_UNIFORM = init.XavierUniform()
+_ZERO_INIT = init.ZeroInit()
+
 
 def dot_product_attention(query: jax.Array, key: jax.Array, value: jax.Array,
-                          mask: Optional[jax.Array] = None) -> jax.Array:
+                          mask: jax.Array | None = None) -> jax.Array:
     """``softmax(q k^T / sqrt(d) + masked) v`` for inputs ``(..., length, heads, head_dim)``.
 
     Args:
@@ -38,7 +42,7 @@ def dot_product_attention(query: jax.Array, key: jax.Array, value: jax.Array,
     return jnp.einsum("...hqk,...khd->...qhd", _attention_weights(query, key, mask), value)
 
 
-def _attention_weights(query: jax.Array, key: jax.Array, mask: Optional[jax.Array]) -> jax.Array:
+def _attention_weights(query: jax.Array, key: jax.Array, mask: jax.Array | None) -> jax.Array:
     """``softmax(q k^T / sqrt(d))`` with masked scores set to the lowest float: ``(..., H, Lq, Lk)``."""
     scores = jnp.einsum("...qhd,...khd->...hqk", query, key) / math.sqrt(query.shape[-1])
     if mask is not None:
@@ -72,9 +76,9 @@ class MultiHeadAttention(Module):
         ((2, 7, 16), (2, 7, 16))
     """
 
-    def __init__(self, in_features: int, num_heads: int, qkv_features: Optional[int] = None,
-                 out_features: Optional[int] = None, use_bias: bool = True, dropout_prob: float = 1.0,
-                 w_init: Any = init.XavierUniform(), b_init: Any = init.ZeroInit(), name: Optional[str] = None) -> None:
+    def __init__(self, in_features: int, num_heads: int, qkv_features: int | None = None,
+                 out_features: int | None = None, use_bias: bool = True, dropout_prob: float = 1.0,
+                 w_init: Any = _XAVIER_UNIFORM, b_init: Any = _ZERO_INIT, name: str | None = None) -> None:
         super().__init__(name=name)
         qkv_features = in_features if qkv_features is None else qkv_features
         out_features = in_features if out_features is None else out_features
@@ -95,8 +99,8 @@ class MultiHeadAttention(Module):
         """A ``(length, length)`` boolean mask letting position ``i`` attend to positions ``<= i``."""
         return jnp.tril(jnp.ones((length, length), dtype=bool))
 
-    def update(self, query: jax.Array, key: Optional[jax.Array] = None, value: Optional[jax.Array] = None,
-               mask: Optional[jax.Array] = None) -> jax.Array:
+    def update(self, query: jax.Array, key: jax.Array | None = None, value: jax.Array | None = None,
+               mask: jax.Array | None = None) -> jax.Array:
         key = query if key is None else key
         value = key if value is None else value
 

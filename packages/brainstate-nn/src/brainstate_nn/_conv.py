@@ -7,7 +7,8 @@ upstream brainstate (and TensorFlow/Flax). The kernel has shape
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -21,10 +22,13 @@ from ._utils import Size, as_mask, as_size, as_tuple
 __all__ = ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
 
-Padding = Union[str, int, Sequence[int], Sequence[tuple[int, int]]]
+# Default initialisers: stateless, so one shared instance serves every layer.
+_XAVIER_NORMAL = init.XavierNormal()
+
+Padding = str | int | Sequence[int] | Sequence[tuple[int, int]]
 
 
-def _padding(padding: Padding, n: int, what: str) -> Union[str, tuple[tuple[int, int], ...]]:
+def _padding(padding: Padding, n: int, what: str) -> str | tuple[tuple[int, int], ...]:
     if isinstance(padding, str):
         if padding.upper() not in ("SAME", "VALID", "SAME_LOWER"):
             raise ValueError(f"{what} padding must be 'SAME', 'VALID', 'SAME_LOWER', ints or (low, high) pairs, "
@@ -50,12 +54,12 @@ def _dimension_numbers(n: int) -> jax.lax.ConvDimensionNumbers:
 
 
 class _ConvBase(Module):
-    num_spatial_dims: Optional[int] = None  # set by the 1d/2d/3d subclasses; else len(in_size) - 1
+    num_spatial_dims: int | None = None  # set by the 1d/2d/3d subclasses; else len(in_size) - 1
     _transpose: bool = False
 
-    def __init__(self, in_size: Size, out_channels: int, kernel_size: Union[int, Sequence[int]],
-                 stride: Union[int, Sequence[int]], padding: Padding, rhs_dilation: Union[int, Sequence[int]],
-                 groups: int, w_init: Any, b_init: Any, w_mask: Any, name: Optional[str]) -> None:
+    def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int], padding: Padding, rhs_dilation: int | Sequence[int],
+                 groups: int, w_init: Any, b_init: Any, w_mask: Any, name: str | None) -> None:
         super().__init__(name=name)
         cls = type(self).__name__
         self.in_size = as_size(in_size, f"{cls} in_size")
@@ -138,11 +142,11 @@ class Conv(_ConvBase):
         (6, 6, 4)
     """
 
-    def __init__(self, in_size: Size, out_channels: int, kernel_size: Union[int, Sequence[int]],
-                 stride: Union[int, Sequence[int]] = 1, padding: Padding = "SAME",
-                 lhs_dilation: Union[int, Sequence[int]] = 1, rhs_dilation: Union[int, Sequence[int]] = 1,
-                 groups: int = 1, w_init: Any = init.XavierNormal(), b_init: Any = None, w_mask: Any = None,
-                 name: Optional[str] = None) -> None:
+    def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: Padding = "SAME",
+                 lhs_dilation: int | Sequence[int] = 1, rhs_dilation: int | Sequence[int] = 1,
+                 groups: int = 1, w_init: Any = _XAVIER_NORMAL, b_init: Any = None, w_mask: Any = None,
+                 name: str | None = None) -> None:
         self.lhs_dilation = lhs_dilation
         super().__init__(in_size, out_channels, kernel_size, stride, padding, rhs_dilation, groups, w_init, b_init,
                          w_mask, name)
@@ -172,10 +176,10 @@ class ConvTranspose(_ConvBase):
 
     lhs_dilation = 1  # not a parameter of transposed convolutions
 
-    def __init__(self, in_size: Size, out_channels: int, kernel_size: Union[int, Sequence[int]],
-                 stride: Union[int, Sequence[int]] = 1, padding: Padding = "SAME",
-                 rhs_dilation: Union[int, Sequence[int]] = 1, w_init: Any = init.XavierNormal(), b_init: Any = None,
-                 w_mask: Any = None, name: Optional[str] = None) -> None:
+    def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: Padding = "SAME",
+                 rhs_dilation: int | Sequence[int] = 1, w_init: Any = _XAVIER_NORMAL, b_init: Any = None,
+                 w_mask: Any = None, name: str | None = None) -> None:
         super().__init__(in_size, out_channels, kernel_size, stride, padding, rhs_dilation, 1, w_init, b_init,
                          w_mask, name)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +13,9 @@ from . import _init as init
 from ._module import Module
 
 __all__ = ["Embedding"]
+
+# Default initialisers: stateless, so one shared instance serves every layer.
+_LECUN_UNIFORM = init.LecunUniform()
 
 
 class Embedding(Module):
@@ -31,8 +34,8 @@ class Embedding(Module):
         (1, 3, 4)
     """
 
-    def __init__(self, num_embeddings: int, embedding_size: int, embedding_init: Any = init.LecunUniform(),
-                 name: Optional[str] = None) -> None:
+    def __init__(self, num_embeddings: int, embedding_size: int, embedding_init: Any = _LECUN_UNIFORM,
+                 name: str | None = None) -> None:
         super().__init__(name=name)
         self.num_embeddings, self.embedding_size = int(num_embeddings), int(embedding_size)
         self.weight = ParamState(init.param(embedding_init, (self.num_embeddings, self.embedding_size),

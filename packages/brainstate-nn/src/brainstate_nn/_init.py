@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,8 +30,8 @@ __all__ = [
     "param",
 ]
 
-Shape = Union[int, Sequence[int]]
-InitLike = Union[Callable[..., Any], jax.Array, np.ndarray, float, int, None]
+Shape = int | Sequence[int]
+InitLike = Callable[..., Any] | jax.Array | np.ndarray | float | int | None
 
 # The standard deviation of a standard normal truncated to [-2, 2]: dividing by it keeps the variance.
 _TRUNC_STD = 0.87962566103423978
@@ -283,7 +284,7 @@ class Orthogonal(Initializer):
         return jnp.asarray(self.scale * xp.moveaxis(q, -1, self.axis), dtype=dtype)
 
 
-def param(initializer: InitLike, sizes: Shape, batch_size: Optional[int] = None, allow_none: bool = True) -> Any:
+def param(initializer: InitLike, sizes: Shape, batch_size: int | None = None, allow_none: bool = True) -> Any:
     """Make a parameter or state value of shape ``sizes`` (with a leading ``batch_size`` axis if given).
 
     Args:

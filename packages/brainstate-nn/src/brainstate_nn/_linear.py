@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +14,10 @@ from ._module import Module
 from ._utils import Size, as_mask, as_size
 
 __all__ = ["Linear"]
+
+# Default initialisers: stateless, so one shared instance serves every layer.
+_KAIMING_NORMAL = init.KaimingNormal()
+_ZERO_INIT = init.ZeroInit()
 
 
 class Linear(Module):
@@ -45,11 +49,11 @@ class Linear(Module):
         self,
         in_size: Size,
         out_size: Size,
-        w_init: Any = init.KaimingNormal(),
-        b_init: Any = init.ZeroInit(),
-        w_mask: Optional[Any] = None,
+        w_init: Any = _KAIMING_NORMAL,
+        b_init: Any = _ZERO_INIT,
+        w_mask: Any | None = None,
         param_type: type = ParamState,
-        name: Optional[str] = None,
+        name: str | None = None,
     ) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "Linear in_size")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator, Optional, TypeVar
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from brainstate_core import HiddenState, ParamState, State
 from brainstate_core._filter import FilterLike, to_predicate
@@ -31,7 +32,7 @@ class _Local(threading.local):
         # While not None, ``set_state`` creates fresh States and logs ``(module, name) -> old_state``
         # here, so that ``vmap_init_all_states`` can move the batched values into the old objects.
         # The first old state is kept: a transformation may run the body (and set_state) twice.
-        self.replaced: Optional[dict[tuple[int, str], tuple[Module, str, State]]] = None
+        self.replaced: dict[tuple[int, str], tuple[Module, str, State]] | None = None
 
 
 _LOCAL = _Local()
@@ -73,9 +74,9 @@ class Module(Node):
         6
     """
 
-    name: Optional[str] = None
+    name: str | None = None
 
-    def __init__(self, name: Optional[str] = None) -> None:
+    def __init__(self, name: str | None = None) -> None:
         if name is not None:
             self.name = name
 
@@ -177,7 +178,7 @@ def _post_order(found: dict) -> list:
     return out
 
 
-def _targets(target: Any, exclude: Optional[FilterLike]) -> list:
+def _targets(target: Any, exclude: FilterLike | None) -> list:
     found = graph_nodes(target, Module)
     if exclude is not None:
         skip = to_predicate(exclude)
@@ -185,7 +186,7 @@ def _targets(target: Any, exclude: Optional[FilterLike]) -> list:
     return _post_order(found)
 
 
-def init_all_states(target: M, *args: Any, exclude: Optional[FilterLike] = None, **kwargs: Any) -> M:
+def init_all_states(target: M, *args: Any, exclude: FilterLike | None = None, **kwargs: Any) -> M:
     """Call ``init_state(*args, **kwargs)`` on every module of ``target``, children first, root last.
 
     Args:
@@ -208,7 +209,7 @@ def init_all_states(target: M, *args: Any, exclude: Optional[FilterLike] = None,
     return target
 
 
-def reset_all_states(target: M, *args: Any, exclude: Optional[FilterLike] = None, **kwargs: Any) -> M:
+def reset_all_states(target: M, *args: Any, exclude: FilterLike | None = None, **kwargs: Any) -> M:
     """Call ``reset_state(*args, **kwargs)`` on every module of ``target``, children first, root last."""
     for module in _targets(target, exclude):
         module.reset_state(*args, **kwargs)
@@ -219,8 +220,8 @@ def vmap_init_all_states(
     target: M,
     *args: Any,
     axis_size: int,
-    state_tag: Optional[str] = None,
-    exclude: Optional[FilterLike] = None,
+    state_tag: str | None = None,
+    exclude: FilterLike | None = None,
     **kwargs: Any,
 ) -> M:
     """:func:`init_all_states` run once per vmap lane: each new State gets a leading axis ``axis_size``.
@@ -282,7 +283,7 @@ class Sequential(Module):
         ((4, 2), 3, 'ReLU')
     """
 
-    def __init__(self, *layers: Any, name: Optional[str] = None) -> None:
+    def __init__(self, *layers: Any, name: str | None = None) -> None:
         super().__init__(name=name)
         for i, layer in enumerate(layers):
             if not callable(layer):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +17,10 @@ from ._module import Module
 from ._utils import Size, as_size
 
 __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm0d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+
+# Default initialisers: stateless, so one shared instance serves every layer.
+_CONSTANT_10 = init.Constant(1.0)
+_ZERO_INIT = init.ZeroInit()
 
 
 def _affine(module: Module, features: int, use_scale: bool, use_bias: bool, scale_init: Any, bias_init: Any) -> None:
@@ -67,8 +72,8 @@ class LayerNorm(Module):
     """
 
     def __init__(self, in_size: Size, epsilon: float = 1e-5, use_scale: bool = True, use_bias: bool = True,
-                 reduction_axes: Union[int, Sequence[int]] = -1, scale_init: Any = init.Constant(1.0),
-                 bias_init: Any = init.ZeroInit(), name: Optional[str] = None) -> None:
+                 reduction_axes: int | Sequence[int] = -1, scale_init: Any = _CONSTANT_10,
+                 bias_init: Any = _ZERO_INIT, name: str | None = None) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "LayerNorm in_size")
         self.features = self.in_size[-1]
@@ -98,7 +103,7 @@ class RMSNorm(Module):
     """
 
     def __init__(self, in_size: Size, epsilon: float = 1e-6, use_scale: bool = True,
-                 scale_init: Any = init.Constant(1.0), name: Optional[str] = None) -> None:
+                 scale_init: Any = _CONSTANT_10, name: str | None = None) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "RMSNorm in_size")
         self.features = self.in_size[-1]
@@ -135,10 +140,10 @@ class GroupNorm(Module):
         (2, 5, 6)
     """
 
-    def __init__(self, in_size: Size, num_groups: Optional[int] = 32, group_size: Optional[int] = None,
+    def __init__(self, in_size: Size, num_groups: int | None = 32, group_size: int | None = None,
                  epsilon: float = 1e-5, use_scale: bool = True, use_bias: bool = True,
-                 scale_init: Any = init.Constant(1.0), bias_init: Any = init.ZeroInit(),
-                 name: Optional[str] = None) -> None:
+                 scale_init: Any = _CONSTANT_10, bias_init: Any = _ZERO_INIT,
+                 name: str | None = None) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "GroupNorm in_size")
         channels = self.in_size[-1]
@@ -175,8 +180,8 @@ class _BatchNorm(Module):
     num_spatial_dims: int
 
     def __init__(self, in_size: Size, momentum: float = 0.99, epsilon: float = 1e-5, affine: bool = True,
-                 track_running_stats: bool = True, scale_init: Any = init.Constant(1.0),
-                 bias_init: Any = init.ZeroInit(), axis_name: Optional[str] = None, name: Optional[str] = None) -> None:
+                 track_running_stats: bool = True, scale_init: Any = _CONSTANT_10,
+                 bias_init: Any = _ZERO_INIT, axis_name: str | None = None, name: str | None = None) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, f"{type(self).__name__} in_size")
         if len(self.in_size) not in (1, self.num_spatial_dims + 1):

@@ -7,7 +7,7 @@ or the last ``n`` axes with ``channel_axis=None``; any axes before them are batc
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +22,7 @@ __all__ = [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
 ]
 
-IntOrSeq = Union[int, Sequence[int]]
+IntOrSeq = int | Sequence[int]
 
 
 def _spatial_axes(module: Module, x: jax.Array) -> tuple[int, ...]:
@@ -41,9 +41,9 @@ def _spatial_axes(module: Module, x: jax.Array) -> tuple[int, ...]:
 class _Pool(Module):
     num_spatial_dims: int
 
-    def __init__(self, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None,
-                 padding: Union[str, int, Sequence] = "VALID", channel_axis: Optional[int] = -1,
-                 name: Optional[str] = None) -> None:
+    def __init__(self, kernel_size: IntOrSeq, stride: IntOrSeq | None = None,
+                 padding: str | int | Sequence = "VALID", channel_axis: int | None = -1,
+                 name: str | None = None) -> None:
         super().__init__(name=name)
         n, cls = self.num_spatial_dims, type(self).__name__
         self.kernel_size = as_tuple(kernel_size, n, f"{cls} kernel_size")
@@ -54,7 +54,7 @@ class _Pool(Module):
     def _window(self, x: jax.Array, init: float, op: Callable) -> jax.Array:
         axes = _spatial_axes(self, x)
         window, strides = [1] * jnp.ndim(x), [1] * jnp.ndim(x)
-        pads: Union[str, list] = self.padding if isinstance(self.padding, str) else [(0, 0)] * jnp.ndim(x)
+        pads: str | list = self.padding if isinstance(self.padding, str) else [(0, 0)] * jnp.ndim(x)
         for i, axis in enumerate(axes):
             window[axis], strides[axis] = self.kernel_size[i], self.stride[i]
             if not isinstance(pads, str):
@@ -72,9 +72,9 @@ class _MaxPool(_Pool):
 
 
 class _AvgPool(_Pool):
-    def __init__(self, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None,
-                 padding: Union[str, int, Sequence] = "VALID", channel_axis: Optional[int] = -1,
-                 count_include_pad: bool = True, name: Optional[str] = None) -> None:
+    def __init__(self, kernel_size: IntOrSeq, stride: IntOrSeq | None = None,
+                 padding: str | int | Sequence = "VALID", channel_axis: int | None = -1,
+                 count_include_pad: bool = True, name: str | None = None) -> None:
         super().__init__(kernel_size, stride, padding, channel_axis, name)
         self.count_include_pad = count_include_pad
 
@@ -99,7 +99,7 @@ class _Adaptive(Module):
     num_spatial_dims: int
     _reduce: Callable
 
-    def __init__(self, target_size: IntOrSeq, channel_axis: Optional[int] = -1, name: Optional[str] = None) -> None:
+    def __init__(self, target_size: IntOrSeq, channel_axis: int | None = -1, name: str | None = None) -> None:
         super().__init__(name=name)
         self.target_size = as_tuple(target_size, self.num_spatial_dims, f"{type(self).__name__} target_size")
         self.channel_axis = channel_axis

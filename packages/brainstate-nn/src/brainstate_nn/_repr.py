@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import jax
+
 from brainstate_core import ParamState, State
 from brainstate_core._graph import nodes as graph_nodes
 from brainstate_core._graph import states as graph_states
@@ -26,8 +28,26 @@ def path_str(path: tuple) -> str:
     return out
 
 
-def _plural(n: int) -> str:
-    return f"{n:,} param{'' if n == 1 else 's'}"
+def _plain(value: Any, budget: list) -> bool:
+    """Whether ``value`` is a few arrays in plain dicts / lists / tuples (which ``repr(state)`` shows compactly)."""
+    if isinstance(value, dict) and type(value) is dict or type(value) in (list, tuple):
+        items = value.values() if isinstance(value, dict) else value
+        return all(_plain(v, budget) for v in items)
+    budget[0] -= 1
+    return budget[0] >= 0 and hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def state_repr(state: State) -> str:
+    """``repr(state)`` for simple values; a summary (leaf and element counts) for large or custom pytrees."""
+    value = state._value
+    if state._dead or _plain(value, [6]):
+        return repr(state)
+    leaves = jax.tree.leaves(value)
+    return f"{type(state).__name__}({len(leaves)} arrays, {_plural(state.numel(), 'element')})"
+
+
+def _plural(n: int, what: str = "param") -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 def _layout(root: Any) -> tuple[dict, dict, dict]:
@@ -80,7 +100,7 @@ def module_repr(root: Any) -> str:
         for sub, obj in owned[path]:
             rel = path_str(sub[len(path):])
             if isinstance(obj, State):
-                lines.append(f"{pad}{rel}: {obj!r}")
+                lines.append(f"{pad}{rel}: {state_repr(obj)}")
             else:
                 render(sub, obj, f"{pad}{rel}: ", depth + 1)
 
@@ -93,12 +113,7 @@ def module_html(root: Any) -> str:
     found = graph_states(root)
     total = sum(s.numel() for s in found.values() if isinstance(s, ParamState))
     rows = "".join(
-        "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td style='text-align:right'>{:,}</td></tr>".format(
-            html.escape(path_str(path)),
-            html.escape(type(state).__name__),
-            html.escape(format_value(state._value)),
-            state.numel(),
-        )
+        f"<tr><td><code>{html.escape(path_str(path))}</code></td><td>{html.escape(type(state).__name__)}</td><td><code>{html.escape(format_value(state._value))}</code></td><td style='text-align:right'>{state.numel():,}</td></tr>"
         for path, state in found.items()
     )
     head = html.escape(f"{type(root).__name__}({root.extra_repr()})")

@@ -7,7 +7,8 @@ one step and returns the new output. Loop over time with ``brainstate.transform.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -22,8 +23,13 @@ from ._utils import generator
 
 __all__ = ["RNNCell", "VanillaRNNCell", "ValinaRNNCell", "GRUCell", "MGUCell", "LSTMCell", "URLSTMCell"]
 
+# Default initialisers: stateless, so one shared instance serves every layer.
+_ORTHOGONAL = init.Orthogonal()
+_XAVIER_NORMAL = init.XavierNormal()
+_ZERO_INIT = init.ZeroInit()
 
-def _activation(activation: Union[str, Callable[[jax.Array], jax.Array]]) -> Callable[[jax.Array], jax.Array]:
+
+def _activation(activation: str | Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
     if callable(activation):
         return activation
     fn = getattr(F, activation, None) if isinstance(activation, str) else None
@@ -40,7 +46,7 @@ class RNNCell(Module):
 
     _state_names: tuple[str, ...] = ("h",)
 
-    def __init__(self, num_in: int, num_out: int, state_init: Any, name: Optional[str]) -> None:
+    def __init__(self, num_in: int, num_out: int, state_init: Any, name: str | None) -> None:
         super().__init__(name=name)
         if num_in <= 0 or num_out <= 0:
             raise ValueError(f"{type(self).__name__} needs positive sizes, got num_in={num_in}, num_out={num_out}.")
@@ -48,12 +54,12 @@ class RNNCell(Module):
         self.in_size, self.out_size = (self.num_in,), (self.num_out,)
         self.state_init = state_init
 
-    def init_state(self, batch_size: Optional[int] = None, **kwargs: Any) -> None:
+    def init_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
         """Create (or re-initialise in place) the hidden states, with a leading batch axis if given."""
         for name in self._state_names:
             self.set_state(name, init.param(self.state_init, self.num_out, batch_size), HiddenState)
 
-    def reset_state(self, batch_size: Optional[int] = None, **kwargs: Any) -> None:
+    def reset_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
         """Put the initial values back into the hidden states."""
         self.init_state(batch_size, **kwargs)
 
@@ -90,9 +96,9 @@ class VanillaRNNCell(RNNCell):
         (2, 5)
     """
 
-    def __init__(self, num_in: int, num_out: int, state_init: Any = init.ZeroInit(), w_init: Any = init.XavierNormal(),
-                 b_init: Any = init.ZeroInit(), activation: Union[str, Callable] = "relu",
-                 name: Optional[str] = None) -> None:
+    def __init__(self, num_in: int, num_out: int, state_init: Any = _ZERO_INIT, w_init: Any = _XAVIER_NORMAL,
+                 b_init: Any = _ZERO_INIT, activation: str | Callable = "relu",
+                 name: str | None = None) -> None:
         super().__init__(num_in, num_out, state_init, name)
         self.activation = _activation(activation)
         self.W = Linear(num_in + num_out, num_out, w_init=w_init, b_init=b_init)
@@ -118,9 +124,9 @@ class GRUCell(RNNCell):
         (5,)
     """
 
-    def __init__(self, num_in: int, num_out: int, w_init: Any = init.Orthogonal(), b_init: Any = init.ZeroInit(),
-                 state_init: Any = init.ZeroInit(), activation: Union[str, Callable] = "tanh",
-                 name: Optional[str] = None) -> None:
+    def __init__(self, num_in: int, num_out: int, w_init: Any = _ORTHOGONAL, b_init: Any = _ZERO_INIT,
+                 state_init: Any = _ZERO_INIT, activation: str | Callable = "tanh",
+                 name: str | None = None) -> None:
         super().__init__(num_in, num_out, state_init, name)
         self.activation = _activation(activation)
         self.Wrz = Linear(num_in + num_out, num_out * 2, w_init=w_init, b_init=b_init)
@@ -147,9 +153,9 @@ class MGUCell(RNNCell):
         (4, 5)
     """
 
-    def __init__(self, num_in: int, num_out: int, w_init: Any = init.Orthogonal(), b_init: Any = init.ZeroInit(),
-                 state_init: Any = init.ZeroInit(), activation: Union[str, Callable] = "tanh",
-                 name: Optional[str] = None) -> None:
+    def __init__(self, num_in: int, num_out: int, w_init: Any = _ORTHOGONAL, b_init: Any = _ZERO_INIT,
+                 state_init: Any = _ZERO_INIT, activation: str | Callable = "tanh",
+                 name: str | None = None) -> None:
         super().__init__(num_in, num_out, state_init, name)
         self.activation = _activation(activation)
         self.Wf = Linear(num_in + num_out, num_out, w_init=w_init, b_init=b_init)
@@ -179,9 +185,9 @@ class LSTMCell(RNNCell):
 
     _state_names = ("h", "c")
 
-    def __init__(self, num_in: int, num_out: int, w_init: Any = init.XavierNormal(), b_init: Any = init.ZeroInit(),
-                 state_init: Any = init.ZeroInit(), activation: Union[str, Callable] = "tanh",
-                 name: Optional[str] = None) -> None:
+    def __init__(self, num_in: int, num_out: int, w_init: Any = _XAVIER_NORMAL, b_init: Any = _ZERO_INIT,
+                 state_init: Any = _ZERO_INIT, activation: str | Callable = "tanh",
+                 name: str | None = None) -> None:
         super().__init__(num_in, num_out, state_init, name)
         self.activation = _activation(activation)
         self.W = Linear(num_in + num_out, num_out * 4, w_init=w_init, b_init=b_init)
@@ -211,8 +217,8 @@ class URLSTMCell(RNNCell):
 
     _state_names = ("h", "c")
 
-    def __init__(self, num_in: int, num_out: int, w_init: Any = init.XavierNormal(), state_init: Any = init.ZeroInit(),
-                 activation: Union[str, Callable] = "tanh", rng: Any = None, name: Optional[str] = None) -> None:
+    def __init__(self, num_in: int, num_out: int, w_init: Any = _XAVIER_NORMAL, state_init: Any = _ZERO_INIT,
+                 activation: str | Callable = "tanh", rng: Any = None, name: str | None = None) -> None:
         super().__init__(num_in, num_out, state_init, name)
         self.activation = _activation(activation)
         self.W = Linear(num_in + num_out, num_out * 4, w_init=w_init, b_init=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +34,7 @@ class Flatten(Module):
         ((12,), (5, 12))
     """
 
-    def __init__(self, start_axis: int = 0, end_axis: int = -1, in_size: Optional[Size] = None) -> None:
+    def __init__(self, start_axis: int = 0, end_axis: int = -1, in_size: Size | None = None) -> None:
         super().__init__()
         self.start_axis, self.end_axis = start_axis, end_axis
         self.in_size = None if in_size is None else as_size(in_size, "Flatten in_size")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["as_size", "as_tuple", "generator", "as_mask"]
 
-Size = Union[int, Sequence[int]]
+Size = int | Sequence[int]
 
 
 def as_size(size: Size, what: str) -> tuple[int, ...]:
@@ -20,7 +21,7 @@ def as_size(size: Size, what: str) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
-def as_tuple(value: Union[int, Sequence[int]], n: int, what: str) -> tuple[int, ...]:
+def as_tuple(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
     """An int repeated ``n`` times, or a sequence of exactly ``n`` ints."""
     if isinstance(value, (int, np.integer)):
         return (int(value),) * n
