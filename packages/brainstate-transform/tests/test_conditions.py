@@ -291,7 +291,7 @@ def test_grad_through_cond_matches_pure_jax():
         return jnp.sum(h.value)
 
     def off(x):
-        return jnp.sum(w.value ** 2) * x
+        return jnp.sum(w.value**2) * x
 
     def loss(x):
         return T.cond(x > 0, on, off, x)
@@ -300,7 +300,7 @@ def test_grad_through_cond_matches_pure_jax():
         return jax.lax.cond(
             x > 0,
             lambda: (jnp.sum(jnp.sin(wv * x)), jnp.sin(wv * x)),
-            lambda: (jnp.sum(wv ** 2) * x, jnp.zeros(2)),
+            lambda: (jnp.sum(wv**2) * x, jnp.zeros(2)),
         )
 
     for x in [0.7, -0.5]:
