@@ -182,7 +182,7 @@ def test_carried_state_changing_shape_raises(runner, bad_branch):
         return x
 
     branches = (grow, keep) if bad_branch == 0 else (keep, grow)
-    with pytest.raises(bc.StateShapeError, match=rf"HiddenState created at .*{HERE}.*f32\[2\].*f32\[3\]"):
+    with pytest.raises(bc.StateShapeError, match=rf"HiddenState\(.*\) \(created at .*{HERE}.*f32\[2\].*f32\[3\]"):
         RUNNERS[runner](0, branches, 1.0)
     np.testing.assert_array_equal(h.value, [0.0, 0.0])
 

@@ -118,7 +118,7 @@ def test_carried_state_changing_shape_or_dtype_raises(loop, new_value, pattern):
         h.value = new_value(h.value + x)
         return x
 
-    with pytest.raises(bc.StateShapeError, match=rf"HiddenState created at .*{HERE}.*{pattern}"):
+    with pytest.raises(bc.StateShapeError, match=rf"HiddenState\(.*\) \(created at .*{HERE}.*{pattern}"):
         LOOPS[loop](step, XS)
     np.testing.assert_array_equal(h.value, jnp.zeros(2))
     assert h.value.dtype == jnp.float32
@@ -131,7 +131,7 @@ def test_carried_state_changing_structure_raises():
         h.value = {"a": h.value["a"] + x, "b": x}
         return x
 
-    with pytest.raises(bc.StateShapeError, match=rf"State created at .*{HERE}"):
+    with pytest.raises(bc.StateShapeError, match=rf"State\(.*\) \(created at .*{HERE}"):
         T.for_loop(step, XS)
     assert list(h.value) == ["a"]
 

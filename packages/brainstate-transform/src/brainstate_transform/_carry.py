@@ -46,7 +46,7 @@ class Carry:
         for state, old, value in zip(self.carried, carried_values, new):
             if _avals(old) != _avals(value) or jax.tree.structure(old) != jax.tree.structure(value):
                 raise StateShapeError(
-                    f"{type(state).__name__} created at {state.source_info} entered {self.what} as "
+                    f"{state!r} (created at {state.source_info}) entered {self.what} as "
                     f"{format_value(old)} and left it as {format_value(value)}. A state carried through a "
                     "loop or branch must keep its structure, shape and dtype. Fix: write a value of the same "
                     "shape and dtype (cast with .astype, or reshape), or create the state with its final shape."

@@ -20,6 +20,7 @@ import weakref
 from typing import Any, Callable, Hashable, Iterable, NamedTuple, Optional, Sequence
 
 import jax
+import jax.extend
 
 from brainstate_core import State, StateTrace
 
