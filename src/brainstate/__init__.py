@@ -37,6 +37,7 @@ from brainstate_core import current_trace as current_trace
 
 from . import environ as environ
 from . import graph as graph
+from . import transform as transform
 from . import util as util
 
 __version__ = "0.1.0"
