@@ -31,7 +31,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = False
 nox.options.sessions = ["tests", "lint"]
 
-ROOT = Path(__file__).parent
+ROOT = Path(__file__).resolve().parent
 PYTHONS = ["3.11", "3.12", "3.13"]
 PACKAGES = [
     "packages/brainstate-core",
@@ -81,9 +81,18 @@ def _minimum(requirement: str) -> str:
     raise ValueError(f"brainstate-core declares no '{requirement}>=' dependency: {project['dependencies']}")
 
 
+def _with_extras(path: str) -> str:
+    """``path[a,b]`` naming every optional-dependency group of the project, so all its tests can run."""
+    extras = tomllib.loads((ROOT / path / "pyproject.toml").read_text())["project"].get("optional-dependencies", {})
+    return f"{path}[{','.join(sorted(extras))}]" if extras else path
+
+
 def install_workspace(session: nox.Session, extra: str | None = "cpu", *pins: str) -> None:
-    """Editable installs of the four wheels and the meta-package (with ``extra``), plus test deps."""
-    editable = [arg for path in PACKAGES for arg in ("-e", path)]
+    """Editable installs of the four wheels (all their extras) and the meta-package with ``extra``.
+
+    ``pins`` are further requirements resolved together with them, such as ``jax==0.4.36``.
+    """
+    editable = [arg for path in PACKAGES for arg in ("-e", _with_extras(path))]
     meta = f".[{extra}]" if extra else "."
     session.install(*editable, "-e", meta, *TEST_DEPS, *pins)
 
