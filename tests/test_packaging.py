@@ -115,12 +115,16 @@ def test_one_jax_minimum_everywhere() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", jax_minimum())
 
 
-@pytest.mark.parametrize("name", SUBMODULES)
-def test_meta_submodules_are_core_modules(name: str) -> None:
-    core = importlib.import_module(f"brainstate_core.{name}")
-    assert getattr(brainstate, name) is core
-    assert importlib.import_module(f"brainstate.{name}") is core
-    assert sys.modules[f"brainstate.{name}"] is core
+# Every public module file in src/brainstate/ (and at least the core ones) aliases a wheel's module.
+ALIASES = sorted({*SUBMODULES, *(p.stem for p in (ROOT / "src" / "brainstate").glob("[!_]*.py"))})
+
+
+@pytest.mark.parametrize("name", ALIASES)
+def test_meta_submodules_are_the_wheel_modules(name: str) -> None:
+    target = importlib.import_module(f"brainstate_core.{name}" if name in SUBMODULES else f"brainstate_{name}")
+    assert getattr(brainstate, name, None) is target, f"add `from . import {name} as {name}` to brainstate/__init__.py"
+    assert importlib.import_module(f"brainstate.{name}") is target
+    assert sys.modules[f"brainstate.{name}"] is target
 
 
 def test_meta_reexports_every_public_core_name() -> None:
