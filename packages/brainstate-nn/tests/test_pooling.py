@@ -90,3 +90,14 @@ def test_errors_and_repr():
     with pytest.raises(ValueError, match=r"AvgPool2d kernel_size must be an int or a sequence of 2 ints"):
         nn.AvgPool2d((2, 2, 2))
     assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding='VALID', channel_axis=-1)"
+
+
+@pytest.mark.parametrize("layer", [nn.MaxPool2d(2), nn.AvgPool2d(2, padding="SAME"), nn.AdaptiveMaxPool2d(3),
+                                   nn.AdaptiveAvgPool2d(2)])
+def test_gradients_through_pooling_under_jit(layer):
+    import brainstate_transform as T
+
+    x = jnp.asarray(RNG.normal(size=(2, 6, 6, 3)), jnp.float32)
+    lin = nn.Linear(3, 3)
+    g = T.jit(T.grad(lambda: jnp.sum(layer(lin(x)) ** 2), grad_states=lin.weight))()
+    assert np.isfinite(np.asarray(g["weight"])).all() and np.abs(np.asarray(g["weight"])).sum() > 0

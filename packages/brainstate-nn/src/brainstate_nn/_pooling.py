@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._conv import _padding
 from ._module import Module
@@ -59,7 +60,9 @@ class _Pool(Module):
             window[axis], strides[axis] = self.kernel_size[i], self.stride[i]
             if not isinstance(pads, str):
                 pads[axis] = self.padding[i]
-        return jax.lax.reduce_window(x, jnp.asarray(init, x.dtype), op, tuple(window), tuple(strides), pads)
+        # A NumPy init value stays concrete under tracing, so JAX recognises the max / add monoid
+        # and can differentiate the reduction.
+        return jax.lax.reduce_window(x, np.asarray(init, x.dtype), op, tuple(window), tuple(strides), pads)
 
     def extra_repr(self) -> str:
         pad = self.padding if isinstance(self.padding, str) else list(self.padding)

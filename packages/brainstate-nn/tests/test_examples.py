@@ -1,0 +1,66 @@
+"""The scripts in examples/: small configurations train in seconds and reach good accuracy."""
+
+import importlib.util
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+pytestmark = [
+    pytest.mark.skipif(not EXAMPLES.is_dir(), reason="examples/ lives in the repository, not in the sdist"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+
+@pytest.fixture
+def example(monkeypatch):
+    """``example(name)``: import examples/<name>.py as a fresh module."""
+    brainstate = pytest.importorskip("brainstate")
+    if not hasattr(brainstate, "nn"):
+        pytest.skip("the brainstate meta-package does not re-export brainstate.nn yet")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    yield load
+    sys.modules.pop("_digits", None)
+
+
+def test_quickstart_prints_the_loss(example, capsys):
+    example("_digits")  # the skips above apply here too
+    runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"Step {i}" for i in range(0, 100, 20)]
+    assert all(0.0 < float(line.split("Loss: ")[1]) < 10.0 for line in lines)
+
+
+def test_mlp_learns_and_resumes_from_its_checkpoint(example, tmp_path):
+    mlp = example("mlp_digits")
+    config = dict(epochs=8, hidden=64, lr=3e-3, progress=False)
+    straight = mlp.main(out_dir=tmp_path / "a", **config)
+    mlp.main(out_dir=tmp_path / "b", **{**config, "epochs": 4})
+    resumed = mlp.main(out_dir=tmp_path / "b", **config)
+    assert straight >= 0.94
+    assert resumed == straight  # the checkpoint holds the model, the optimiser and the shuffling key
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["mlp_digits.msgpack", "mlp_digits_curve.png"]
+    assert (tmp_path / "b" / "mlp_digits_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cnn_learns(example, tmp_path):
+    cnn = example("cnn_digits")
+    assert cnn.main(epochs=4, channels=8, out_dir=tmp_path, progress=False) >= 0.93
+
+
+def test_gru_learns_frequencies(example):
+    gru = example("gru_sequence")
+    xs, labels = gru.make_data(10, length=20)
+    assert xs.shape == (20, 10, 1) and set(np.unique(labels)) <= {0, 1, 2}
+    assert gru.main(epochs=5, n_train=500, n_test=100, hidden=16, lr=2e-2, progress=False) >= 0.9
