@@ -11,6 +11,7 @@ canonical name. Interpreters that are not installed are skipped, not failed.
     nox -s tests_minimum              # the suite against the oldest supported jax, jaxlib, numpy
     nox -s lint                       # ruff check
     nox -s build                      # build all wheels and sdists, check core installs alone
+    nox -s bench                      # benchmarks/ against plain JAX (docs/benchmarks.md)
 
 Arguments after ``--`` go to pytest (or ruff / scripts/check_build.py), e.g.
 ``nox -s tests-3.11 -- packages/brainstate-core -x``.
@@ -190,7 +191,18 @@ def build(session: nox.Session) -> None:
     session.run("python", "scripts/check_build.py", *session.posargs)
 
 
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every scenario of benchmarks/ against plain JAX; tables printed, JSON and PNG in benchmarks/results/.
+
+    Arguments go to benchmarks/run_all.py: ``nox -s bench -- --quick`` (smoke run), ``-- --only dispatch,hlo``,
+    ``-- --strict`` (fail the session when a target fails). See docs/benchmarks.md.
+    """
+    install_workspace(session)
+    session.install("matplotlib")
+    session.run("python", "benchmarks/run_all.py", *session.posargs)
+
+
 # Sessions to come, each next to the tree it drives:
 #   docs   build the site in docs/, executing its examples
 #   demo   run every script in examples/
-#   bench  run benchmarks/ against plain JAX and write benchmarks/results/
