@@ -196,3 +196,15 @@ def test_pmap_with_states():
 
     with pytest.raises(bc.BatchAxisError):
         T.pmap(g)(jnp.arange(float(n)) + 1)
+
+
+def test_vmap_new_states_can_return_objects_holding_new_states():
+    class Cell:
+        def __init__(self):
+            self.h = bc.HiddenState(jnp.zeros(2))
+            self.size = 2
+
+    cell, scale = T.vmap_new_states(lambda: (Cell(), jnp.ones(())), axis_size=3)()
+    assert isinstance(cell, Cell) and cell.size == 2
+    assert cell.h.value.shape == (3, 2)
+    assert scale.shape == (3,)

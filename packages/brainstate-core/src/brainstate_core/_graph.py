@@ -155,6 +155,9 @@ def _children(obj: Any, info: tuple) -> tuple[Any, Any]:
     return attrs, [k for k in keys if k not in skip] if skip else keys
 
 
+_SCALARS = frozenset({int, float, bool, complex, str, type(None)})
+
+
 def _collect(root: Any, want_nodes: bool) -> list:
     """``[(path, state_or_node), ...]`` in depth-first sorted order, each object once."""
     out: list = []
@@ -183,6 +186,8 @@ def _collect(root: Any, want_nodes: bool) -> list:
             ckind = cinfo[0]
             if ckind == _LEAF or id(child) in seen:
                 continue
+            if (type(child) is tuple or type(child) is list) and all(type(e) in _SCALARS for e in child):
+                continue  # a sequence of plain numbers or strings (a shape, say) cannot hold a State
             seen_add(id(child))
             cpath = path + _as_path(key) if flat else path + (key,)
             if ckind == _STATE:

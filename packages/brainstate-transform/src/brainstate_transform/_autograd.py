@@ -80,6 +80,9 @@ class GradFunction:
         self._kind = kind
         self._transform = functools.partial(_TRANSFORMS[kind], **transform_kwargs)
         self._grad_states, self._grad_tree, self._grad_paths = _flatten_grad_states(grad_states)
+        # The grad states are certain inputs: knowing them up front spares the first call a retrace
+        # when the function touches no other state.
+        self._sf.known = Known(self._grad_states, [False] * len(self._grad_states))
         if argnums is None and grad_states is None:
             argnums = 0
         if kind == "hessian" and grad_states is not None and argnums is not None:

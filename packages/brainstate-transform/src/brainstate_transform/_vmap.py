@@ -8,6 +8,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from brainstate_core import BatchAxisError, State, catch_new_states
 from brainstate_core._errors import StateUsageError
@@ -235,6 +236,10 @@ def pmap(
     return VmapFunction(fn, **options)
 
 
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (jax.Array, np.ndarray, np.generic, int, float, complex, bool))
+
+
 def vmap_new_states(
     fun: Optional[Callable] = None,
     *,
@@ -245,7 +250,9 @@ def vmap_new_states(
     """Run ``fun`` once per lane so that the States it creates get a leading batch axis.
 
     Only the states created inside ``fun`` are batched (with ``axis_size`` lanes); states that
-    already existed are used as in :func:`vmap`.
+    already existed are used as in :func:`vmap`. ``fun`` may return arrays, States, modules or any
+    other objects it built. Like any traced function it may run more than once on its first call
+    (once to discover the states it touches): the objects returned are those of the last run.
 
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -264,17 +271,18 @@ def vmap_new_states(
                 with catch_new_states(state_tag) as catcher:
                     out = f(*a, **kw)
                 created.append(catcher.states)
-                # States cannot cross the vmap boundary: return None in their place and put them back after.
+                # Only arrays cross the vmap boundary: States, modules and other objects built here are
+                # returned as they are, with their new states batched.
                 leaves, treedef = jax.tree.flatten(out, is_leaf=is_state)
                 returned.append((treedef, leaves))
-                return [None if is_state(x) else x for x in leaves], [s._value for s in catcher.states]
+                return [x if _is_array(x) else None for x in leaves], [s._value for s in catcher.states]
 
             mapped = vmap(body, in_axes=None, axis_size=axis_size, axis_name=axis_name)
             out_leaves, values = mapped(*args, **kwargs)
             for state, value in zip(created[-1], values):
                 state.restore_value(value)
             treedef, traced_leaves = returned[-1]
-            leaves = [t if is_state(t) else o for t, o in zip(traced_leaves, out_leaves)]
+            leaves = [o if _is_array(t) else t for t, o in zip(traced_leaves, out_leaves)]
             return jax.tree.unflatten(treedef, leaves)
 
         return run
