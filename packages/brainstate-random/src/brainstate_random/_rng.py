@@ -1,0 +1,171 @@
+"""``RandomState``: a State holding a PRNG key that is split on every draw."""
+
+from __future__ import annotations
+
+import secrets
+from functools import partial
+from typing import Any
+
+import jax
+import numpy as np
+
+from brainstate_core import State, StateUsageError
+
+from ._common import Kernel, RandomParameterError, as_raw_key, check_key, seed_to_key
+from ._continuous import ContinuousSamplers
+from ._discrete import DiscreteSamplers
+from ._multivariate import MultivariateSamplers
+from ._univariate import UnivariateSamplers
+
+__all__ = ["RandomState"]
+
+
+@jax.jit
+def _split_one(key):
+    keys = jax.random.split(key)
+    return keys[0], keys[1]
+
+
+@partial(jax.jit, static_argnames="n")
+def _split_many(key, n):
+    keys = jax.random.split(key, n + 1)
+    return keys[0], keys[1:]
+
+
+class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, MultivariateSamplers, State):
+    """A random number generator that is a State: its value is a JAX PRNG key.
+
+    Every draw splits the key, keeps one half as the new value and draws with the other, so
+    successive draws differ. Because the key is a State, brainstate transformations thread it
+    like any other state: under ``jit`` a compiled program reads and advances it (and gives
+    the same numbers as running eagerly), under ``vmap`` each lane gets its own key, and under
+    ``scan``/``for_loop`` each step draws fresh numbers.
+
+    The samplers follow NumPy's names and signatures (``normal(loc, scale, size)``, ...), and
+    each also accepts ``key=`` to draw with a given key instead, leaving the generator alone.
+
+    Args:
+        seed_or_key: an integer seed (``0 <= seed < 2**32``), a PRNG key (typed ``jax.random.key``
+            or raw ``jax.random.PRNGKey``), or ``None`` for a seed drawn from NumPy's global
+            generator (so :func:`brainstate.random.seed` makes it reproducible).
+        name: optional display name.
+        **metadata: State metadata.
+
+    Example:
+        >>> import brainstate
+        >>> rng = brainstate.random.RandomState(42)
+        >>> a, b = rng.normal(size=3), rng.normal(size=3)
+        >>> bool((a != b).all())
+        True
+        >>> rng.seed(42)
+        >>> bool((rng.normal(size=3) == a).all())
+        True
+    """
+
+    __slots__ = ("_backup",)
+
+    def __init__(self, seed_or_key: Any = None, *, name: str | None = None, **metadata: Any) -> None:
+        if seed_or_key is None:
+            seed_or_key = int(np.random.randint(0, 2**32, dtype=np.uint64))
+        super().__init__(seed_to_key(seed_or_key, "RandomState()"), name=name, **metadata)
+        self._backup = None
+
+    # -- the key ---------------------------------------------------------------------------------
+    def seed(self, seed_or_key: Any = None) -> None:
+        """Reset the key from an integer seed or a key; ``None`` takes a fresh seed from OS entropy.
+
+        Example:
+            >>> import brainstate
+            >>> rng = brainstate.random.RandomState()
+            >>> rng.seed(0); x = rng.rand(2)
+            >>> rng.seed(0); bool((rng.rand(2) == x).all())
+            True
+        """
+        if seed_or_key is None:
+            seed_or_key = secrets.randbits(32)
+        self.value = seed_to_key(seed_or_key, f"{type(self).__name__}.seed()")
+
+    def get_key(self) -> jax.Array:
+        """The current key (a raw ``uint32`` key), without advancing it."""
+        return self.value
+
+    def set_key(self, key: Any) -> None:
+        """Replace the key with ``key`` (typed or raw; stored raw).
+
+        Example:
+            >>> import brainstate, jax
+            >>> rng = brainstate.random.RandomState(0)
+            >>> rng.set_key(jax.random.key(7))
+            >>> rng.get_key().tolist()
+            [0, 7]
+        """
+        self.value = as_raw_key(key, f"{type(self).__name__}.set_key()")
+
+    def split_key(self, n: int | None = None) -> jax.Array:
+        """Advance the generator and return a fresh key, or ``n`` fresh keys stacked.
+
+        Example:
+            >>> import brainstate
+            >>> rng = brainstate.random.RandomState(0)
+            >>> rng.split_key().shape, rng.split_key(4).shape
+            ((2,), (4, 2))
+        """
+        if n is None:
+            new, sub = _split_one(self.value)
+        else:
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise RandomParameterError(f"split_key(): n must be a positive int, got {n!r}. Fix: pass n >= 1.")
+            new, sub = _split_many(self.value, n=int(n))
+        self.value = new
+        return sub
+
+    def backup_key(self) -> None:
+        """Remember the current key so that :meth:`restore_key` can put it back.
+
+        Example:
+            >>> import brainstate
+            >>> rng = brainstate.random.RandomState(1)
+            >>> rng.backup_key(); x = rng.rand()
+            >>> rng.restore_key(); bool(rng.rand() == x)
+            True
+        """
+        self._backup = self.value
+
+    def restore_key(self) -> None:
+        """Put back the key saved by :meth:`backup_key` (each backup restores once)."""
+        backup = getattr(self, "_backup", None)
+        if backup is None:
+            raise StateUsageError(
+                f"{self!r} (created at {self.source_info}): restore_key() was called without a matching "
+                "backup_key(). Fix: call backup_key() first."
+            )
+        self.value = backup
+        self._backup = None
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _draw(self, kern: Kernel, key: Any, *args: Any, **static: Any) -> jax.Array:
+        """Run a sampler kernel with this generator's key (advancing it) or with an explicit ``key``."""
+        args = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
+        if key is None:
+            new, out = kern.split(self.value, *args, **static)
+            self.value = new
+            return out
+        return kern.keyed(check_key(key, f"{type(self).__name__} sampler key="), *args, **static)
+
+    # -- the vmap batching hook --------------------------------------------------------------
+    def to_lanes(self, axis_size: int) -> tuple[Any, int | None]:
+        """Give each of ``axis_size`` vmap lanes its own key, and keep one that no lane uses."""
+        new, lanes = _split_many(self.value, n=int(axis_size))
+        self.value = new
+        return lanes, 0
+
+    def from_lanes(self, value: Any, batched: bool, axis_size: int) -> None:
+        """Discard the lanes' keys: the generator keeps the key reserved in :meth:`to_lanes`."""
+
+    # -- Python protocol ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        value = self._value
+        if self._dead or isinstance(value, jax.core.Tracer) or getattr(value, "ndim", None) != 1:
+            return super().__repr__()
+        name = f", name={self._name!r}" if self._name is not None else ""
+        return f"{type(self).__name__}(key={np.asarray(value).tolist()}{name})"
