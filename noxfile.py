@@ -106,7 +106,8 @@ def run_pytest(session: nox.Session, *args: str, env: dict[str, str] | None = No
 def tests(session: nox.Session) -> None:
     """The whole suite (tests and doctests of every package) on CPU, in parallel."""
     install_workspace(session)
-    run_pytest(session, "-n", "auto", env={"JAX_PLATFORMS": "cpu"})
+    # --durations: CI has 20 minutes on 2 cores; the log names the tests that eat them.
+    run_pytest(session, "-n", "auto", "--durations=15", env={"JAX_PLATFORMS": "cpu"})
 
 
 @nox.session
