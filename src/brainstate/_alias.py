@@ -4,11 +4,13 @@ The meta-package owns no code: ``brainstate.environ`` *is* :mod:`brainstate_core
 copy of its names. One module object means one namespace, so module-level state, later rebinding of
 a module global and ``monkeypatch.setattr`` all behave the same whichever name the caller used.
 
-Each alias file in this package is three lines::
+Each alias file in this package comes down to::
 
     from ._alias import alias_module
 
     alias_module(__name__, "brainstate_core.environ")
+
+plus a ``TYPE_CHECKING`` star import of the target, for editors and type checkers.
 
 Python's import system supports a module replacing its own ``sys.modules`` entry while it runs:
 ``import brainstate.environ`` and ``from brainstate import environ`` both hand back the replacement.
