@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import brainstate
 from _digits import OUTPUT, fit, load_digits_split, parse_args
+
+import brainstate
 
 
 class MLP(brainstate.nn.Module):

@@ -10,6 +10,7 @@ import pytest
 import brainstate_core as bc
 import brainstate_nn as nn
 import brainstate_random as R
+import brainstate_transform as T
 from brainstate_core import graph
 
 
@@ -39,18 +40,21 @@ def test_round_trip_of_model_optimiser_and_random_keys(tmp_path):
     net = nn.init_all_states(Net(), batch_size=2)
     opt = nn.optim.Adam(1e-2, params=net.states(bc.ParamState))
     target = {"model": net, "optim": opt}
-    with bc.environ.context(fit=True):
-        net(jnp.ones((2, 3)))
-    opt.update(jax.tree.map(jnp.ones_like, net.states(bc.ParamState).to_dict_values()))
+
+    @T.jit
+    def train(x):
+        with bc.environ.context(fit=True):
+            net(x)
+        opt.update(jax.tree.map(jnp.ones_like, net.states(bc.ParamState).to_dict_values()))
+
+    train(jnp.ones((2, 3)))
     saved = _snapshot(target)
     file = tmp_path / "ckpt.msgpack"
     nn.save_checkpoint(file, target, metadata={"epoch": 7, "note": "x"})
     next_draw = np.asarray(net.rng.normal(size=3))
 
     net.rng.seed(99)
-    with bc.environ.context(fit=True):
-        net(jnp.ones((2, 3)) * 5)
-    opt.update(jax.tree.map(jnp.ones_like, net.states(bc.ParamState).to_dict_values()))
+    train(jnp.ones((2, 3)) * 5)
     net.count.value = 0.0
     assert nn.load_checkpoint(file, target) == {"epoch": 7, "note": "x"}
     _assert_same(_snapshot(target), saved)

@@ -7,6 +7,8 @@ Example:
     ((8, 2), 114)
 """
 
+from types import FunctionType as _FunctionType
+
 from . import init as init
 from . import optim as optim
 from ._activation_modules import CELU as CELU
@@ -116,5 +118,11 @@ from ._rnn import ValinaRNNCell as ValinaRNNCell
 from ._rnn import VanillaRNNCell as VanillaRNNCell
 from ._shape import Flatten as Flatten
 from ._shape import Unflatten as Unflatten
+
+# Show the public home in reprs, tracebacks and docs (``brainstate_nn.X``, not ``brainstate_nn._x.X``).
+for _obj in list(globals().values()):
+    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith("brainstate_nn._"):
+        _obj.__module__ = __name__
+del _obj
 
 __version__ = "0.1.0"

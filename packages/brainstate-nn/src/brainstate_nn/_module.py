@@ -72,6 +72,13 @@ class Module(Node):
         FlattedDict({('b',): ParamState(f32[2]), ('w',): ParamState(f32[2,2])})
         >>> nn.count_parameters(model)
         6
+
+        States that depend on the batch are made with :meth:`set_state`; a second call reuses
+        the State object, so compiled functions holding it see the new value:
+
+        >>> h = model.set_state('h', jnp.zeros((2, 3)))
+        >>> model.set_state('h', jnp.zeros((5, 3))) is h, h.value.shape
+        (True, (5, 3))
     """
 
     name: str | None = None
@@ -105,14 +112,7 @@ class Module(Node):
         into that object (any shape), so functions compiled earlier keep seeing this State and
         retrace on a shape change; otherwise a new ``state_type(value, **metadata)`` is stored.
         Use it in :meth:`init_state` so that a second call (another batch size) updates the
-        model in place.
-
-        Example:
-            >>> import brainstate_nn as nn, jax.numpy as jnp
-            >>> cell = nn.Module()
-            >>> h = cell.set_state('h', jnp.zeros((2, 3)))
-            >>> cell.set_state('h', jnp.zeros((5, 3))) is h, h.value.shape
-            (True, (5, 3))
+        model in place (see the example of :class:`Module`).
         """
         existing = self.__dict__.get(name)
         replaced = _LOCAL.replaced

@@ -6,6 +6,8 @@ Example:
     (64, 32)
 """
 
+from types import FunctionType as _FunctionType
+
 from ._init import Constant as Constant
 from ._init import Initializer as Initializer
 from ._init import KaimingNormal as KaimingNormal
@@ -21,3 +23,9 @@ from ._init import XavierNormal as XavierNormal
 from ._init import XavierUniform as XavierUniform
 from ._init import ZeroInit as ZeroInit
 from ._init import param as param
+
+# Show the public home in reprs, tracebacks and docs (``brainstate_nn.init.X``, not ``brainstate_nn._x.X``).
+for _obj in list(globals().values()):
+    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith("brainstate_nn._"):
+        _obj.__module__ = __name__
+del _obj

@@ -10,6 +10,8 @@ Example:
       step: OptimState(i32[])
 """
 
+from types import FunctionType as _FunctionType
+
 from ._optim import SGD as SGD
 from ._optim import Adam as Adam
 from ._optim import AdamW as AdamW
@@ -18,3 +20,9 @@ from ._optim import OptaxOptimizer as OptaxOptimizer
 from ._optim import OptimState as OptimState
 from ._optim import RMSprop as RMSprop
 from ._optim import clip_grad_norm as clip_grad_norm
+
+# Show the public home in reprs, tracebacks and docs (``brainstate_nn.optim.X``, not ``brainstate_nn._x.X``).
+for _obj in list(globals().values()):
+    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith("brainstate_nn._"):
+        _obj.__module__ = __name__
+del _obj
