@@ -37,6 +37,8 @@ from brainstate_core import current_trace as current_trace
 
 from . import environ as environ
 from . import graph as graph
+from . import nn as nn
+from . import random as random
 from . import transform as transform
 from . import util as util
 
