@@ -9,25 +9,32 @@ import jax
 import pytest
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+_ACTIVE: list[CompileCounter] = []
+
+
+def _on_event(event: str, duration: float, **kwargs) -> None:
+    if event == _COMPILE_EVENT:
+        for counter in _ACTIVE:
+            counter.count += 1
+
+
+# Registered once: older jax has no way to unregister a listener.
+jax.monitoring.register_event_duration_secs_listener(_on_event)
 
 
 class CompileCounter:
-    """Counts XLA compilations while active (``with counter: ...``)."""
+    """Counts XLA compilations while active (``with counter(): ...``)."""
 
     def __init__(self) -> None:
         self.count = 0
 
-    def _listener(self, event: str, duration: float, **kwargs) -> None:
-        if event == _COMPILE_EVENT:
-            self.count += 1
-
     @contextlib.contextmanager
     def __call__(self) -> Iterator[CompileCounter]:
-        jax.monitoring.register_event_duration_secs_listener(self._listener)
+        _ACTIVE.append(self)
         try:
             yield self
         finally:
-            jax.monitoring.unregister_event_duration_listener(self._listener)
+            _ACTIVE.remove(self)
 
 
 @pytest.fixture

@@ -154,8 +154,13 @@ def test_like_samplers_keep_the_floating_dtype():
 
 
 def test_x64_draws_float64():
-    with jax.enable_x64(True):
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
         assert RandomState(0).normal(size=2).dtype == jnp.float64
+        assert RandomState(0).randint(3, size=2).dtype == jnp.int64
+    finally:
+        jax.config.update("jax_enable_x64", previous)
     assert RandomState(0).normal(size=2).dtype == jnp.float32
 
 

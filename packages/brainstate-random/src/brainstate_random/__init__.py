@@ -1,16 +1,27 @@
 """brainstate-random: a key-splitting ``RandomState`` and NumPy-style samplers.
 
 Every sampler is a method of :class:`RandomState` and, under the same name, a module-level function
-that draws from the default generator :data:`DEFAULT`.
+that draws from the default generator :data:`DEFAULT`. Each takes NumPy's arguments (``size=``,
+array parameters that broadcast, ``dtype=``) and ``key=`` to draw with an explicit key instead.
 
-Parameters are checked when they are concrete: an invalid one (a negative scale, a probability
-outside [0, 1] or not summing to 1, a sample without replacement larger than its population, a
-non-integer size) raises :class:`RandomParameterError`, a ``ValueError``. Under ``jit``, ``vmap``
-and the other transformations parameters that are passed in are tracers and cannot be checked in
+Transformations. The generator is a State, so the ``brainstate.transform`` functions thread its
+key: under ``jit`` a program reads and advances it (and draws exactly what the same code draws
+eagerly); under ``vmap`` every lane gets its own key (:meth:`RandomState.to_lanes`) and the
+generator keeps one that no lane used; under ``scan``, ``for_loop``, ``while_loop``, ``cond`` and
+``grad`` it is carried like any other state. A ``seed()`` inside a ``vmap`` body is discarded with
+the lanes' keys.
+
+Bad input. Parameters are checked when they are concrete: an invalid one (a negative scale, a
+probability outside [0, 1] or not summing to 1, a sample without replacement larger than its
+population, a non-integer size) raises :class:`RandomParameterError`, a ``ValueError``, before the
+key is advanced. Parameters that are tracers (arguments of a jitted function) cannot be checked in
 Python; the samplers then return NaN (float samplers) or -1 (count samplers) in the entries whose
-parameters are invalid. ``randint``, ``bernoulli``, ``categorical``, ``choice`` and
-``multivariate_normal`` return what ``jax.random`` gives. Shapes (``size``, an integer ``a`` of
-``choice``) must always be static.
+parameters are invalid. ``randint`` (gives ``low``), ``bernoulli`` (``p`` acts as clipped to
+[0, 1]), ``categorical``, ``choice`` and ``multivariate_normal`` return what ``jax.random`` gives.
+Shapes (``size``, an integer ``a`` of ``choice``) must always be static.
+
+Cost. An eager draw is one dispatch of a sampler compiled once per shape and dtype: nothing is
+compiled per call, and no check runs on the device.
 
 Example:
     >>> import brainstate

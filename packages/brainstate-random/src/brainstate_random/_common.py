@@ -10,7 +10,6 @@ or -1 (count samplers): that is what a traced, uncheckable parameter produces.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
@@ -28,7 +27,6 @@ __all__ = [
     "POSITIVE",
     "NONNEG",
     "PROB",
-    "OPEN_PROB",
     "HALF_OPEN_PROB",
     "INTEGER_NONNEG",
     "require",
@@ -67,7 +65,6 @@ class Constraint(NamedTuple):
 POSITIVE = Constraint(lambda a: a > 0, "> 0")
 NONNEG = Constraint(lambda a: a >= 0, ">= 0")
 PROB = Constraint(lambda a: (a >= 0) & (a <= 1), "in [0, 1]")
-OPEN_PROB = Constraint(lambda a: (a > 0) & (a < 1), "in (0, 1)")
 HALF_OPEN_PROB = Constraint(lambda a: (a > 0) & (a <= 1), "in (0, 1]")
 INTEGER_NONNEG = Constraint(lambda a: (a >= 0) & (a % 1 == 0), "a non-negative integer")
 
@@ -117,12 +114,12 @@ def _as_dim(sampler: str, d: Any) -> int:
             f"{sampler}(): the size must be static, got a traced value {d}. Fix: pass Python ints "
             "(mark the argument static, e.g. with static_argnums, if it comes through jit)."
         )
-    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer, np.ndarray, jax.Array)):
-        raise RandomParameterError(f"{sampler}(): size entries must be integers, got {d!r}. Fix: pass ints.")
+    integral = isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
     if isinstance(d, (np.ndarray, jax.Array)):
-        if d.ndim != 0 or not jnp.issubdtype(d.dtype, jnp.integer):
-            raise RandomParameterError(f"{sampler}(): size entries must be integers, got {d!r}. Fix: pass ints.")
-    n = operator.index(d) if not isinstance(d, (np.ndarray, jax.Array)) else int(d)
+        integral = d.ndim == 0 and jnp.issubdtype(d.dtype, jnp.integer)
+    if not integral:
+        raise RandomParameterError(f"{sampler}(): size entries must be integers, got {d!r}. Fix: pass ints.")
+    n = int(d)
     if n < 0:
         raise RandomParameterError(f"{sampler}(): size entries must be >= 0, got {n}. Fix: pass a non-negative size.")
     return n
@@ -281,8 +278,6 @@ def kernel(*static: str) -> Callable[[Callable[..., Any]], Kernel]:
 
 def masked(sample: jax.Array, valid: Any) -> jax.Array:
     """``sample`` with NaN (floats) or -1 (integers) where ``valid`` is False."""
-    if valid is True:
-        return sample
     fill = jnp.nan if jnp.issubdtype(sample.dtype, jnp.inexact) else -1
     return jnp.where(valid, sample, jnp.asarray(fill, sample.dtype))
 

@@ -74,21 +74,22 @@ def _negative_binomial(key, n, p, *, shape, dtype):
 @kernel("shape", "dtype")
 def _hypergeometric(key, ngood, nbad, nsample, *, shape, dtype):
     # Draw the smaller of the sample and its complement one item at a time, without replacement.
-    good = jnp.broadcast_to(jnp.asarray(ngood, dtype), shape)
-    total = good + jnp.asarray(nbad, dtype)
-    n = jnp.broadcast_to(jnp.asarray(nsample, dtype), shape)
+    idt = jax.dtypes.canonicalize_dtype(int)  # count in the default int, whatever the output dtype
+    good = jnp.broadcast_to(jnp.asarray(ngood, idt), shape)
+    total = good + jnp.asarray(nbad, idt)
+    n = jnp.broadcast_to(jnp.asarray(nsample, idt), shape)
     flip = 2 * n > total
     m = jnp.where(flip, total - n, n)
 
     def step(i, carry):
         good_left, total_left, count = carry
         active = i < m
-        pick = active & (jax.random.randint(jax.random.fold_in(key, i), shape, 0, jnp.maximum(total_left, 1), dtype) < good_left)
+        pick = active & (jax.random.randint(jax.random.fold_in(key, i), shape, 0, jnp.maximum(total_left, 1), idt) < good_left)
         return good_left - pick, total_left - active, count + pick
 
     rounds = jnp.max(m, initial=0)
-    _, _, count = jax.lax.fori_loop(0, rounds, step, (good, total, jnp.zeros(shape, dtype)))
-    out = jnp.where(flip, good - count, count)
+    _, _, count = jax.lax.fori_loop(0, rounds, step, (good, total, jnp.zeros(shape, idt)))
+    out = jnp.where(flip, good - count, count).astype(dtype)
     valid = INTEGER_NONNEG.test(ngood) & INTEGER_NONNEG.test(nbad) & INTEGER_NONNEG.test(nsample) & (n <= total)
     return masked(out, valid)
 

@@ -65,8 +65,23 @@ def _core_dims(sampler: str, name: str, value: Any, ndim: int) -> tuple[int, ...
 
 @kernel("shape", "dtype")
 def _multinomial(key, n, pvals, *, shape, dtype):
+    # One binomial per category, each conditioned on the trials and probability mass left over.
+    fdt = jax.dtypes.canonicalize_dtype(float)
     total = jnp.sum(pvals, -1, keepdims=True)
-    counts = jax.random.multinomial(key, n, pvals / total, shape=shape, dtype=jax.dtypes.canonicalize_dtype(float))
+    p = jnp.broadcast_to(pvals / total, shape).astype(fdt)
+    batch = shape[:-1]
+
+    def step(carry, xs):
+        left, mass = carry
+        sub, p_i = xs
+        prob = jnp.clip(p_i / jnp.maximum(mass, jnp.finfo(fdt).tiny), 0, 1)
+        count = jax.random.binomial(sub, left, prob, batch, fdt)
+        return (left - count, mass - p_i), count
+
+    init = (jnp.broadcast_to(jnp.asarray(n, fdt), batch), jnp.ones(batch, fdt))
+    keys = jax.random.split(key, shape[-1] - 1)
+    (rest, _), counts = jax.lax.scan(step, init, (keys, jnp.moveaxis(p[..., :-1], -1, 0)))
+    counts = jnp.concatenate([jnp.moveaxis(counts, 0, -1), rest[..., None]], axis=-1)
     valid = INTEGER_NONNEG.test(jnp.asarray(n))[..., None] & jnp.all(PROB.test(pvals), -1, keepdims=True)
     valid = valid & (jnp.abs(total - 1) <= _sum_tolerance(pvals.dtype))
     return masked(jnp.round(counts).astype(dtype), valid)
