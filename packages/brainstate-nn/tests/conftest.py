@@ -19,7 +19,7 @@ def _seeded():
 def _param_grads(module, loss):
     """Gradients of ``loss()`` with respect to every ParamState of ``module``, by path."""
     params = module.states(bc.ParamState)
-    return T.grad(loss, grad_states=params)()
+    return T.jit(T.grad(loss, grad_states=params))()  # one compilation instead of one per eager op
 
 
 def _assert_grads_flow(module, x, *, fit=None):
