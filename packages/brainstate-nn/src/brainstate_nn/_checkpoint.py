@@ -18,8 +18,7 @@ import jax.numpy as jnp
 import msgpack
 import numpy as np
 
-from brainstate_core import State, StateShapeError
-from brainstate_core._graph import states as graph_states
+from brainstate_core import State, StateShapeError, graph
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -82,7 +81,7 @@ def save_checkpoint(path: str | os.PathLike, target: Any, metadata: dict | None 
         False
     """
     entries = []
-    for state_path, state in graph_states(target).items():
+    for state_path, state in graph.states(target).items():
         leaves, treedef = jax.tree.flatten(state.value)
         entries.append({
             "path": list(_path_key(state_path)),
@@ -154,7 +153,7 @@ def load_checkpoint(path: str | os.PathLike, target: Any, strict: bool = True) -
     saved = {tuple(entry["path"]): entry for entry in content["states"]}
     problems: list[str] = []
     writes: list[tuple[State, Any]] = []
-    found = graph_states(target)
+    found = graph.states(target)
     for state_path, state in found.items():
         entry = saved.get(_path_key(state_path))
         if entry is None:

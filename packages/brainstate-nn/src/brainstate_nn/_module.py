@@ -6,11 +6,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from brainstate_core import HiddenState, ParamState, State
-from brainstate_core._filter import FilterLike, to_predicate
-from brainstate_core._graph import nodes as graph_nodes
-from brainstate_core._graph import states as graph_states
-from brainstate_core._node import Node
+from brainstate_core import HiddenState, ParamState, State, graph
+from brainstate_core._filter import FilterLike
 
 from ._repr import module_html, module_repr
 
@@ -42,7 +39,7 @@ def _dotted(path: tuple) -> str:
     return ".".join(str(k) for k in path)
 
 
-class Module(Node):
+class Module(graph.Node):
     """Base class of every layer and model.
 
     A Module finds its States and sub-modules by looking at its attributes (and inside lists,
@@ -128,15 +125,15 @@ class Module(Node):
     # -- PyTorch-style views of the graph ----------------------------------------------------
     def parameters(self) -> Iterator[ParamState]:
         """The ParamStates of this module and its sub-modules, each once."""
-        return iter(graph_states(self, ParamState).values())
+        return iter(graph.states(self, ParamState).values())
 
     def named_parameters(self) -> Iterator[tuple[str, ParamState]]:
         """``(dotted path, ParamState)`` pairs, e.g. ``('layers.0.weight', ...)``."""
-        return ((_dotted(p), s) for p, s in graph_states(self, ParamState).items())
+        return ((_dotted(p), s) for p, s in graph.states(self, ParamState).items())
 
     def named_modules(self) -> Iterator[tuple[str, Module]]:
         """``(dotted path, module)`` for this module (path ``''``) and every sub-module."""
-        return ((_dotted(p), m) for p, m in graph_nodes(self, Module).items())
+        return ((_dotted(p), m) for p, m in graph.nodes(self, Module).items())
 
     def modules(self) -> Iterator[Module]:
         """This module and every sub-module, depth first."""
@@ -144,7 +141,7 @@ class Module(Node):
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """The direct sub-modules: those reached without passing through another module."""
-        found = graph_nodes(self, Module)
+        found = graph.nodes(self, Module)
         paths = [p for p in found if p]
         for path in paths:
             if not any(path[: len(q)] == q for q in paths if len(q) < len(path)):
@@ -179,9 +176,9 @@ def _post_order(found: dict) -> list:
 
 
 def _targets(target: Any, exclude: FilterLike | None) -> list:
-    found = graph_nodes(target, Module)
+    found = graph.nodes(target, Module)
     if exclude is not None:
-        skip = to_predicate(exclude)
+        skip = graph.to_predicate(exclude)
         found = {p: m for p, m in found.items() if not skip(p, m)}
     return _post_order(found)
 
@@ -267,7 +264,7 @@ def count_parameters(target: Any, *filters: FilterLike) -> int:
         >>> nn.count_parameters(nn.Linear(3, 4))
         16
     """
-    selected = graph_states(target, tuple(filters) if filters else ParamState)
+    selected = graph.states(target, tuple(filters) if filters else ParamState)
     return sum(state.numel() for state in selected.values())
 
 

@@ -8,8 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import LongTermState, ParamState, State, StateShapeError, StateUsageError
-from brainstate_core._graph import states as graph_states
+from brainstate_core import LongTermState, ParamState, State, StateShapeError, StateUsageError, graph
 from brainstate_core.util import FlattedDict, NestedDict
 
 from ._module import Module
@@ -66,7 +65,7 @@ def _as_param_states(params: Any) -> FlattedDict:
                 "`model.states(brainstate.ParamState)` (or the model itself)."
             )
         return FlattedDict((k if isinstance(k, tuple) else (k,), v) for k, v in params.items())
-    return graph_states(params, ParamState)
+    return graph.states(params, ParamState)
 
 
 class OptaxOptimizer(Module):

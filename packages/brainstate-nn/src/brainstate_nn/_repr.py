@@ -7,9 +7,7 @@ from typing import Any
 
 import jax
 
-from brainstate_core import ParamState, State
-from brainstate_core._graph import nodes as graph_nodes
-from brainstate_core._graph import states as graph_states
+from brainstate_core import ParamState, State, graph
 from brainstate_core._state import format_value
 
 __all__ = ["module_repr", "module_html", "path_str"]
@@ -55,8 +53,8 @@ def _layout(root: Any) -> tuple[dict, dict, dict]:
     sub-modules it holds directly (in path order); the parameter count under each module."""
     from ._module import Module
 
-    modules = graph_nodes(root, Module)
-    found = graph_states(root)
+    modules = graph.nodes(root, Module)
+    found = graph.states(root)
     entries = list(found.items()) + [(p, m) for p, m in modules.items() if p]
     owned: dict = {p: [] for p in modules}
     counts: dict = {p: 0 for p in modules}
@@ -110,7 +108,7 @@ def module_repr(root: Any) -> str:
 
 def module_html(root: Any) -> str:
     """An HTML table of the States of a module (for notebooks): path, type, value, size."""
-    found = graph_states(root)
+    found = graph.states(root)
     total = sum(s.numel() for s in found.values() if isinstance(s, ParamState))
     rows = "".join(
         f"<tr><td><code>{html.escape(path_str(path))}</code></td><td>{html.escape(type(state).__name__)}</td><td><code>{html.escape(format_value(state._value))}</code></td><td style='text-align:right'>{state.numel():,}</td></tr>"
