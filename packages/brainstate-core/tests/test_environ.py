@@ -3,11 +3,12 @@ import subprocess
 import sys
 import threading
 
-import brainstate_core as bc
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
+import brainstate_core as bc
 from brainstate_core import environ
 from brainstate_core._errors import BrainStateError, EnvironKeyError, EnvironValueError
 

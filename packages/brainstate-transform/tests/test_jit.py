@@ -180,7 +180,7 @@ def test_states_created_inside_stay_local_and_leak_is_reported():
     assert float(f(1.0)) == 3.0
     assert T.StatefulFunction(f.fun).get_states(1.0) == ()
     with pytest.raises(bc.TraceContextError, match=r"created at .*test_jit.py:\d+ .*inside a brainstate transformation"):
-        leaked[-1].value
+        _ = leaked[-1].value
 
 
 def test_nested_jit():

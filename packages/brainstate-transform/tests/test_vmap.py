@@ -157,7 +157,7 @@ def test_vmap_new_states_batches_only_new_states():
     existing = bc.State(jnp.array(1.0))
 
     def init():
-        existing.value  # read only: broadcast
+        _ = existing.value  # read only: broadcast
         return bc.HiddenState(jnp.zeros(3) + existing.value)
 
     make = T.vmap_new_states(init, axis_size=5, state_tag="batched")

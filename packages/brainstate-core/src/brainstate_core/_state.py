@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jax
 import numpy as np
@@ -95,7 +96,7 @@ class State:
 
     __slots__ = ("_value", "_name", "_metadata", "_source", "_dead", "__weakref__")
 
-    def __init__(self, value: Any, name: Optional[str] = None, **metadata: Any) -> None:
+    def __init__(self, value: Any, name: str | None = None, **metadata: Any) -> None:
         if isinstance(value, State):
             raise StateArgumentError(
                 f"A State cannot hold another State ({value!r}). Pass `other.value` to copy its value."
@@ -185,20 +186,20 @@ class State:
 
     # -- metadata ----------------------------------------------------------------------------
     @property
-    def name(self) -> Optional[str]:
+    def name(self) -> str | None:
         return self._name
 
     @name.setter
-    def name(self, name: Optional[str]) -> None:
+    def name(self, name: str | None) -> None:
         self._name = name
 
     @property
-    def tag(self) -> Optional[str]:
+    def tag(self) -> str | None:
         """The state's tag (``State(x, tag='hidden')``), or ``None``."""
         return self._metadata.get("tag")
 
     @tag.setter
-    def tag(self, tag: Optional[str]) -> None:
+    def tag(self, tag: str | None) -> None:
         self._metadata["tag"] = tag
 
     @property
@@ -211,7 +212,7 @@ class State:
         return f"{self._source[0]}:{self._source[1]}"
 
     # -- the vmap batching hook --------------------------------------------------------------
-    def to_lanes(self, axis_size: int) -> tuple[Any, Optional[int]]:
+    def to_lanes(self, axis_size: int) -> tuple[Any, int | None]:
         """Give this state's value to ``axis_size`` vmap lanes.
 
         ``brainstate.transform.vmap`` calls this for every state the function uses that was not

@@ -10,7 +10,8 @@ tracer of this trace when it closes, later reads raise :class:`TraceContextError
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
@@ -104,7 +105,7 @@ class StateTrace:
         self.new_states.append(state)
 
     # -- queries ---------------------------------------------------------------------------
-    def index(self, state: State) -> Optional[int]:
+    def index(self, state: State) -> int | None:
         """Position of ``state`` in :attr:`states`, or ``None`` if it was not accessed."""
         return self._index.get(id(state))
 
@@ -138,7 +139,7 @@ class StateTrace:
                 state._dead = True
 
 
-def current_trace() -> Optional[StateTrace]:
+def current_trace() -> StateTrace | None:
     """The innermost active :class:`StateTrace` of this thread, or ``None``."""
     traces = LOCAL.traces
     return traces[-1] if traces else None
@@ -164,7 +165,7 @@ class catch_new_states:
         (True, 'hidden')
     """
 
-    def __init__(self, tag: Optional[str] = None) -> None:
+    def __init__(self, tag: str | None = None) -> None:
         self.tag = tag
         self.states: list[State] = []
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -69,7 +70,7 @@ class GradFunction:
         fun: Callable,
         kind: str,
         grad_states: Any = None,
-        argnums: Optional[int | Sequence[int]] = None,
+        argnums: int | Sequence[int] | None = None,
         has_aux: bool = False,
         return_value: bool = False,
         check_states: bool = True,
@@ -164,9 +165,9 @@ class GradFunction:
 
 def _make(kind: str, doc: str, **fixed: Any) -> Callable:
     def transform(
-        fun: Optional[Callable] = None,
+        fun: Callable | None = None,
         grad_states: Any = None,
-        argnums: Optional[int | Sequence[int]] = None,
+        argnums: int | Sequence[int] | None = None,
         has_aux: bool = False,
         return_value: bool = False,
         check_states: bool = True,
@@ -247,7 +248,7 @@ hessian = _make("hessian", """Hessian of a scalar function with respect to State
 """)
 
 
-def vjp(fun: Callable, grad_states: Any = None, argnums: Optional[int | Sequence[int]] = None, has_aux: bool = False):
+def vjp(fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | None = None, has_aux: bool = False):
     """Return ``f(*args) -> (value, pullback[, aux])``; ``pullback(cotangent)`` gives the derivatives.
 
     The derivatives are arranged as :func:`grad` arranges them for the same ``grad_states`` and

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, Sequence, TypeVar, overload
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, overload
 
 import jax
 
-from ._stateful import Known, Rediscover, StatefulFunction
 from brainstate_core._trace import LOCAL
 
+from ._stateful import Known, Rediscover, StatefulFunction
 from ._util import ById, environ_values, normalize_argnums, write_back
 
 __all__ = ["jit", "JittedFunction"]
@@ -41,7 +42,7 @@ class JittedFunction:
         self.fun = fun
         self._options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
                              in_shardings=in_shardings, out_shardings=out_shardings, **jit_kwargs)
-        self._method: Optional[JittedFunction] = None
+        self._method: JittedFunction | None = None
         self._sf = StatefulFunction(fun)
         self._in_shardings = in_shardings
         self._out_shardings = out_shardings
@@ -128,7 +129,7 @@ def jit(fun: F, **kwargs: Any) -> F: ...
 @overload
 def jit(fun: None = None, **kwargs: Any) -> Callable[[F], F]: ...
 def jit(
-    fun: Optional[Callable] = None,
+    fun: Callable | None = None,
     static_argnums: int | Sequence[int] = (),
     static_argnames: str | Sequence[str] = (),
     donate_argnums: int | Sequence[int] = (),

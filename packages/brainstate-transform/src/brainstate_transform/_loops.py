@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -10,13 +11,13 @@ import jax.numpy as jnp
 from brainstate_core import StateUsageError
 
 from ._carry import Carry
-from ._stateful import StatefulFunction
 from ._progress import ProgressBar
+from ._stateful import StatefulFunction
 
 __all__ = ["scan", "for_loop", "while_loop", "fori_loop", "checkpointed_scan", "checkpointed_for_loop"]
 
 
-def _scan(f, init, xs, length, reverse, unroll, pbar: Optional[ProgressBar], remat: bool, what: str, key=None):
+def _scan(f, init, xs, length, reverse, unroll, pbar: ProgressBar | None, remat: bool, what: str, key=None):
     sf = StatefulFunction.shared(f, key)
     total = length if length is not None else (jax.tree.leaves(xs)[0].shape[0] if jax.tree.leaves(xs) else None)
 
@@ -48,10 +49,10 @@ def scan(
     f: Callable,
     init: Any,
     xs: Any = None,
-    length: Optional[int] = None,
+    length: int | None = None,
     reverse: bool = False,
     unroll: int | bool = 1,
-    pbar: Optional[ProgressBar] = None,
+    pbar: ProgressBar | None = None,
 ):
     """``jax.lax.scan`` for a stateful body ``f(carry, x) -> (carry, y)``.
 
@@ -72,8 +73,8 @@ def scan(
     return _scan(f, init, xs, length, reverse, unroll, pbar, False, "the scan body")
 
 
-def checkpointed_scan(f: Callable, init: Any, xs: Any = None, length: Optional[int] = None,
-                      reverse: bool = False, unroll: int | bool = 1, pbar: Optional[ProgressBar] = None):
+def checkpointed_scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
+                      reverse: bool = False, unroll: int | bool = 1, pbar: ProgressBar | None = None):
     """:func:`scan` whose body is rematerialised in the backward pass (memory O(steps x carry)).
 
     Example:
@@ -91,8 +92,8 @@ def _for_loop(f, xs, length, reverse, unroll, pbar, remat):
     return ys
 
 
-def for_loop(f: Callable, *xs: Any, length: Optional[int] = None, reverse: bool = False,
-             unroll: int | bool = 1, pbar: Optional[ProgressBar] = None):
+def for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = False,
+             unroll: int | bool = 1, pbar: ProgressBar | None = None):
     """Call ``f(*x)`` for each slice ``x`` of ``xs`` along the leading axis; stack the outputs.
 
     Example:
@@ -107,8 +108,8 @@ def for_loop(f: Callable, *xs: Any, length: Optional[int] = None, reverse: bool 
     return _for_loop(f, xs, length, reverse, unroll, pbar, False)
 
 
-def checkpointed_for_loop(f: Callable, *xs: Any, length: Optional[int] = None, reverse: bool = False,
-                          unroll: int | bool = 1, pbar: Optional[ProgressBar] = None):
+def checkpointed_for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = False,
+                          unroll: int | bool = 1, pbar: ProgressBar | None = None):
     """:func:`for_loop` whose body is rematerialised in the backward pass.
 
     Example:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -19,10 +20,10 @@ named_scope = jax.named_scope
 
 
 def checkpoint(
-    fun: Optional[Callable] = None,
+    fun: Callable | None = None,
     *,
     prevent_cse: bool = True,
-    policy: Optional[Callable] = None,
+    policy: Callable | None = None,
     static_argnums: int | Sequence[int] = (),
 ):
     """``jax.checkpoint`` for stateful functions: recompute the forward pass in the backward pass.

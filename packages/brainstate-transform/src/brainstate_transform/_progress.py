@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import jax
 
@@ -28,7 +28,7 @@ class ProgressBar:
         4
     """
 
-    def __init__(self, freq: Optional[int] = None, desc: Optional[str] = None, **tqdm_kwargs: Any) -> None:
+    def __init__(self, freq: int | None = None, desc: str | None = None, **tqdm_kwargs: Any) -> None:
         if freq is not None and freq < 1:
             raise ValueError(f"ProgressBar freq must be a positive integer, got {freq}.")
         self.freq = freq
@@ -37,7 +37,7 @@ class ProgressBar:
         self.count = 0
         self._bar: Any = None
 
-    def step(self, i: Any, total: Optional[int]) -> None:
+    def step(self, i: Any, total: int | None) -> None:
         """Called inside the traced loop body with the step index ``i``."""
         freq = self.freq or max(1, (total or 20) // 20)
         last = (total - 1) if total else -1
@@ -47,7 +47,7 @@ class ProgressBar:
 
         jax.lax.cond((i % freq == 0) | (i == last), lambda: jax.debug.callback(report, i, ordered=True), lambda: None)
 
-    def _report(self, index: int, total: Optional[int], freq: int) -> None:
+    def _report(self, index: int, total: int | None, freq: int) -> None:
         if index == 0:
             self._open(total)
         done = index + 1
@@ -59,7 +59,7 @@ class ProgressBar:
         if total and done >= total:
             self.close()
 
-    def _open(self, total: Optional[int]) -> None:
+    def _open(self, total: int | None) -> None:
         self.close()
         self.count = 0
         try:

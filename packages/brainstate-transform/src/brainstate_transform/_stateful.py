@@ -17,7 +17,8 @@ the function starts to use later (say, under another static argument) is picked 
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Hashable, Iterable, NamedTuple, Optional, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.extend
@@ -172,7 +173,7 @@ class StatefulFunction:
         if not known.covers(result, writes=writes):
             raise Rediscover(self, known.widen(result))
 
-    def call(self, attempt: Callable[[Known], Any], known: Optional[Known] = None) -> Any:
+    def call(self, attempt: Callable[[Known], Any], known: Known | None = None) -> Any:
         """Run ``attempt(known)``, widening what is known and retrying while a trace finds more.
 
         Executed eagerly for the first time, the states are first discovered by running ``attempt``

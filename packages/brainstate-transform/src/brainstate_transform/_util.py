@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from brainstate_core import State, TraceContextError
 from brainstate_core._trace import LOCAL, _contains_tracer
@@ -14,7 +15,7 @@ def is_state(x: Any) -> bool:
     return isinstance(x, State)
 
 
-def normalize_argnums(nums: Optional[int | Sequence[int]]) -> tuple[int, ...]:
+def normalize_argnums(nums: int | Sequence[int] | None) -> tuple[int, ...]:
     if nums is None:
         return ()
     if isinstance(nums, int):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -60,7 +61,7 @@ def _resolve(decl: tuple[dict[State, int], list], states: Sequence[State]) -> di
     return resolved
 
 
-def _axis_size(in_axes: Any, args: tuple, declared: dict[State, int], axis_size: Optional[int]) -> int:
+def _axis_size(in_axes: Any, args: tuple, declared: dict[State, int], axis_size: int | None) -> int:
     if axis_size is not None:
         return axis_size
     axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
@@ -79,7 +80,7 @@ def _axis_size(in_axes: Any, args: tuple, declared: dict[State, int], axis_size:
     return sizes.pop()
 
 
-def _pair_axes(ax: Any, arg: Any) -> list[tuple[Optional[int], Any]]:
+def _pair_axes(ax: Any, arg: Any) -> list[tuple[int | None, Any]]:
     """Pair each leaf of ``arg`` with its axis from the prefix tree ``ax``."""
     if ax is None or isinstance(ax, int):
         return [(ax, leaf) for leaf in jax.tree.leaves(arg)]
@@ -167,12 +168,12 @@ class VmapFunction:
 
 
 def vmap(
-    fn: Optional[Callable] = None,
+    fn: Callable | None = None,
     *,
     in_axes: Any = 0,
     out_axes: Any = 0,
-    axis_name: Optional[str] = None,
-    axis_size: Optional[int] = None,
+    axis_name: str | None = None,
+    axis_size: int | None = None,
     in_states: Any = None,
     out_states: Any = None,
     spmd_axis_name: Any = None,
@@ -208,9 +209,9 @@ def vmap(
 
 
 def pmap(
-    fn: Optional[Callable] = None,
+    fn: Callable | None = None,
     *,
-    axis_name: Optional[str] = None,
+    axis_name: str | None = None,
     in_axes: Any = 0,
     out_axes: Any = 0,
     in_states: Any = None,
@@ -241,11 +242,11 @@ def _is_array(x: Any) -> bool:
 
 
 def vmap_new_states(
-    fun: Optional[Callable] = None,
+    fun: Callable | None = None,
     *,
     axis_size: int,
-    axis_name: Optional[str] = None,
-    state_tag: Optional[str] = None,
+    axis_name: str | None = None,
+    state_tag: str | None = None,
 ):
     """Run ``fun`` once per lane so that the States it creates get a leading batch axis.
 
@@ -290,7 +291,7 @@ def vmap_new_states(
     return decorate if fun is None else decorate(fun)
 
 
-def map(f: Callable, *xs: Any, batch_size: Optional[int] = None) -> Any:  # noqa: A001 - mirrors jax.lax.map
+def map(f: Callable, *xs: Any, batch_size: int | None = None) -> Any:  # noqa: A001 - mirrors jax.lax.map
     """Apply ``f`` to slices of ``xs`` along the leading axis, one slice (or ``batch_size`` slices) at a time.
 
     Example:
