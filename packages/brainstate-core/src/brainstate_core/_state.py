@@ -49,18 +49,44 @@ def _short_dtype(dtype: Any) -> str:
     return name
 
 
-def format_value(value: Any) -> str:
-    """Compact description of a pytree of arrays: ``f32[3,2]``, ``{'w': f32[2], 'b': f32[]}``."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {format_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-        inner = ", ".join(format_value(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+class _Short:
+    """A leaf placeholder whose repr is its compact description."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _format_leaf(value: Any) -> str:
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
         return f"{_short_dtype(dtype)}[{','.join(map(str, shape))}]"
     return repr(value)
+
+
+def format_value(value: Any) -> str:
+    """Compact description of a pytree of arrays: ``f32[3,2]``, ``{'w': f32[2], 'b': f32[]}``.
+
+    Containers keep their own repr (a NamedTuple shows its field names) with every array leaf
+    replaced by its dtype and shape.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from brainstate_core._state import format_value
+        >>> format_value({'w': jnp.ones((2, 3)), 'b': (jnp.zeros(2), 1.0)})
+        "{'w': f32[2,3], 'b': (f32[2], 1.0)}"
+    """
+    if isinstance(value, dict) and type(value) is dict:
+        return "{" + ", ".join(f"{k!r}: {format_value(v)}" for k, v in value.items()) + "}"
+    leaves, treedef = jax.tree.flatten(value)
+    if treedef.num_nodes == 1:  # a single leaf
+        return _format_leaf(value)
+    return repr(jax.tree.unflatten(treedef, [_Short(_format_leaf(leaf)) for leaf in leaves]))
 
 
 def _refuse_flatten(state: State):
