@@ -40,7 +40,8 @@ PACKAGES = [
     "packages/brainstate-random",
     "packages/brainstate-nn",
 ]
-TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy"]
+# scipy: reference distributions; tqdm, matplotlib, scikit-learn: what the examples under test use.
+TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy", "tqdm", "matplotlib", "scikit-learn"]
 
 
 def _expose_pyenv_interpreters() -> None:
