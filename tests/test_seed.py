@@ -30,7 +30,13 @@ def test_quickstart_holds_every_seed_snippet_verbatim():
 
 
 def test_quickstart_runs_and_its_loss_decreases():
-    run = subprocess.run([sys.executable, str(QUICKSTART)], capture_output=True, text=True, timeout=300)
+    # The seed's targets are fresh noise every step, so the loss only falls on average: fix the seed
+    # (the script itself runs unchanged) so the check is deterministic.
+    script = (
+        "import numpy, runpy, brainstate; numpy.random.seed(0); brainstate.random.seed(0); "
+        f"runpy.run_path({str(QUICKSTART)!r}, run_name='__main__')"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     losses = [float(v) for v in re.findall(r"Step \d+, Loss: ([0-9.]+)", run.stdout)]
     assert len(losses) == 5
