@@ -40,8 +40,9 @@ PACKAGES = [
     "packages/brainstate-random",
     "packages/brainstate-nn",
 ]
-# scipy: reference distributions; tqdm, matplotlib, scikit-learn: what the examples under test use.
-TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy", "tqdm", "matplotlib", "scikit-learn"]
+# scipy: reference distributions; tqdm, matplotlib, scikit-learn: what the examples under test use;
+# treescope: the optional notebook rendering.
+TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy", "tqdm", "matplotlib", "scikit-learn", "treescope"]
 
 
 def _expose_pyenv_interpreters() -> None:

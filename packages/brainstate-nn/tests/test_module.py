@@ -226,3 +226,13 @@ def test_seed_training_loop_runs_and_learns():
         x = R.randn(32, 3)
         losses.append(float(train_step(x, x @ true_w)))
     assert losses[-1] < 0.01 * losses[0]
+
+
+def test_treescope_renders_modules_and_states():
+    treescope = pytest.importorskip("treescope")
+    import brainstate_nn as nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    text = treescope.render_to_text(model)
+    assert "Linear" in text and "ParamState" in text and "weight" in text
+    assert "treescope" in treescope.render_to_html(model)

@@ -276,6 +276,13 @@ class State:
         tag = f", tag={tag!r}" if tag is not None else ""
         return f"{type(self).__name__}({body}{name}{tag})"
 
+    def __treescope_repr__(self, path: Optional[str], subtree_renderer: Any) -> Any:
+        """Treescope rendering (used when treescope is installed): the value and the metadata."""
+        from treescope import repr_lib
+
+        attributes = {"value": self._value, **({"name": self._name} if self._name is not None else {}), **self._metadata}
+        return repr_lib.render_object_constructor(type(self), attributes, path, subtree_renderer)
+
     def __jax_array__(self):
         raise StateArgumentError(self._as_value_message())
 

@@ -162,6 +162,13 @@ class Module(graph.Node):
     def _repr_html_(self) -> str:
         return module_html(self)
 
+    def __treescope_repr__(self, path: str | None, subtree_renderer: Any) -> Any:
+        """Treescope rendering (used when treescope is installed): the module's public attributes."""
+        from treescope import repr_lib
+
+        attributes = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return repr_lib.render_object_constructor(type(self), attributes, path, subtree_renderer)
+
 
 def _post_order(found: dict) -> list:
     """The modules of ``found`` (path -> module, sorted by path) with every child before its parent."""
