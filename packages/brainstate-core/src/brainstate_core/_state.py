@@ -276,7 +276,7 @@ class State:
         tag = f", tag={tag!r}" if tag is not None else ""
         return f"{type(self).__name__}({body}{name}{tag})"
 
-    def __treescope_repr__(self, path: Optional[str], subtree_renderer: Any) -> Any:
+    def __treescope_repr__(self, path: str | None, subtree_renderer: Any) -> Any:
         """Treescope rendering (used when treescope is installed): the value and the metadata."""
         from treescope import repr_lib
 
