@@ -223,3 +223,18 @@ def test_failed_grad_trace_restores_states():
     with pytest.raises(ValueError, match="inside loss"):
         T.grad(f, grad_states=w, check_states=False)()
     assert float(other.value) == 5.0 and float(w.value) == 1.0
+
+
+@pytest.mark.parametrize("transform", ["grad", "vmap"])
+def test_eager_transform_allows_python_control_flow_on_concrete_state_values(transform):
+    flag = bc.State(jnp.array(1.0))
+    w = bc.ParamState(jnp.array(2.0))
+
+    def f(x):
+        scale = 3.0 if flag.value > 0 else -3.0  # concrete eagerly, as in plain jax.grad / jax.vmap
+        return w.value * x * scale
+
+    if transform == "grad":
+        np.testing.assert_allclose(T.grad(f, grad_states=w)(2.0), 6.0)
+    else:
+        np.testing.assert_allclose(T.vmap(f)(jnp.ones(2)), [6.0, 6.0])

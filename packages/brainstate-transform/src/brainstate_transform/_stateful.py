@@ -210,6 +210,9 @@ class StatefulFunction:
             if signal.owner is not self:
                 raise
             known = self._learn(signal.known)
+        except (jax.errors.JAXTypeError, jax.errors.NonConcreteBooleanIndexError):
+            # The function branches on concrete values (allowed eagerly): discover by running it.
+            pass
         return known
 
     def _learn(self, known: Known) -> Known:
