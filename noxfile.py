@@ -209,3 +209,31 @@ def bench(session: nox.Session) -> None:
 # Sessions to come, each next to the tree it drives:
 #   docs   build the site in docs/, executing its examples
 #   demo   run every script in examples/
+
+
+@nox.session(python=PYTHONS[0])
+def fuzz(session: nox.Session) -> None:
+    """Differential fuzzing: thousands of random stateful programs (tests/test_fuzz_transforms.py).
+
+    Each program runs with the brainstate transformations, eagerly and as hand-threaded pure JAX;
+    the results must agree. The normal suite replays a fixed set of programs; this session draws new
+    ones on every run: 3,000 by default, ``BRAINSTATE_FUZZ_EXAMPLES=N nox -s fuzz`` for another number
+    (about 0.6 s each on one CPU core). A failure prints the shrunk program and a ``@reproduce_failure``
+    line to replay it.
+    """
+    install_workspace(session)
+    examples = os.environ.get("BRAINSTATE_FUZZ_EXAMPLES", "3000")
+    run_pytest(session, "tests/test_fuzz_transforms.py", "-p", "no:xdist", "-x",
+               env={"JAX_PLATFORMS": "cpu", "BRAINSTATE_FUZZ_EXAMPLES": examples})
+
+
+@nox.session(python=PYTHONS[0])
+def checking_leaks(session: nox.Session) -> None:
+    """The suite with JAX's tracer-leak checker on: a tracer kept alive after its trace fails the test.
+
+    ``JAX_CHECK_TRACER_LEAKS=1`` turns on ``jax_check_tracer_leaks`` (what ``jax.checking_leaks()``
+    does) for every test. Slower than ``tests``; narrow it with arguments, e.g.
+    ``nox -s checking_leaks -- packages/brainstate-transform``.
+    """
+    install_workspace(session)
+    run_pytest(session, "-n", "auto", "--durations=15", env={"JAX_PLATFORMS": "cpu", "JAX_CHECK_TRACER_LEAKS": "1"})
