@@ -167,8 +167,6 @@ class Picky(brainstate.State):
         super().from_lanes(value, batched, axis_size)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: vmap writes declared and undeclared states back one by one; a "
-                                       "from_lanes hook that raises leaves the earlier ones written")
 def test_vmap_write_back_hook_failure_restores_every_state() -> None:
     plain = brainstate.State(jnp.zeros(3))
     batched = brainstate.HiddenState(jnp.zeros((2, 3)))

@@ -52,6 +52,11 @@ def _return_state():
     return T.jit(lambda: state)()
 
 
+def _declared_state_of_wrong_size():
+    h = brainstate.HiddenState(jnp.zeros((4, 3)))
+    return T.vmap(lambda x: h.value + x, in_states=h)(jnp.ones((2, 3)))
+
+
 def _escape():
     box: list = []
     T.jit(lambda x: box.append(brainstate.State(x * 2)) or x)(1.0)
@@ -148,6 +153,9 @@ CATALOGUE: list[Misuse] = [
            lambda: T.vmap(_write(_vec()))(jnp.ones((2, 3)))),
     Misuse("vmap-sizes-differ", brainstate.BatchAxisError, r"inconsistent sizes \[2, 3\]",
            lambda: T.vmap(lambda a, b: a + b)(jnp.ones(2), jnp.ones(3))),
+    Misuse("vmap-state-size", brainstate.BatchAxisError, rf"HiddenState\(f32\[4,3\]\) \({CREATED}\) is declared batched on "
+           r"axis 0, but its value has shape \(4, 3\) where the arguments need size 2.*Fix: give the state one entry",
+           lambda: _declared_state_of_wrong_size()),
     # -- StateShapeError: a value of the wrong structure, shape or dtype -------------------------------
     Misuse("loop-state-shape", brainstate.StateShapeError, rf"{CREATED}\) entered the for_loop body as f32\[3\] and left it "
            r"as f32\[4\].*Fix: write a value of the same shape and dtype", _loop_changes_shape),
@@ -245,14 +253,6 @@ def test_misuse(misuse: Misuse, tmp_path: Path) -> None:
         misuse.trigger(tmp_path) if takes_folder else misuse.trigger()
     if misuse.error is not jax.errors.JaxRuntimeError:
         assert isinstance(info.value, brainstate.BrainStateError)
-
-
-@pytest.mark.xfail(strict=True, reason="bug: a declared vmap state whose axis does not match the arguments gives "
-                                       "'vmap got inconsistent sizes [2, 4]' without naming the state or the fix")
-def test_declared_state_of_the_wrong_size_is_named() -> None:
-    h = brainstate.HiddenState(jnp.zeros((4, 3)))
-    with pytest.raises(brainstate.BatchAxisError, match=rf"HiddenState\(f32\[4,3\]\) \({CREATED}\).*Fix"):
-        T.vmap(lambda x: h.value + x, in_states=h)(jnp.ones((2, 3)))
 
 
 # -- the page ----------------------------------------------------------------------------------------------

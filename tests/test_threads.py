@@ -5,10 +5,9 @@ Models written by one thread each may share one jitted function; a model shared 
 threads is read concurrently (concurrent writes to one State race as they would on any Python
 object, so they are not tested for a value).
 
-Known problem (the xfail tests at the end): while a function is traced, the States it uses hold
-the trace's tracers in their shared value slot, so another thread that reads or traces the same
-States at that moment sees a tracer. The tests above them therefore trace shared functions once
-before going parallel.
+While one thread traces a function, the values it writes into States (tracers) live in that
+thread's overlay, so another thread reading or tracing the same States meanwhile sees their real
+values (the last two tests force that interleaving).
 """
 
 from __future__ import annotations
@@ -243,10 +242,6 @@ def test_many_threads_leave_no_trace_open() -> None:
     assert brainstate.current_trace() is None
 
 
-BUG = "bug: StatefulFunction.run puts tracers into the States' shared value slot while tracing, visible to other threads"
-
-
-@pytest.mark.xfail(strict=True, reason=BUG)
 def test_a_state_read_while_another_thread_traces_it_holds_its_value() -> None:
     w = brainstate.State(jnp.ones(3))
     inside, read = threading.Barrier(2, timeout=60), threading.Barrier(2, timeout=60)
@@ -254,7 +249,7 @@ def test_a_state_read_while_another_thread_traces_it_holds_its_value() -> None:
 
     def f(x):
         out = w.value * x
-        if not waited and isinstance(w._value, jax.core.Tracer):  # the real trace, not the discovery
+        if not waited and isinstance(out, jax.core.Tracer):  # this thread is tracing w
             waited.append(True)
             inside.wait()  # the other thread reads w now
             read.wait()
@@ -271,14 +266,13 @@ def test_a_state_read_while_another_thread_traces_it_holds_its_value() -> None:
     assert not isinstance(value, jax.core.Tracer), f"the reading thread saw {value!r}"
 
 
-@pytest.mark.xfail(strict=True, reason=BUG)
 def test_first_calls_on_two_threads_tracing_the_same_state() -> None:
     w = brainstate.State(jnp.ones(3))
     inside, done = threading.Event(), threading.Event()
 
     def slow(x):
         out = w.value * x
-        if not inside.is_set() and isinstance(w._value, jax.core.Tracer):
+        if not inside.is_set() and isinstance(out, jax.core.Tracer):
             inside.set()  # the other thread now calls while this trace is open
             done.wait(60)
         return out

@@ -19,6 +19,7 @@ import numpy as np
 from ._errors import StateShapeError
 from ._filter import FilterLike, partition
 from ._state import State
+from ._trace import peek
 
 __all__ = ["FlattedDict", "NestedDict"]
 
@@ -219,7 +220,7 @@ def _mismatch(state: State, value: Any) -> str:
     """Why ``value`` cannot replace the value of ``state`` (empty string if it can)."""
     if isinstance(value, State):
         return f"got the State {value!r}; pass its `.value`"
-    old_leaves, old_def = jax.tree.flatten(state._value)
+    old_leaves, old_def = jax.tree.flatten(peek(state))
     new_leaves, new_def = jax.tree.flatten(value)
     if old_def != new_def:
         return f"pytree structure {new_def} given, {old_def} expected"

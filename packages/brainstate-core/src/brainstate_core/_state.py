@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from ._errors import BatchAxisError, StateArgumentError, TraceContextError
-from ._trace import LOCAL, _contains_tracer
+from ._trace import _ABSENT, LOCAL, _contains_tracer, peek
 
 __all__ = [
     "State",
@@ -149,13 +149,19 @@ class State:
     @property
     def value(self) -> Any:
         """The current value. Reads and writes are recorded by the active state trace."""
+        traces = LOCAL.traces
+        if traces:
+            overlay = LOCAL.overlay
+            value = overlay.get(self, _ABSENT) if overlay else _ABSENT
+            if value is not _ABSENT:
+                traces[-1].record_read(self)
+                return value
         if self._dead:
             raise TraceContextError(
                 f"{type(self).__name__} created at {self.source_info} was created inside a brainstate "
                 "transformation and still holds a tracer of that finished trace. Fix: create the state "
                 "outside the transformed function, or return its `.value` from the function."
             )
-        traces = LOCAL.traces
         if traces:
             traces[-1].record_read(self)
         return self._value
@@ -169,8 +175,9 @@ class State:
             )
         traces = LOCAL.traces
         if traces:
-            traces[-1].record_write(self, value)
-        elif _contains_tracer(value):
+            traces[-1].write(self, value)
+            return
+        if _contains_tracer(value):
             raise TraceContextError(self._tracer_message())
         self._value = value
         self._dead = False
@@ -184,7 +191,14 @@ class State:
         )
 
     def restore_value(self, value: Any) -> None:
-        """Put ``value`` back without recording a write (used to undo changes)."""
+        """Put ``value`` back without recording a write (used to undo changes).
+
+        Inside a transformation that already wrote this state, the value this thread sees is replaced.
+        """
+        overlay = LOCAL.overlay
+        if overlay and self in overlay:
+            overlay[self] = value
+            return
         self._value = value
         self._dead = False
 
@@ -200,12 +214,12 @@ class State:
 
     def numel(self) -> int:
         """Total number of elements over all leaves of the value."""
-        return sum(math.prod(np.shape(leaf)) for leaf in jax.tree.leaves(self._value))
+        return sum(math.prod(np.shape(leaf)) for leaf in jax.tree.leaves(peek(self)))
 
     def copy(self: S) -> S:
         """A new State of the same type holding the same value, name and metadata."""
         new = type(self).__new__(type(self))
-        State.__init__(new, self._value, self._name, **dict(self._metadata))
+        State.__init__(new, peek(self), self._name, **dict(self._metadata))
         for key, val in getattr(self, "__dict__", {}).items():
             setattr(new, key, val)
         return new
@@ -270,7 +284,7 @@ class State:
         if self._dead:
             body = "<tracer of a finished trace>"
         else:
-            body = format_value(self._value)
+            body = format_value(peek(self))
         name = f", name={self._name!r}" if self._name is not None else ""
         tag = self._metadata.get("tag")
         tag = f", tag={tag!r}" if tag is not None else ""
@@ -280,7 +294,7 @@ class State:
         """Treescope rendering (used when treescope is installed): the value and the metadata."""
         from treescope import repr_lib
 
-        attributes = {"value": self._value, **({"name": self._name} if self._name is not None else {}), **self._metadata}
+        attributes = {"value": peek(self), **({"name": self._name} if self._name is not None else {}), **self._metadata}
         return repr_lib.render_object_constructor(type(self), attributes, path, subtree_renderer)
 
     def __jax_array__(self):

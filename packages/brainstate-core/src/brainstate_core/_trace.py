@@ -5,6 +5,11 @@ A :class:`StateTrace` is pushed on a thread-local stack. While it is the innermo
 state had before its first access is remembered so that it can be put back. States created while
 the trace is active are local to it: they are not recorded as inputs, and if they still hold a
 tracer of this trace when it closes, later reads raise :class:`TraceContextError`.
+
+Values written inside a trace that restores them (``restore=True``, what every transformation
+uses) never touch the State object itself: they live in a thread-local overlay that ``State.value``
+consults while a trace is active. Another thread reading or tracing the same State meanwhile sees
+its real value, never a tracer of this thread's trace.
 """
 
 from __future__ import annotations
@@ -30,9 +35,13 @@ class _Local(threading.local):
     def __init__(self) -> None:
         self.traces: list[StateTrace] = []
         self.catchers: list[list] = []
+        # State -> the value this thread sees while a restoring trace is active (see the module doc).
+        self.overlay: dict[State, Any] = {}
 
 
 LOCAL = _Local()
+
+_ABSENT = object()
 
 _CONCRETE = (type(jax.numpy.zeros(())), np.ndarray, np.generic, float, int, bool, complex)
 
@@ -57,7 +66,8 @@ class StateTrace:
         ([True, False], [False, True])
     """
 
-    __slots__ = ("states", "written", "originals", "new_states", "env_reads", "_index", "_new", "_jax_trace", "_restore", "_check")
+    __slots__ = ("states", "written", "originals", "new_states", "env_reads", "_index", "_new", "_jax_trace", "_restore",
+                 "_check", "_sandbox", "_installed", "_saved")
 
     def __init__(self, *, restore: bool = True, check_tracers: bool = True) -> None:
         self.states: list[State] = []
@@ -70,6 +80,9 @@ class StateTrace:
         self._jax_trace: Any = None
         self._restore = restore
         self._check = check_tracers
+        self._sandbox = restore  # writes go to the thread's overlay (decided again on entry)
+        self._installed: list[tuple[State, Any]] = []
+        self._saved: list[Any] = []  # per state: its overlay entry before this trace (sandbox only)
 
     # -- recording -------------------------------------------------------------------------
     def _add(self, state: State) -> int:
@@ -77,16 +90,24 @@ class StateTrace:
         self._index[id(state)] = i
         self.states.append(state)
         self.written.append(False)
-        self.originals.append(state._value)
+        if self._sandbox:
+            saved = LOCAL.overlay.get(state, _ABSENT)
+            self._saved.append(saved)
+            self.originals.append(state._value if saved is _ABSENT else saved)
+        else:
+            self.originals.append(state._value)
         return i
 
     def record_read(self, state: State) -> None:
         if id(state) not in self._index and id(state) not in self._new:
             self._add(state)
 
-    def record_write(self, state: State, value: Any) -> None:
+    def write(self, state: State, value: Any) -> None:
+        """Record a write of ``state`` and store ``value`` where this thread will read it."""
         sid = id(state)
-        if sid in self._new:
+        if sid in self._new:  # created inside this trace: local to this thread
+            state._value = value
+            state._dead = False
             return
         i = self._index.get(sid)
         if i is None:
@@ -99,6 +120,20 @@ class StateTrace:
                 "transformation. That tracer would leak out of its trace. Fix: use the brainstate.transform "
                 "version of the inner transformation, which threads the state for you."
             )
+        if self._sandbox:
+            LOCAL.overlay[state] = value
+        else:
+            state._value = value
+            state._dead = False
+
+    def install(self, states: list[State], values: list[Any]) -> None:
+        """Make ``states`` read as ``values`` inside this (restoring) trace, without recording access."""
+        if not self._sandbox:
+            raise RuntimeError("StateTrace.install needs a trace that restores its values (restore=True)")
+        overlay = LOCAL.overlay
+        for state, value in zip(states, values):
+            self._installed.append((state, overlay.get(state, _ABSENT)))
+            overlay[state] = value
 
     def record_new(self, state: State) -> None:
         self._new.add(id(state))
@@ -119,14 +154,25 @@ class StateTrace:
 
     def restore(self) -> None:
         """Put back the value each accessed state had before this trace first touched it."""
-        for state, written, original in zip(self.states, self.written, self.originals):
-            if written:
-                state._value = original
+        if not self._sandbox:
+            for state, written, original in zip(self.states, self.written, self.originals):
+                if written:
+                    state._value = original
+            return
+        overlay = LOCAL.overlay
+        undo = [(s, o) for s, w, o in zip(self.states, self.written, self._saved) if w] + self._installed[::-1]
+        for state, original in undo:
+            if original is _ABSENT:
+                overlay.pop(state, None)
+            else:
+                overlay[state] = original
 
     # -- context -----------------------------------------------------------------------------
     def __enter__(self) -> StateTrace:
         self._jax_trace = _opaque_jax_trace() if self._check else None
-        LOCAL.traces.append(self)
+        traces = LOCAL.traces
+        self._sandbox = self._restore or (bool(traces) and traces[-1]._sandbox)
+        traces.append(self)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -136,7 +182,19 @@ class StateTrace:
             self.restore()
         for state in self.new_states:
             if _contains_tracer(state._value):
+                # Drop the tracer (it would keep its whole trace alive); reads now raise.
+                state._value = None
                 state._dead = True
+
+
+def peek(state: State) -> Any:
+    """The value of ``state`` as this thread sees it, without recording a read or checking it."""
+    overlay = LOCAL.overlay
+    if overlay:
+        value = overlay.get(state, _ABSENT)
+        if value is not _ABSENT:
+            return value
+    return state._value
 
 
 def current_trace() -> StateTrace | None:

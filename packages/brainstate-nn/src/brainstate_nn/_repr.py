@@ -9,6 +9,7 @@ import jax
 
 from brainstate_core import ParamState, State, graph
 from brainstate_core._state import format_value
+from brainstate_core._trace import peek
 
 __all__ = ["module_repr", "module_html", "path_str"]
 
@@ -37,7 +38,7 @@ def _plain(value: Any, budget: list) -> bool:
 
 def state_repr(state: State) -> str:
     """``repr(state)`` for simple values; a summary (leaf and element counts) for large or custom pytrees."""
-    value = state._value
+    value = peek(state)
     if state._dead or _plain(value, [6]):
         return repr(state)
     leaves = jax.tree.leaves(value)

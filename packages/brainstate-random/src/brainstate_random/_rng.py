@@ -10,6 +10,7 @@ import jax
 import numpy as np
 
 from brainstate_core import State, StateUsageError
+from brainstate_core._trace import peek
 
 from ._common import Kernel, RandomParameterError, as_raw_key, check_key, seed_to_key
 from ._continuous import ContinuousSamplers
@@ -164,7 +165,7 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
 
     # -- Python protocol ---------------------------------------------------------------------
     def __repr__(self) -> str:
-        value = self._value
+        value = peek(self)
         if self._dead or isinstance(value, jax.core.Tracer) or getattr(value, "ndim", None) != 1:
             return super().__repr__()
         name = f", name={self._name!r}" if self._name is not None else ""

@@ -24,6 +24,7 @@ import jax
 import jax.extend
 
 from brainstate_core import State, StateTrace
+from brainstate_core._trace import peek
 
 __all__ = ["StatefulFunction", "make_jaxpr", "Known", "TraceResult"]
 
@@ -156,16 +157,11 @@ class StatefulFunction:
     # -- running -----------------------------------------------------------------------------
     def run(self, states: Sequence[State], values: Sequence[Any], args: tuple, kwargs: dict) -> TraceResult:
         """Call the function with ``states`` holding ``values``; put every state back afterwards."""
-        originals = [s._value for s in states]
-        try:
-            for state, value in zip(states, values):
-                state._value = value
-            with StateTrace() as trace:
-                out = self.fun(*args, **kwargs)
-                new_values = {s: s._value for s, w in zip(trace.states, trace.written) if w}
-        finally:
-            for state, original in zip(states, originals):
-                state._value = original
+        with StateTrace() as trace:
+            # The values live in this thread's overlay: other threads keep seeing the real ones.
+            trace.install(states, values)
+            out = self.fun(*args, **kwargs)
+            new_values = {s: peek(s) for s, w in zip(trace.states, trace.written) if w}
         return TraceResult(out, trace.states, trace.written, new_values, trace.env_reads)
 
     def check(self, known: Known, result: TraceResult, *, writes: bool = False) -> None:
@@ -280,7 +276,7 @@ class StatefulFunction:
 
         def attempt(known: Known) -> Known:
             def probe(a, kw):
-                inner.check(known, inner.run(known.states, [s._value for s in known.states], a, kw))
+                inner.check(known, inner.run(known.states, [peek(s) for s in known.states], a, kw))
 
             jax.eval_shape(probe, dyn_args, dyn_kwargs)
             return known

@@ -13,6 +13,7 @@ import numpy as np
 
 from brainstate_core import BatchAxisError, State, catch_new_states
 from brainstate_core._errors import StateUsageError
+from brainstate_core._trace import peek
 
 from ._stateful import Known, StatefulFunction
 from ._util import is_state, read_values
@@ -62,21 +63,30 @@ def _resolve(decl: tuple[dict[State, int], list], states: Sequence[State]) -> di
 
 
 def _axis_size(in_axes: Any, args: tuple, declared: dict[State, int], axis_size: int | None) -> int:
-    if axis_size is not None:
-        return axis_size
+    """The size of the mapped axis; a declared state that disagrees is named in the error."""
+    sizes = {axis_size} if axis_size is not None else set()
     axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-    sizes = set()
     for ax, arg in zip(axes, args):
         for a, leaf in _pair_axes(ax, arg):
             if a is not None:
                 sizes.add(jnp.shape(leaf)[a])
+    if len(sizes) > 1:
+        raise BatchAxisError(f"vmap got inconsistent sizes {sorted(sizes)} for the mapped axes of the arguments.")
     for state, ax in declared.items():
         for leaf in jax.tree.leaves(state.value):
-            sizes.add(jnp.shape(leaf)[ax])
+            shape = jnp.shape(leaf)
+            size = shape[ax] if -len(shape) <= ax < len(shape) else None
+            if size is None or (sizes and size not in sizes):
+                expected = f"size {next(iter(sizes))}" if sizes else "a mapped axis"
+                raise BatchAxisError(
+                    f"{state!r} (created at {state.source_info}) is declared batched on axis {ax}, but its value "
+                    f"has shape {tuple(shape)} where the arguments need {expected} on that axis. Fix: give the "
+                    "state one entry per vmap lane on that axis (for example with vmap_new_states), declare "
+                    "another axis, or leave the state undeclared so that every lane shares it."
+                )
+            sizes.add(size)
     if not sizes:
         raise StateUsageError("vmap needs at least one mapped argument or declared state, or `axis_size=`.")
-    if len(sizes) > 1:
-        raise BatchAxisError(f"vmap got inconsistent sizes {sorted(sizes)} for the mapped axes.")
     return sizes.pop()
 
 
@@ -120,7 +130,7 @@ class VmapFunction:
         all_states = din + others
         index = {s: i for i, s in enumerate(all_states)}
         out_index = {index[s]: ax for s, ax in declared_out.items() if s in index}
-        snapshot = [s._value for s in others]
+        snapshot = [peek(s) for s in all_states]
         sf, name = self._sf, self.axis_name
         try:
             lanes = [s.to_lanes(n) for s in others]
@@ -151,20 +161,28 @@ class VmapFunction:
             mapped = self._mapper(pure, in_axes=in_axes, out_axes=out_axes, axis_name=name, axis_size=n)
             out, declared, batched, unbatched = mapped(read_values(din), [v for v, _ in lanes], kwargs, *args)
         except BaseException:
-            for s, v in zip(others, snapshot):
-                s.restore_value(v)
+            _restore(all_states, snapshot)
             raise
-        return out, all_states, declared, batched, unbatched, n
+        return out, all_states, snapshot, declared, batched, unbatched, n
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        out, states, declared, batched, unbatched, n = self._sf.call(lambda k: self._attempt(k, args, kwargs))
-        for i, v in declared.items():
-            states[i].value = v
-        for i, v in unbatched.items():
-            states[i].from_lanes(v, False, n)
-        for i, v in batched.items():
-            states[i].from_lanes(v, True, n)
+        out, states, snapshot, declared, batched, unbatched, n = self._sf.call(lambda k: self._attempt(k, args, kwargs))
+        try:
+            for i, v in declared.items():
+                states[i].value = v
+            for i, v in unbatched.items():
+                states[i].from_lanes(v, False, n)
+            for i, v in batched.items():
+                states[i].from_lanes(v, True, n)
+        except BaseException:  # a from_lanes hook refused: undo the whole call (to_lanes included)
+            _restore(states, snapshot)
+            raise
         return out
+
+
+def _restore(states: Sequence[State], values: Sequence[Any]) -> None:
+    for state, value in zip(states, values):
+        state.restore_value(value)
 
 
 def vmap(
@@ -276,7 +294,7 @@ def vmap_new_states(
                 # returned as they are, with their new states batched.
                 leaves, treedef = jax.tree.flatten(out, is_leaf=is_state)
                 returned.append((treedef, leaves))
-                return [x if _is_array(x) else None for x in leaves], [s._value for s in catcher.states]
+                return [x if _is_array(x) else None for x in leaves], [peek(s) for s in catcher.states]
 
             mapped = vmap(body, in_axes=None, axis_size=axis_size, axis_name=axis_name)
             out_leaves, values = mapped(*args, **kwargs)
