@@ -6,7 +6,8 @@ Three phases, each measured in MB of RSS after ``gc.collect()`` (from ``/proc/se
   100 warm-up calls and at the end.
 * cycles: 1,000 times, build a model, jit its step, call it once and drop everything. RSS is read
   after 20 warm-up cycles and at the end. Each model holds about 0.25 MB of weights, so a model
-  kept alive by a cache would show as 250 MB.
+  kept alive by a cache would show as 250 MB. The same cycles with plain ``jax.jit`` of the
+  hand-threaded step run first as a reference (their growth is the allocator's, not a leak).
 * shared method: 100 models of a class whose step is one ``@brainstate.transform.jit`` method
   shared by every instance; each is built, called once and dropped; then the method's
   ``clear_cache()`` is called. RSS is read after 5 warm-up models and after ``clear_cache()``.
@@ -106,6 +107,23 @@ def cycles(count: int) -> C.Target:
                  lambda: cycle(count), 32.0)
 
 
+def cycles_plain_jax(count: int) -> float:
+    """The cycles phase with plain ``jax.jit`` (states threaded by hand): the reference growth in MB."""
+    x = jnp.full(WIDTH, 0.01)
+
+    def cycle(n: int) -> None:
+        for i in range(n):
+            net = Net(i)
+
+            def step(h, w, b, x):
+                h = jnp.tanh(h @ w + b + x)
+                return jnp.sum(h), h
+
+            jax.block_until_ready(jax.jit(step)(net.h.value, net.w.value, net.b.value, x))
+
+    return phase(f"reference: cycles with plain jax.jit ({count})", lambda: cycle(20), lambda: cycle(count), 32.0).value
+
+
 def shared_method(count: int) -> C.Target:
     x = jnp.full(WIDTH, 0.01)
 
@@ -131,9 +149,11 @@ def main() -> None:
     if args.quick:
         args.calls, args.cycles, args.models = 500, 30, 10
     args.no_plot = True  # no timing chart for memory
+    reference = cycles_plain_jax(args.cycles)
     targets = [steady(args.calls), cycles(args.cycles), shared_method(args.models)]
     config = {"calls": args.calls, "cycles": args.cycles, "models": args.models, "width": WIDTH}
-    C.finish(C.report("memory", [], targets, args, config), args)
+    extra = {"plain_jax_cycles_growth_mb": reference}
+    C.finish(C.report("memory", [], targets, args, config, extra), args)
 
 
 if __name__ == "__main__":

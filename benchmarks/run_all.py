@@ -26,6 +26,7 @@ SCENARIOS = {
     "spiking_vmap": "bench_spiking_vmap.py",
     "build": "bench_build.py",
     "hlo": "bench_hlo.py",
+    "memory": "bench_memory.py",
 }
 
 

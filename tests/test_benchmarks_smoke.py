@@ -27,6 +27,7 @@ SCRIPTS = {
     "spiking_vmap": ("bench_spiking_vmap.py", 1, ["--conn", "dense"]),  # the other connectivity form
     "build": ("bench_build.py", 2, []),
     "hlo": ("bench_hlo.py", 2, []),
+    "memory": ("bench_memory.py", 3, []),
 }
 
 

@@ -14,7 +14,6 @@ import weakref
 
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 import brainstate
 
@@ -55,12 +54,6 @@ def test_a_model_used_by_a_live_jitted_function_stays_alive_and_correct() -> Non
     assert float(step(1.0)) == 9.0  # h = 0.5 * 2 + 2
 
 
-BUG_STATIC = ("bug: jit passes the states it learnt (and a method's instance) to jax.jit as static arguments; "
-              "JAX keeps static arguments in a process-wide cache (pjit._process_in_axis_resources, 4096 "
-              "entries) that clear_cache() does not empty")
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_STATIC)
 def test_clear_cache_frees_a_model_held_only_by_a_jitted_method() -> None:
     model = Shared()
     assert float(model.jitted_step(1.0)) == 3.0
@@ -70,7 +63,6 @@ def test_clear_cache_frees_a_model_held_only_by_a_jitted_method() -> None:
     assert _alive(refs) == [False] * 3
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_STATIC)
 def test_clear_cache_frees_the_states_of_a_replaced_model() -> None:
     holder = [Model()]
     step = T.jit(lambda x: holder[0].step(x))
@@ -84,7 +76,6 @@ def test_clear_cache_frees_the_states_of_a_replaced_model() -> None:
     assert _alive(refs) == [False] * 3
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_STATIC)
 def test_a_dropped_model_and_its_jitted_step_are_freed() -> None:
     model = Model()
     step = T.jit(model.step)
@@ -94,9 +85,6 @@ def test_a_dropped_model_and_its_jitted_step_are_freed() -> None:
     assert _alive(refs) == [False] * 3
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a jitted method learns the states of every instance it was called "
-                                       "on, so calling it on a new instance makes every earlier one retrace (and "
-                                       "carry all instances' states)")
 def test_a_jitted_method_on_a_new_instance_does_not_retrace_earlier_ones() -> None:
     traces = []
 

@@ -163,7 +163,10 @@ class State:
                 "outside the transformed function, or return its `.value` from the function."
             )
         if traces:
-            traces[-1].record_read(self)
+            trace = traces[-1]
+            if trace.lift is not None:
+                return trace.lifted_read(self)
+            trace.record_read(self)
         return self._value
 
     @value.setter

@@ -15,7 +15,7 @@ its real value, never a tracer of this thread's trace.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -67,9 +67,9 @@ class StateTrace:
     """
 
     __slots__ = ("states", "written", "originals", "new_states", "env_reads", "_index", "_new", "_jax_trace", "_restore",
-                 "_check", "_sandbox", "_installed", "_saved")
+                 "_check", "_sandbox", "_installed", "_saved", "lift")
 
-    def __init__(self, *, restore: bool = True, check_tracers: bool = True) -> None:
+    def __init__(self, *, restore: bool = True, check_tracers: bool = True, lift: Callable | None = None) -> None:
         self.states: list[State] = []
         self.written: list[bool] = []
         self.originals: list[Any] = []
@@ -83,6 +83,10 @@ class StateTrace:
         self._sandbox = restore  # writes go to the thread's overlay (decided again on entry)
         self._installed: list[tuple[State, Any]] = []
         self._saved: list[Any] = []  # per state: its overlay entry before this trace (sandbox only)
+        # Applied to the value of a state at its first read when the state was not installed; the
+        # result is what the trace sees (a transformation that will make the state an input gives
+        # a tracer here, so the code never computes with the concrete value).
+        self.lift = lift
 
     # -- recording -------------------------------------------------------------------------
     def _add(self, state: State) -> int:
@@ -101,6 +105,17 @@ class StateTrace:
     def record_read(self, state: State) -> None:
         if id(state) not in self._index and id(state) not in self._new:
             self._add(state)
+
+    def lifted_read(self, state: State) -> Any:
+        """Record a read of ``state`` (not in the overlay) and return its value, lifted at first read."""
+        sid = id(state)
+        if sid in self._index or sid in self._new:
+            return state._value
+        self._add(state)
+        value = self.lift(state._value)
+        LOCAL.overlay[state] = value
+        self._installed.append((state, _ABSENT))
+        return value
 
     def write(self, state: State, value: Any) -> None:
         """Record a write of ``state`` and store ``value`` where this thread will read it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
@@ -10,8 +11,8 @@ import jax
 
 from brainstate_core._trace import LOCAL
 
-from ._stateful import Known, Rediscover, StatefulFunction
-from ._util import ById, environ_values, normalize_argnums, write_back
+from ._stateful import Known, Rediscover, StatefulFunction, as_tracer, release_traces
+from ._util import environ_values, normalize_argnums, write_back
 
 __all__ = ["jit", "JittedFunction"]
 
@@ -26,6 +27,10 @@ class JittedFunction:
     dispatch cache decides when to retrace: a new shape, dtype or weak type of an argument *or of a
     state* compiles a new program. The ``environ`` values the function read while tracing are part
     of the cache key too.
+
+    JAX keeps static arguments in process-wide caches, so the only static arguments this class gives
+    ``jax.jit`` besides the user's are small tokens: the states it learnt are looked up through them,
+    and a model that is dropped (or forgotten by :meth:`clear_cache`) can be freed.
     """
 
     def __init__(
@@ -42,11 +47,14 @@ class JittedFunction:
         self.fun = fun
         self._options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
                              in_shardings=in_shardings, out_shardings=out_shardings, **jit_kwargs)
-        self._method: JittedFunction | None = None
+        self._instances: dict[int, tuple[Any, JittedFunction]] = {}  # method use: one per instance
         self._sf = StatefulFunction(fun)
+        # Known state sets by token (their position here). Tokens restart at 0 for every function, so
+        # the trees of static arguments JAX caches are the same for all functions alike.
+        self._by_token: list[Known] = []
         self._in_shardings = in_shardings
         self._out_shardings = out_shardings
-        # The jitted pure function is pure(known, env, state_values, *args, **kwargs): shift positions by 3.
+        # The jitted pure function is pure(token, env, state_values, *args, **kwargs): shift positions by 3.
         shift = lambda nums: tuple(i + 3 if i >= 0 else i for i in normalize_argnums(nums))  # noqa: E731
         self._jitted = jax.jit(
             self._pure,
@@ -56,10 +64,11 @@ class JittedFunction:
             **jit_kwargs,
         )
 
-    def _pure(self, known: Known, env: tuple, values: list, *args: Any, **kwargs: Any):
+    def _pure(self, token: int, env: tuple, values: list, *args: Any, **kwargs: Any):
+        known = self._by_token[token]
         if self._in_shardings is not None:
             args = jax.lax.with_sharding_constraint(args, self._in_shardings)
-        result = self._sf.run(known.states, values, args, kwargs)
+        result = self._sf.run(known.states, values, args, kwargs, lift=as_tracer)
         self._sf.check(known, result)
         out = result.out
         if self._out_shardings is not None:
@@ -77,11 +86,25 @@ class JittedFunction:
                 values = [s.value if s._dead else s._value for s in known.states]
             env = environ_values(known.env_keys) if known.env_keys else ()
             try:
-                return known, method(known, env, values, *args, **kwargs)
+                return known, method(self._token(known), env, values, *args, **kwargs)
             except Rediscover as signal:
+                release_traces(signal)
                 if signal.owner is not sf:
                     raise
                 known = sf.known = signal.known
+            except BaseException as exc:
+                release_traces(exc)
+                raise
+
+    def _token(self, known: Known) -> int:
+        tokens = self._by_token
+        if tokens and tokens[-1] is known:
+            return len(tokens) - 1
+        for i, k in enumerate(tokens):
+            if k is known:
+                return i
+        tokens.append(known)
+        return len(tokens) - 1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         known, (out, new_values) = self._invoke(self._jitted, args, kwargs)
@@ -103,25 +126,68 @@ class JittedFunction:
         return self._invoke(self._jitted.eval_shape, args, kwargs)[1][0]
 
     def clear_cache(self) -> None:
-        """Forget compiled programs and the states learnt by tracing."""
+        """Forget compiled programs and the states learnt by tracing (of every instance, for a method)."""
         self._jitted.clear_cache()
         self._sf.known = Known()
-        if self._method is not None:
-            self._method.clear_cache()
+        self._by_token.clear()
+        for _, method in list(self._instances.values()):
+            method.clear_cache()
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        # Used as a method decorator: the instance becomes a static argument (compared by identity).
+        # Used as a method decorator: each instance gets its own compiled function, which refers to the
+        # instance weakly (so the instance can be freed) and learns only that instance's states.
         if obj is None:
             return self
-        if self._method is None:
-            fun = self.fun
-            options = dict(self._options)
-            options["static_argnums"] = (0,) + normalize_argnums(options["static_argnums"])
-            self._method = JittedFunction(lambda ref, *a, **k: fun(ref.obj, *a, **k), **options)
-        return functools.partial(self._method, ById(obj))
+        key = id(obj)
+        entry = self._instances.get(key)
+        if entry is not None and entry[0]() is obj:
+            return entry[1]
+        instances = self._instances
+
+        def forget(ref: Any) -> None:
+            if instances.get(key, (None,))[0] is ref:
+                del instances[key]
+
+        try:
+            ref: Any = weakref.ref(obj, forget)
+        except TypeError:  # not weak-referenceable: the instance lives as long as this function
+            ref = _Strong(obj)
+        options = dict(self._options)
+        for name in ("static_argnums", "donate_argnums"):  # the user counts `self` as argument 0
+            options[name] = tuple(i - 1 if i > 0 else i for i in normalize_argnums(options[name]) if i != 0)
+        method = JittedFunction(_BoundMethod(self.fun, ref), **options)
+        instances[key] = (ref, method)
+        return method
 
     def __repr__(self) -> str:
         return f"brainstate.transform.jit({getattr(self.fun, '__qualname__', self.fun)!r})"
+
+
+class _Strong:
+    """Stands in for a weak reference to an object that cannot be weakly referenced."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __call__(self) -> Any:
+        return self.obj
+
+
+class _BoundMethod:
+    """``fun`` bound to the object behind ``ref`` (a weak reference): a bound method that does not keep
+    its instance alive."""
+
+    def __init__(self, fun: Callable, ref: Any) -> None:
+        self.fun, self.ref = fun, ref
+        functools.update_wrapper(self, fun)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        obj = self.ref()
+        if obj is None:
+            raise ReferenceError(f"the instance {getattr(self.fun, '__qualname__', self.fun)!r} was bound to is gone")
+        return self.fun(obj, *args, **kwargs)
 
 
 @overload

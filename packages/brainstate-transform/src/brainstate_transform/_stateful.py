@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.extend
+import numpy as np
 
 from brainstate_core import State, StateTrace
 from brainstate_core._trace import peek
@@ -91,9 +92,62 @@ class Rediscover(BaseException):
         super().__init__("internal brainstate signal; should never escape a transformation")
         self.owner = owner
         self.known = known
+        note_traces(self)
+
+
+def _jax_traces() -> list:
+    """The JAX traces active in this thread, innermost first."""
+    from jax._src import core
+
+    trace, chain = core.trace_ctx.trace, []
+    while trace is not None and not isinstance(trace, core.EvalTrace):
+        chain.append(trace)
+        trace = getattr(trace, "parent_trace", None)
+    return chain
+
+
+def note_traces(exc: BaseException) -> None:
+    """Remember on ``exc`` the JAX traces it is about to abort (see :func:`release_traces`)."""
+    if getattr(exc, "_brainstate_traces", None) is None:
+        try:
+            exc._brainstate_traces = _jax_traces()  # type: ignore[attr-defined]
+        except AttributeError:  # an exception type without a __dict__
+            pass
+
+
+def release_traces(exc: BaseException) -> None:
+    """Free the JAX traces that ``exc`` aborted and that are no longer active.
+
+    JAX (0.4.36 to 0.12 at least) keeps a jaxpr trace that ended with an exception alive for good,
+    with every constant it captured (a ``weakref.finalize`` on each constant refers back to the
+    trace). Discovery traces end that way by design, and their constants are the values of the
+    states they met, so without this every new jitted model would stay in memory. Clearing the
+    trace's tables (what JAX does for a trace that ends normally) lets both go.
+    """
+    traces = getattr(exc, "_brainstate_traces", None)
+    if not traces:
+        return
+    from jax._src.interpreters.partial_eval import DynamicJaxprTrace
+
+    active = {id(t) for t in _jax_traces()}
+    for trace in traces:
+        if id(trace) not in active and isinstance(trace, DynamicJaxprTrace):
+            trace.invalidate()
+    exc._brainstate_traces = [t for t in traces if id(t) in active]  # type: ignore[attr-defined]
 
 
 _MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def as_tracer(value: Any) -> Any:
+    """``value`` with every array leaf turned into a tracer of the current JAX trace (values unchanged).
+
+    A discovery trace hands this as ``lift`` to :meth:`StatefulFunction.run`: the states it has not
+    met yet then read as tracers, as they will in the real trace, and never as concrete arrays. JAX
+    keys the caches of jitted operations called on concrete arrays inside a trace by that trace,
+    so computing with concrete state values there would leave a cache entry behind per trace.
+    """
+    return jax.tree.map(lambda x: jax.lax.optimization_barrier(x) if isinstance(x, (jax.Array, np.ndarray)) else x, value)
 
 
 def _executing_eagerly() -> bool:
@@ -155,12 +209,21 @@ class StatefulFunction:
         return sf
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, states: Sequence[State], values: Sequence[Any], args: tuple, kwargs: dict) -> TraceResult:
-        """Call the function with ``states`` holding ``values``; put every state back afterwards."""
-        with StateTrace() as trace:
+    def run(
+        self, states: Sequence[State], values: Sequence[Any], args: tuple, kwargs: dict, lift: Callable | None = None
+    ) -> TraceResult:
+        """Call the function with ``states`` holding ``values``; put every state back afterwards.
+
+        ``lift`` is applied to the value of any other state at its first read (see :class:`StateTrace`).
+        """
+        with StateTrace(lift=lift) as trace:
             # The values live in this thread's overlay: other threads keep seeing the real ones.
             trace.install(states, values)
-            out = self.fun(*args, **kwargs)
+            try:
+                out = self.fun(*args, **kwargs)
+            except BaseException as exc:
+                note_traces(exc)
+                raise
             new_values = {s: peek(s) for s, w in zip(trace.states, trace.written) if w}
         return TraceResult(out, trace.states, trace.written, new_values, trace.env_reads)
 
@@ -184,10 +247,14 @@ class StatefulFunction:
             try:
                 result = attempt(known)
             except Rediscover as signal:
+                release_traces(signal)
                 if signal.owner is not self:
                     raise
                 known = self._learn(signal.known)
                 continue
+            except BaseException as exc:
+                release_traces(exc)
+                raise
             self.validated = True
             return result
 
@@ -203,12 +270,16 @@ class StatefulFunction:
             with StateTrace(check_tracers=False):
                 jax.eval_shape(abstract)
         except Rediscover as signal:
+            release_traces(signal)
             if signal.owner is not self:
                 raise
             known = self._learn(signal.known)
-        except (jax.errors.JAXTypeError, jax.errors.NonConcreteBooleanIndexError):
+        except (jax.errors.JAXTypeError, jax.errors.NonConcreteBooleanIndexError) as exc:
             # The function branches on concrete values (allowed eagerly): discover by running it.
-            pass
+            release_traces(exc)
+        except BaseException as exc:
+            release_traces(exc)
+            raise
         return known
 
     def _learn(self, known: Known) -> Known:
