@@ -103,17 +103,9 @@ def assert_next_call_works(name: str, world: World, call: Callable) -> None:
     assert_states(world.snapshot(), want_states, "after the next call")
 
 
-# JAX (0.10) keeps a trace that an exception aborted alive when it had captured a value of an outer
-# trace (its weakref.finalize registry holds the trace's frame), so under JAX's leak checker an
-# exception raised inside a loop or branch nested in jit reports a leak that is JAX's own.
-LEAK_CHECKING = bool(jax.config.values.get("jax_check_tracer_leaks"))
-
-
 @pytest.mark.parametrize("name", sorted(TRANSFORMS))
 @pytest.mark.parametrize("nested", [False, True], ids=["top", "in-jit"])
 def test_exception_while_tracing(name: str, nested: bool) -> None:
-    if nested and LEAK_CHECKING:
-        pytest.skip("JAX's leak checker reports the aborted inner trace that JAX itself keeps alive")
     world = World()
     call = TRANSFORMS[name](world)
     if nested:

@@ -111,6 +111,8 @@ def _same_arrays_in_a_dict():
             for i in range(100)}
 
 
+@pytest.mark.skipif(bool(jax.config.values.get("jax_check_tracer_leaks")),
+                    reason="JAX turns some of its compilation caches off while it checks for tracer leaks")
 def test_building_a_deep_mlp_compiles_nothing_and_costs_what_its_arrays_cost(caplog):
     _deep_mlp(), _same_arrays_in_a_dict()  # warm the compilation caches once
     caplog.set_level(logging.WARNING)
