@@ -9,9 +9,10 @@ the transformations replaced by their eager meaning, and as a pure JAX function 
 round-off, the counter and the PRNG key exactly (so a draw under ``jit`` or in a loop gives the
 numbers the same draw gives eagerly).
 
-``BRAINSTATE_FUZZ_EXAMPLES`` sets the number of programs (default 45: a fixed set replayed on every
-run, about 30 s on one busy core, most of it XLA compiling each program); when it is set, as
-``nox -s fuzz`` does, Hypothesis draws new programs on each run.
+``BRAINSTATE_FUZZ_EXAMPLES`` sets the number of random programs (default 200: a fixed set replayed
+on every run, about 0.5 s each on one core, most of it XLA compiling each program); when it is set,
+as ``nox -s fuzz`` does, Hypothesis draws new programs on each run. The programs are split over
+:data:`SHARDS` tests so that pytest-xdist spreads them over the cores.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, seed, settings
 
 import brainstate
 
@@ -50,7 +51,8 @@ def _load_helpers():
 F = _load_helpers()
 
 EXAMPLES_ENV = "BRAINSTATE_FUZZ_EXAMPLES"
-EXAMPLES = int(os.environ.get(EXAMPLES_ENV, "45"))
+EXAMPLES = int(os.environ.get(EXAMPLES_ENV, "200"))
+SHARDS = 8
 RTOL, ATOL = 2e-4, 2e-5
 
 
@@ -127,17 +129,30 @@ def test_hand_written_program(name: str) -> None:
 
 
 # -- random programs --------------------------------------------------------------------------------
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=EXAMPLES_ENV not in os.environ,  # the normal session replays a fixed set of programs
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
-@given(F.programs())
-@example(F.Program((F.StateSpec("s0", "State", "mat"),), (F.Block("vmap", (F.Update("s0", "s0", "id", -1.0, -1.0, 0.0),), 1),), 0, 1))
-def test_random_program(prog: F.Program) -> None:
-    check_program(prog)
+def _random_programs(shard: int):
+    """The property for one shard: its share of :data:`EXAMPLES` random programs."""
+    count = EXAMPLES // SHARDS + (shard < EXAMPLES % SHARDS)
+
+    @settings(
+        max_examples=max(count, 1),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=True,
+    )
+    @given(F.programs())
+    @example(F.Program((F.StateSpec("s0", "State", "mat"),), (F.Block("vmap", (F.Update("s0", "s0", "id", -1.0, -1.0, 0.0),), 1),), 0, 1))
+    def prop(prog: F.Program) -> None:
+        check_program(prog)
+
+    if EXAMPLES_ENV not in os.environ:  # the normal session replays a fixed set of programs
+        prop = seed(20261126 + shard)(prop)
+    return prop
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_random_program(shard: int) -> None:
+    _random_programs(shard)()
 
 
 # -- the harness itself ------------------------------------------------------------------------------
