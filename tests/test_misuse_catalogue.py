@@ -229,6 +229,23 @@ CATALOGUE: list[Misuse] = [
            r"and shape \(3,\)", lambda: brainstate.random.normal(key=jnp.ones(3))),
     Misuse("random-split-count", brainstate.RandomParameterError, r"split_key\(\): n must be a positive int, got 0",
            lambda: brainstate.random.RandomState(0).split_key(0)),
+    # -- ConfigError / InputError: bad layer arguments and inputs ---------------------------------------
+    Misuse("layer-config", brainstate.ConfigError, r"Linear in_size must be a positive int .* got 0. Fix: pass sizes >= 1",
+           lambda: nn.Linear(0, 3)),
+    Misuse("groups-divide", brainstate.ConfigError, r"GroupNorm num_groups=3 does not divide the 8 channels. Fix: pass a "
+           r"positive num_groups", lambda: nn.GroupNorm(8, num_groups=3)),
+    Misuse("dropout-prob", brainstate.ConfigError, r"Dropout prob is the probability to keep an element and must be in "
+           r"\(0, 1\], got 0.0. Fix: pass 1 - \(drop rate\)", lambda: nn.Dropout(0.0)),
+    Misuse("unknown-activation", brainstate.ConfigError, r"Unknown activation 'nope'. Fix: pass a callable or one of "
+           r"\['relu'", lambda: nn.GRUCell(3, 2, activation="nope")),
+    Misuse("progress-freq", brainstate.ConfigError, r"ProgressBar freq must be a positive integer, got 0. Fix: pass freq >= 1",
+           lambda: T.ProgressBar(freq=0)),
+    Misuse("layer-input", brainstate.InputError, r"Linear\(3 -> 2\) got an input of shape \(4,\): its last axis must "
+           r"have 3 features. Fix: pass inputs of shape \(..., 3\)", lambda: nn.Linear(3, 2)(jnp.ones(4))),
+    Misuse("conv-layout", brainstate.InputError, r"Conv2d expects inputs \(batch, \*2 spatial, 3 channels\).*got shape "
+           r"\(2, 8, 8\). Fix: pass inputs of that layout", lambda: nn.Conv2d((8, 8, 3), 4, 3)(jnp.ones((2, 8, 8)))),
+    Misuse("embedding-ids", brainstate.InputError, r"Embedding\(num_embeddings=5, embedding_size=3\) expects integer ids, "
+           r"got dtype float32. Fix: cast with .astype\(int\)", lambda: nn.Embedding(5, 3)(jnp.ones(2))),
     # -- EnvironKeyError / EnvironValueError -----------------------------------------------------------------
     Misuse("missing-dt", brainstate.EnvironKeyError, r"'dt' \(the numerical integration time step\) is not set.*"
            r"environ.context\(dt=...\)", brainstate.environ.get_dt),

@@ -16,10 +16,12 @@ Example:
 from brainstate_core import BatchAxisError as BatchAxisError
 from brainstate_core import BatchState as BatchState
 from brainstate_core import BrainStateError as BrainStateError
+from brainstate_core import ConfigError as ConfigError
 from brainstate_core import EnvironKeyError as EnvironKeyError
 from brainstate_core import EnvironValueError as EnvironValueError
 from brainstate_core import FilterError as FilterError
 from brainstate_core import HiddenState as HiddenState
+from brainstate_core import InputError as InputError
 from brainstate_core import JitErrorIf as JitErrorIf
 from brainstate_core import LongTermState as LongTermState
 from brainstate_core import Node as Node

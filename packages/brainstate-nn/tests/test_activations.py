@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
+import brainstate_core as bc
 import brainstate_nn as nn
 
 X = np.linspace(-4, 4, 17).astype(np.float32)
@@ -112,5 +113,5 @@ def test_prelu_learns_its_slope(param_grads):
 
 
 def test_glu_needs_even_axis():
-    with pytest.raises(ValueError, match=r"glu needs an even size along axis -1"):
+    with pytest.raises(bc.InputError, match=r"glu needs an even size along axis -1"):
         nn.glu(jnp.ones(3))

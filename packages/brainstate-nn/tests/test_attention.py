@@ -73,5 +73,5 @@ def test_functional_form_and_errors():
     y = nn.dot_product_attention(q, q, q)
     s = np.einsum("bqhd,bkhd->bhqk", q, q) / np.sqrt(3)
     np.testing.assert_allclose(y, np.einsum("bhqk,bkhd->bqhd", _softmax(s), q), rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match=r"num_heads=3 must divide qkv_features=8"):
+    with pytest.raises(bc.ConfigError, match=r"num_heads=3 must divide qkv_features=8"):
         nn.MultiHeadAttention(8, 3)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
+import brainstate_core as bc
 import brainstate_nn as nn
 
 RNG = np.random.default_rng(0)
@@ -133,14 +134,14 @@ def test_gradient_flow(assert_grads_flow):
     assert_grads_flow(nn.ConvTranspose2d((6, 6, 2), 3, 3, stride=2, b_init=nn.init.ZeroInit()), x)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: nn.Conv2d((6, 2), 3, 3), r"Conv2d in_size is the shape of one example, \(\*2 spatial, channels\)"),
-    (lambda: nn.Conv1d((6, 3), 4, 3, groups=2), r"groups=2 must divide in_channels=3 and out_channels=4"),
-    (lambda: nn.Conv1d((6, 2), 4, (3, 3)), r"Conv1d kernel_size must be an int or a sequence of 1 ints"),
-    (lambda: nn.Conv1d((6, 2), 4, 3, padding="FULL"), r"padding must be 'SAME', 'VALID'"),
-    (lambda: nn.Conv2d((6, 6, 2), 4, 3, padding=(1, 2, 3)), r"padding needs 2 entries"),
-    (lambda: nn.Conv1d((6, 2), 4, 3)(jnp.ones((1, 6, 3))), r"expects inputs \(batch, \*1 spatial, 2 channels\)"),
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: nn.Conv2d((6, 2), 3, 3), bc.ConfigError, r"Conv2d in_size is the shape of one example, \(\*2 spatial, channels\)"),
+    (lambda: nn.Conv1d((6, 3), 4, 3, groups=2), bc.ConfigError, r"groups=2 must divide in_channels=3 and out_channels=4"),
+    (lambda: nn.Conv1d((6, 2), 4, (3, 3)), bc.ConfigError, r"Conv1d kernel_size must be an int or a sequence of 1 ints"),
+    (lambda: nn.Conv1d((6, 2), 4, 3, padding="FULL"), bc.ConfigError, r"padding must be 'SAME', 'VALID'"),
+    (lambda: nn.Conv2d((6, 6, 2), 4, 3, padding=(1, 2, 3)), bc.ConfigError, r"padding needs 2 entries"),
+    (lambda: nn.Conv1d((6, 2), 4, 3)(jnp.ones((1, 6, 3))), bc.InputError, r"expects inputs \(batch, \*1 spatial, 2 channels\)"),
 ])
-def test_errors(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_errors(make, error, match):
+    with pytest.raises(error, match=match):
         make()

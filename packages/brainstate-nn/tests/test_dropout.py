@@ -59,5 +59,5 @@ def test_gradient_is_masked(param_grads):
 
 @pytest.mark.parametrize("prob", [0.0, 1.5, -0.1])
 def test_bad_prob(prob):
-    with pytest.raises(ValueError, match=r"Dropout prob is the probability to keep an element and must be in \(0, 1\]"):
+    with pytest.raises(bc.ConfigError, match=r"Dropout prob is the probability to keep an element and must be in \(0, 1\]"):
         nn.Dropout(prob)

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import brainstate_core as bc
 import brainstate_nn as nn
 
 
@@ -23,5 +24,5 @@ def test_gradient_reaches_only_used_rows(param_grads):
 
 
 def test_float_ids_are_refused():
-    with pytest.raises(TypeError, match=r"Embedding expects integer ids, got dtype float32"):
+    with pytest.raises(bc.InputError, match=r"Embedding\(num_embeddings=5, embedding_size=2\) expects integer ids, got dtype float32. Fix: cast"):
         nn.Embedding(5, 2)(jnp.array([1.0]))

@@ -52,7 +52,7 @@ def test_orthogonal(shape, axis):
     m = np.moveaxis(q, axis, -1).reshape(-1, shape[axis]) / 2.0
     gram = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
     np.testing.assert_allclose(gram, np.eye(len(gram)), atol=1e-5)
-    with pytest.raises(ValueError, match=r"Orthogonal needs a shape of at least 2 dimensions"):
+    with pytest.raises(bc.ConfigError, match=r"Orthogonal needs a shape of at least 2 dimensions"):
         init.Orthogonal()((3,))
 
 
@@ -80,9 +80,9 @@ def test_param_helper():
     assert init.param(None, 3) is None
     assert init.param(init.ZeroInit(), (2, 3), batch_size=4).shape == (4, 2, 3)
     assert init.param(jnp.arange(3.0), 3, batch_size=2).tolist() == [[0, 1, 2], [0, 1, 2]]
-    with pytest.raises(ValueError, match=r"An initialiser is required for a parameter of shape \(3,\)"):
+    with pytest.raises(bc.ConfigError, match=r"An initialiser is required for a parameter of shape \(3,\)"):
         init.param(None, 3, allow_none=False)
-    with pytest.raises(ValueError, match=r"shape \(2,\) cannot be broadcast to the parameter shape \(3,\)"):
+    with pytest.raises(bc.ConfigError, match=r"shape \(2,\) cannot be broadcast to the parameter shape \(3,\)"):
         init.param(jnp.ones(2), 3)
 
 
@@ -91,7 +91,7 @@ def test_param_helper():
     (dict(scale=1.0, distribution="cauchy"), r"distribution must be one of"),
 ])
 def test_variance_scaling_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(bc.ConfigError, match=match):
         init.VarianceScaling(**kwargs)
 
 

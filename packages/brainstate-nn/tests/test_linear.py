@@ -40,7 +40,7 @@ def test_mask_removes_connections_and_their_gradient(param_grads):
     np.testing.assert_allclose(layer(x), x @ (w * mask) + layer.weight.value["bias"], rtol=1e-6)
     grads = param_grads(layer, lambda: jnp.sum(layer(x)))
     np.testing.assert_array_equal(np.asarray(grads[("weight",)]["weight"]) == 0, mask == 0)
-    with pytest.raises(ValueError, match=r"w_mask of shape \(2, 2\) does not broadcast to the weight shape \(3, 2\)"):
+    with pytest.raises(bc.ConfigError, match=r"w_mask of shape \(2, 2\) does not broadcast to the weight shape \(3, 2\)"):
         nn.Linear(3, 2, w_mask=jnp.ones((2, 2)))
 
 
@@ -58,10 +58,10 @@ def test_custom_param_type():
 
 @pytest.mark.parametrize("bad", [0, -1, (2, 0), "3"])
 def test_bad_sizes(bad):
-    with pytest.raises(ValueError, match=r"Linear in_size must be a positive int"):
+    with pytest.raises(bc.ConfigError, match=r"Linear in_size must be a positive int"):
         nn.Linear(bad, 2)
 
 
 def test_wrong_input_features():
-    with pytest.raises(ValueError, match=r"Linear\(3 -> 2\) got an input of shape \(4, 5\): its last axis must have 3"):
+    with pytest.raises(bc.InputError, match=r"Linear\(3 -> 2\) got an input of shape \(4, 5\): its last axis must have 3"):
         nn.Linear(3, 2)(jnp.ones((4, 5)))

@@ -50,9 +50,9 @@ def test_group_norm(groups):
 
 def test_group_norm_arguments():
     assert nn.GroupNorm(8, num_groups=None, group_size=2).num_groups == 4
-    with pytest.raises(ValueError, match=r"num_groups=3 does not divide the 8 channels"):
+    with pytest.raises(bc.ConfigError, match=r"num_groups=3 does not divide the 8 channels"):
         nn.GroupNorm(8, num_groups=3)
-    with pytest.raises(ValueError, match=r"exactly one of num_groups and group_size"):
+    with pytest.raises(bc.ConfigError, match=r"exactly one of num_groups and group_size"):
         nn.GroupNorm(8, num_groups=2, group_size=4)
 
 
@@ -119,10 +119,10 @@ def test_batch_norm_gradient_flow(assert_grads_flow):
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"LayerNorm normalises 8 features on the last axis.*shape \(2, 3\)"):
+    with pytest.raises(bc.InputError, match=r"LayerNorm normalises 8 features on the last axis.*shape \(2, 3\)"):
         nn.LayerNorm(8)(jnp.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"BatchNorm2d expects inputs \(batch, \*2 spatial, channels\) of 4 dim"):
+    with pytest.raises(bc.InputError, match=r"BatchNorm2d expects inputs \(batch, \*2 spatial, channels\) of 4 dim"):
         with bc.environ.context(fit=True):
             nn.BatchNorm2d((4, 4, 3))(jnp.ones((4, 4, 3)))
-    with pytest.raises(ValueError, match=r"BatchNorm1d momentum must be in \[0, 1\]"):
+    with pytest.raises(bc.ConfigError, match=r"BatchNorm1d momentum must be in \[0, 1\]"):
         nn.BatchNorm1d(3, momentum=2.0)

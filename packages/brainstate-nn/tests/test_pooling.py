@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
+import brainstate_core as bc
 import brainstate_nn as nn
 
 RNG = np.random.default_rng(0)
@@ -85,9 +86,9 @@ def test_adaptive_global_average_is_the_mean():
 
 
 def test_errors_and_repr():
-    with pytest.raises(ValueError, match=r"MaxPool2d pools 2 spatial axes plus a channel axis \(-1\), got an input of shape \(4, 3\)"):
+    with pytest.raises(bc.InputError, match=r"MaxPool2d pools 2 spatial axes plus a channel axis \(-1\), got an input of shape \(4, 3\)"):
         nn.MaxPool2d(2)(jnp.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"AvgPool2d kernel_size must be an int or a sequence of 2 ints"):
+    with pytest.raises(bc.ConfigError, match=r"AvgPool2d kernel_size must be an int or a sequence of 2 ints"):
         nn.AvgPool2d((2, 2, 2))
     assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding='VALID', channel_axis=-1)"
 

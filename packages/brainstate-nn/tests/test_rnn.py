@@ -97,11 +97,11 @@ def test_unbatched_cell_and_reset():
 
 def test_errors():
     cell = nn.init_all_states(nn.GRUCell(3, 4), batch_size=2)
-    with pytest.raises(ValueError, match=r"GRUCell\(num_in=3\) got an input of shape \(2, 5\)"):
+    with pytest.raises(bc.InputError, match=r"GRUCell\(num_in=3\) got an input of shape \(2, 5\)"):
         cell(jnp.ones((2, 5)))
-    with pytest.raises(ValueError, match=r"hidden state has shape \(2, 4\).*init_state with the batch size"):
+    with pytest.raises(bc.InputError, match=r"hidden state has shape \(2, 4\).*init_state with the batch size"):
         cell(jnp.ones(3))
-    with pytest.raises(ValueError, match=r"Unknown activation 'nope'"):
+    with pytest.raises(bc.ConfigError, match=r"Unknown activation 'nope'"):
         nn.GRUCell(3, 4, activation="nope")
-    with pytest.raises(ValueError, match=r"LSTMCell needs positive sizes"):
+    with pytest.raises(bc.ConfigError, match=r"LSTMCell needs positive sizes"):
         nn.LSTMCell(0, 4)

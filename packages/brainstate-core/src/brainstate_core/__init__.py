@@ -5,9 +5,11 @@ from . import graph as graph
 from . import util as util
 from ._errors import BatchAxisError as BatchAxisError
 from ._errors import BrainStateError as BrainStateError
+from ._errors import ConfigError as ConfigError
 from ._errors import EnvironKeyError as EnvironKeyError
 from ._errors import EnvironValueError as EnvironValueError
 from ._errors import FilterError as FilterError
+from ._errors import InputError as InputError
 from ._errors import JitErrorIf as JitErrorIf
 from ._errors import RandomParameterError as RandomParameterError
 from ._errors import StateArgumentError as StateArgumentError

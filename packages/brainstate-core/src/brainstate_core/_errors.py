@@ -14,6 +14,8 @@ __all__ = [
     "FilterError",
     "EnvironValueError",
     "RandomParameterError",
+    "ConfigError",
+    "InputError",
 ]
 
 
@@ -58,6 +60,31 @@ class FilterError(BrainStateError, TypeError):
 
 class RandomParameterError(BrainStateError, ValueError):
     """A random sampler was given an invalid parameter (a negative scale, a probability outside [0, 1], ...)."""
+
+
+class ConfigError(BrainStateError, ValueError):
+    """An argument given when building something is invalid.
+
+    Raised for layer sizes that are not positive, initialiser options that do not exist, a padding,
+    ``groups`` or ``momentum`` that does not fit, a dropout probability outside (0, 1], a
+    ``ProgressBar`` frequency that is not a positive integer, an unknown activation name, ...
+
+    >>> import brainstate
+    >>> issubclass(brainstate.ConfigError, ValueError)
+    True
+    """
+
+
+class InputError(BrainStateError, ValueError):
+    """A module or function got an input it cannot take.
+
+    Raised for an input of the wrong shape, the wrong number of spatial axes, or the wrong dtype (for
+    example float ids given to ``Embedding``).
+
+    >>> import brainstate
+    >>> issubclass(brainstate.InputError, brainstate.BrainStateError)
+    True
+    """
 
 
 class EnvironKeyError(BrainStateError, KeyError):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from brainstate_core import InputError
+
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish",
     "softplus", "softsign", "sigmoid", "log_sigmoid", "tanh", "hard_tanh", "hard_sigmoid",
@@ -158,7 +160,8 @@ def softmin(x: Array, axis: int = -1) -> Array:
 def glu(x: Array, axis: int = -1) -> Array:
     """Gated linear unit: split ``x`` in halves ``a, b`` along ``axis`` and return ``a * sigmoid(b)``."""
     if x.shape[axis] % 2:
-        raise ValueError(f"glu needs an even size along axis {axis}, got shape {x.shape}.")
+        raise InputError(f"glu needs an even size along axis {axis}, got shape {x.shape}. "
+                         "Fix: pass an input with an even size there, or choose another `axis`.")
     a, b = jnp.split(x, 2, axis=axis)
     return a * jax.nn.sigmoid(b)
 

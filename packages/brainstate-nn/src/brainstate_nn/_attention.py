@@ -8,6 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from brainstate_core import ConfigError
+
 from . import _init as init
 from ._dropout import Dropout
 from ._linear import Linear
@@ -83,7 +85,8 @@ class MultiHeadAttention(Module):
         qkv_features = in_features if qkv_features is None else qkv_features
         out_features = in_features if out_features is None else out_features
         if num_heads <= 0 or qkv_features % num_heads:
-            raise ValueError(f"MultiHeadAttention num_heads={num_heads} must divide qkv_features={qkv_features}.")
+            raise ConfigError(f"MultiHeadAttention num_heads={num_heads} must divide qkv_features={qkv_features}. "
+                              "Fix: pass a positive num_heads that divides qkv_features.")
         self.in_features, self.num_heads = in_features, num_heads
         self.qkv_features, self.out_features = qkv_features, out_features
         self.head_dim = qkv_features // num_heads

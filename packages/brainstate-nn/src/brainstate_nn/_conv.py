@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import ParamState
+from brainstate_core import ConfigError, InputError, ParamState
 
 from . import _init as init
 from ._module import Module
@@ -31,8 +31,8 @@ Padding = str | int | Sequence[int] | Sequence[tuple[int, int]]
 def _padding(padding: Padding, n: int, what: str) -> str | tuple[tuple[int, int], ...]:
     if isinstance(padding, str):
         if padding.upper() not in ("SAME", "VALID", "SAME_LOWER"):
-            raise ValueError(f"{what} padding must be 'SAME', 'VALID', 'SAME_LOWER', ints or (low, high) pairs, "
-                             f"got {padding!r}.")
+            raise ConfigError(f"{what} padding must be 'SAME', 'VALID', 'SAME_LOWER', ints or (low, high) pairs, "
+                              f"got {padding!r}. Fix: pass one of these.")
         return padding.upper()
     if isinstance(padding, int):
         return ((padding, padding),) * n
@@ -42,7 +42,8 @@ def _padding(padding: Padding, n: int, what: str) -> str | tuple[tuple[int, int]
     if len(items) == 1 and n > 1:
         items = items * n
     if len(items) != n:
-        raise ValueError(f"{what} padding needs {n} entries (one per spatial axis), got {padding!r}.")
+        raise ConfigError(f"{what} padding needs {n} entries (one per spatial axis), got {padding!r}. "
+                          f"Fix: pass one int, one (low, high) pair, or {n} of them.")
     return tuple((p, p) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in items)
 
 
@@ -67,11 +68,12 @@ class _ConvBase(Module):
             self.num_spatial_dims = len(self.in_size) - 1
         n = self.num_spatial_dims
         if n < 1 or len(self.in_size) != n + 1:
-            raise ValueError(f"{cls} in_size is the shape of one example, (*{n} spatial, channels); got {in_size!r}.")
+            raise ConfigError(f"{cls} in_size is the shape of one example, (*{n} spatial, channels); got {in_size!r}. "
+                              "Fix: pass the input shape without the batch axis, channels last.")
         in_channels = self.in_size[-1]
         if groups <= 0 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{cls} groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}.")
+            raise ConfigError(f"{cls} groups={groups} must divide in_channels={in_channels} and "
+                              f"out_channels={out_channels}. Fix: pass a positive groups that divides both.")
         self.in_channels, self.out_channels, self.groups = in_channels, int(out_channels), groups
         self.kernel_size = as_tuple(kernel_size, n, f"{cls} kernel_size")
         self.stride = as_tuple(stride, n, f"{cls} stride")
@@ -95,9 +97,10 @@ class _ConvBase(Module):
         n = self.num_spatial_dims
         unbatched = len(shape) == n + 1
         if not (unbatched or len(shape) == n + 2) or shape[-1] != self.in_channels:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} expects inputs (batch, *{n} spatial, {self.in_channels} channels) or "
-                f"(*{n} spatial, {self.in_channels} channels) (channels last), got shape {shape}."
+                f"(*{n} spatial, {self.in_channels} channels) (channels last), got shape {shape}. Fix: pass inputs "
+                "of that layout (move the channel axis last with jnp.moveaxis(x, 1, -1))."
             )
         params = self.weight.value
         kernel = params["weight"]

@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import environ
+from brainstate_core import ConfigError, environ
 
 from ._module import Module
 from ._utils import generator
@@ -62,7 +62,8 @@ class Dropout(Module):
                  name: str | None = None) -> None:
         super().__init__(name=name)
         if not 0.0 < prob <= 1.0:
-            raise ValueError(f"Dropout prob is the probability to keep an element and must be in (0, 1], got {prob}.")
+            raise ConfigError(f"{type(self).__name__} prob is the probability to keep an element and must be in (0, 1], "
+                              f"got {prob}. Fix: pass 1 - (drop rate), e.g. prob=0.9 to drop 10%.")
         self.prob = prob
         self.broadcast_dims = tuple(broadcast_dims)
         self.rng = rng

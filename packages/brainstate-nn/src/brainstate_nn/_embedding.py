@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import ParamState
+from brainstate_core import InputError, ParamState
 
 from . import _init as init
 from ._module import Module
@@ -44,7 +44,8 @@ class Embedding(Module):
     def update(self, indices: Any) -> jax.Array:
         indices = jnp.asarray(indices)
         if not jnp.issubdtype(indices.dtype, jnp.integer):
-            raise TypeError(f"Embedding expects integer ids, got dtype {indices.dtype}. Fix: cast with .astype(int).")
+            raise InputError(f"Embedding(num_embeddings={self.num_embeddings}, embedding_size={self.embedding_size}) "
+                             f"expects integer ids, got dtype {indices.dtype}. Fix: cast with .astype(int).")
         return jnp.take(self.weight.value, indices, axis=0)
 
     def extra_repr(self) -> str:

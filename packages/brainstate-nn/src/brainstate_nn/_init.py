@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_core import environ
+from brainstate_core import ConfigError, environ
 
 __all__ = [
     "Initializer",
@@ -141,8 +141,8 @@ class TruncatedNormal(Initializer):
                  rng: Any = None) -> None:
         super().__init__(rng)
         if scale <= 0 or lower >= upper:
-            raise ValueError(f"TruncatedNormal needs scale > 0 and lower < upper, got scale={scale}, "
-                             f"lower={lower}, upper={upper}.")
+            raise ConfigError(f"TruncatedNormal needs scale > 0 and lower < upper, got scale={scale}, "
+                              f"lower={lower}, upper={upper}. Fix: pass a positive scale and lower < upper.")
         self.loc, self.scale, self.lower, self.upper = loc, scale, lower, upper
 
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
@@ -205,9 +205,11 @@ class VarianceScaling(Initializer):
                  in_axis: int = -2, out_axis: int = -1, rng: Any = None) -> None:
         super().__init__(rng)
         if mode not in self._MODES:
-            raise ValueError(f"VarianceScaling mode must be one of {self._MODES}, got {mode!r}.")
+            raise ConfigError(f"{type(self).__name__} mode must be one of {self._MODES}, got {mode!r}. "
+                              "Fix: pass one of these modes.")
         if distribution not in self._DISTRIBUTIONS:
-            raise ValueError(f"VarianceScaling distribution must be one of {self._DISTRIBUTIONS}, got {distribution!r}.")
+            raise ConfigError(f"{type(self).__name__} distribution must be one of {self._DISTRIBUTIONS}, got "
+                              f"{distribution!r}. Fix: pass one of these distributions.")
         self.scale, self.mode, self.distribution = scale, mode, distribution
         self.in_axis, self.out_axis = in_axis, out_axis
 
@@ -269,7 +271,8 @@ class Orthogonal(Initializer):
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
         shape, dtype = _shape(shape), _dtype(dtype)
         if len(shape) < 2:
-            raise ValueError(f"Orthogonal needs a shape of at least 2 dimensions, got {shape}.")
+            raise ConfigError(f"Orthogonal needs a shape of at least 2 dimensions, got {shape}. Fix: use it for "
+                              "weight matrices only, and another initialiser (e.g. ZeroInit) for vectors.")
         n_cols = shape[self.axis]
         n_rows = math.prod(shape) // n_cols
         big, small = max(n_rows, n_cols), min(n_rows, n_cols)
@@ -305,14 +308,15 @@ def param(initializer: InitLike, sizes: Shape, batch_size: int | None = None, al
     if initializer is None:
         if allow_none:
             return None
-        raise ValueError(f"An initialiser is required for a parameter of shape {shape}, got None.")
+        raise ConfigError(f"An initialiser is required for a parameter of shape {shape}, got None. "
+                          "Fix: pass an initialiser or an array.")
     if callable(initializer):
         return initializer(shape)
     value = jnp.asarray(initializer)
     try:
         return jnp.broadcast_to(value, shape)
     except ValueError:
-        raise ValueError(
+        raise ConfigError(
             f"The given value of shape {value.shape} cannot be broadcast to the parameter shape {shape}. "
             "Fix: pass an array of that shape (without the batch axis), or an initialiser."
         ) from None

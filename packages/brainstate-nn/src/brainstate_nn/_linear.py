@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import ParamState
+from brainstate_core import InputError, ParamState
 
 from . import _init as init
 from ._module import Module
@@ -67,9 +67,10 @@ class Linear(Module):
 
     def update(self, x: jax.Array) -> jax.Array:
         if jnp.shape(x)[-1:] != self.in_size[-1:]:
-            raise ValueError(
+            raise InputError(
                 f"Linear({self.in_size[-1]} -> {self.out_size[-1]}) got an input of shape {jnp.shape(x)}: its last "
-                f"axis must have {self.in_size[-1]} features."
+                f"axis must have {self.in_size[-1]} features. Fix: pass inputs of shape (..., {self.in_size[-1]}), "
+                "or build the layer with the input's feature count."
             )
         params = self.weight.value
         w = params["weight"]

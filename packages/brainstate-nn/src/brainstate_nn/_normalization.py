@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import BatchState, ParamState
+from brainstate_core import BatchState, ConfigError, InputError, ParamState
 
 from . import _init as init
 from ._dropout import is_training
@@ -46,9 +46,9 @@ def _apply_affine(module: Module, y: jax.Array) -> jax.Array:
 
 def _check_features(module: Module, x: jax.Array, features: int) -> None:
     if jnp.shape(x)[-1:] != (features,):
-        raise ValueError(
+        raise InputError(
             f"{type(module).__name__} normalises {features} features on the last axis (channels last), got an "
-            f"input of shape {jnp.shape(x)}."
+            f"input of shape {jnp.shape(x)}. Fix: pass inputs whose last axis has {features} features."
         )
 
 
@@ -148,13 +148,16 @@ class GroupNorm(Module):
         self.in_size = as_size(in_size, "GroupNorm in_size")
         channels = self.in_size[-1]
         if (num_groups is None) == (group_size is None):
-            raise ValueError("GroupNorm needs exactly one of num_groups and group_size.")
+            raise ConfigError(f"GroupNorm(in_size={self.in_size}) needs exactly one of num_groups and group_size, got "
+                              f"num_groups={num_groups}, group_size={group_size}. Fix: pass one and set the other to None.")
         if num_groups is None:
             if channels % group_size:
-                raise ValueError(f"GroupNorm group_size={group_size} does not divide the {channels} channels.")
+                raise ConfigError(f"GroupNorm group_size={group_size} does not divide the {channels} channels. "
+                                  "Fix: pass a group_size that divides the channel count.")
             num_groups = channels // group_size
         if num_groups <= 0 or channels % num_groups:
-            raise ValueError(f"GroupNorm num_groups={num_groups} does not divide the {channels} channels.")
+            raise ConfigError(f"GroupNorm num_groups={num_groups} does not divide the {channels} channels. "
+                              "Fix: pass a positive num_groups that divides the channel count.")
         self.num_groups, self.epsilon = num_groups, epsilon
         _affine(self, channels, use_scale, use_bias, scale_init, bias_init)
 
@@ -162,7 +165,8 @@ class GroupNorm(Module):
         shape = jnp.shape(x)
         n = len(self.in_size)
         if shape[len(shape) - n:] != self.in_size:
-            raise ValueError(f"GroupNorm(in_size={self.in_size}) got an input of shape {shape}.")
+            raise InputError(f"GroupNorm(in_size={self.in_size}) got an input of shape {shape}. "
+                             f"Fix: pass inputs whose trailing axes are {self.in_size}.")
         grouped = x.reshape(shape[:-1] + (self.num_groups, shape[-1] // self.num_groups))
         axes = tuple(range(len(shape) - n, len(shape) - 1)) + (len(shape),)
         mean = jnp.mean(grouped, axis=axes, keepdims=True)
@@ -185,10 +189,12 @@ class _BatchNorm(Module):
         super().__init__(name=name)
         self.in_size = as_size(in_size, f"{type(self).__name__} in_size")
         if len(self.in_size) not in (1, self.num_spatial_dims + 1):
-            raise ValueError(f"{type(self).__name__} expects in_size=(*{self.num_spatial_dims} spatial, channels) "
-                             f"or (channels,), got {self.in_size}.")
+            raise ConfigError(f"{type(self).__name__} expects in_size=(*{self.num_spatial_dims} spatial, channels) "
+                              f"or (channels,), got {self.in_size}. Fix: pass the shape of one example without "
+                              "the batch axis, or just the channel count.")
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__} momentum must be in [0, 1], got {momentum}.")
+            raise ConfigError(f"{type(self).__name__} momentum must be in [0, 1], got {momentum}. "
+                              "Fix: pass a momentum such as 0.99.")
         self.features = self.in_size[-1]
         self.momentum, self.epsilon, self.axis_name = momentum, epsilon, axis_name
         self.track_running_stats = track_running_stats
@@ -202,8 +208,9 @@ class _BatchNorm(Module):
         expected = self.num_spatial_dims + 2
         ndim = jnp.ndim(x)
         if ndim != expected and not (self.axis_name is not None and ndim == expected - 1):
-            raise ValueError(f"{type(self).__name__} expects inputs (batch, *{self.num_spatial_dims} spatial, channels) "
-                             f"of {expected} dimensions, got shape {jnp.shape(x)}.")
+            raise InputError(f"{type(self).__name__} expects inputs (batch, *{self.num_spatial_dims} spatial, channels) "
+                             f"of {expected} dimensions, got shape {jnp.shape(x)}. Fix: pass a batch with "
+                             f"{expected} dimensions (add a batch axis with x[None]).")
         axes = tuple(range(ndim - 1))
         if is_training() or not self.track_running_stats:
             mean = jnp.mean(x, axis=axes)

@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainstate_core import InputError
+
 from ._conv import _padding
 from ._module import Module
 from ._utils import as_tuple
@@ -35,7 +37,8 @@ def _spatial_axes(module: Module, x: jax.Array) -> tuple[int, ...]:
         axes = [i for i in range(ndim) if i != channel]
     if len(axes) < n:
         where = "" if module.channel_axis is None else f" plus a channel axis ({module.channel_axis})"
-        raise ValueError(f"{type(module).__name__} pools {n} spatial axes{where}, got an input of shape {jnp.shape(x)}.")
+        raise InputError(f"{type(module).__name__} pools {n} spatial axes{where}, got an input of shape "
+                         f"{jnp.shape(x)}. Fix: pass inputs with {n} spatial axes{where}.")
     return tuple(axes[-n:])
 
 

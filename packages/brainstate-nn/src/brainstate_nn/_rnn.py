@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import HiddenState, ParamState, StateUsageError
+from brainstate_core import ConfigError, HiddenState, InputError, ParamState, StateUsageError
 
 from . import _activations as F
 from . import _init as init
@@ -34,7 +34,7 @@ def _activation(activation: str | Callable[[jax.Array], jax.Array]) -> Callable[
         return activation
     fn = getattr(F, activation, None) if isinstance(activation, str) else None
     if fn is None or activation not in F.__all__:
-        raise ValueError(f"Unknown activation {activation!r}. Fix: pass a callable or one of {F.__all__}.")
+        raise ConfigError(f"Unknown activation {activation!r}. Fix: pass a callable or one of {F.__all__}.")
     return fn
 
 
@@ -49,7 +49,8 @@ class RNNCell(Module):
     def __init__(self, num_in: int, num_out: int, state_init: Any, name: str | None) -> None:
         super().__init__(name=name)
         if num_in <= 0 or num_out <= 0:
-            raise ValueError(f"{type(self).__name__} needs positive sizes, got num_in={num_in}, num_out={num_out}.")
+            raise ConfigError(f"{type(self).__name__} needs positive sizes, got num_in={num_in}, num_out={num_out}. "
+                              "Fix: pass num_in >= 1 and num_out >= 1.")
         self.num_in, self.num_out = int(num_in), int(num_out)
         self.in_size, self.out_size = (self.num_in,), (self.num_out,)
         self.state_init = state_init
@@ -74,9 +75,10 @@ class RNNCell(Module):
 
     def _concat(self, x: jax.Array, h: jax.Array) -> jax.Array:
         if jnp.shape(x)[-1] != self.num_in:
-            raise ValueError(f"{type(self).__name__}(num_in={self.num_in}) got an input of shape {jnp.shape(x)}.")
+            raise InputError(f"{type(self).__name__}(num_in={self.num_in}) got an input of shape {jnp.shape(x)}. "
+                             f"Fix: pass inputs whose last axis has {self.num_in} features.")
         if jnp.ndim(x) != jnp.ndim(h):
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} got an input of shape {jnp.shape(x)} but its hidden state has shape "
                 f"{jnp.shape(h)}. Fix: call init_state with the batch size of the input (None for no batch axis)."
             )

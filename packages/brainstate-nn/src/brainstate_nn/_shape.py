@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
+from brainstate_core import InputError
+
 from ._module import Module
 from ._utils import Size, as_size
 
@@ -45,12 +47,14 @@ class Flatten(Module):
         if self.in_size is not None:
             offset = len(shape) - len(self.in_size)
             if offset < 0 or shape[offset:] != self.in_size:
-                raise ValueError(f"Flatten(in_size={self.in_size}) got an input of shape {shape}.")
+                raise InputError(f"Flatten(in_size={self.in_size}) got an input of shape {shape}. "
+                                 f"Fix: pass inputs whose trailing axes are {self.in_size}.")
         n = len(shape) - offset
         start = offset + self.start_axis % n
         end = offset + self.end_axis % n
         if start > end:
-            raise ValueError(f"Flatten start_axis={self.start_axis} comes after end_axis={self.end_axis} for shape {shape}.")
+            raise InputError(f"Flatten start_axis={self.start_axis} comes after end_axis={self.end_axis} for shape "
+                             f"{shape}. Fix: pass inputs with enough axes, or build Flatten with start_axis <= end_axis.")
         return jnp.reshape(x, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
     def extra_repr(self) -> str:
@@ -76,7 +80,8 @@ class Unflatten(Module):
         shape = jnp.shape(x)
         axis = self.axis % len(shape)
         if shape[axis] != math.prod(self.sizes):
-            raise ValueError(f"Unflatten cannot split axis {self.axis} of size {shape[axis]} into {self.sizes}.")
+            raise InputError(f"Unflatten cannot split axis {self.axis} of size {shape[axis]} into {self.sizes}. "
+                             f"Fix: pass inputs whose axis {self.axis} has size {math.prod(self.sizes)}.")
         return jnp.reshape(x, shape[:axis] + self.sizes + shape[axis + 1:])
 
     def extra_repr(self) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from brainstate_core import ConfigError
+
 __all__ = ["as_size", "as_tuple", "generator", "as_mask"]
 
 Size = int | Sequence[int]
@@ -17,7 +19,8 @@ def as_size(size: Size, what: str) -> tuple[int, ...]:
     """``3`` -> ``(3,)``; a sequence of positive ints -> a tuple; anything else raises."""
     dims = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     if not dims or not all(isinstance(d, (int, np.integer)) and d > 0 for d in dims):
-        raise ValueError(f"{what} must be a positive int or a tuple of positive ints, got {size!r}.")
+        raise ConfigError(f"{what} must be a positive int or a tuple of positive ints, got {size!r}. "
+                          "Fix: pass sizes >= 1.")
     return tuple(int(d) for d in dims)
 
 
@@ -27,7 +30,8 @@ def as_tuple(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
         return (int(value),) * n
     value = tuple(int(v) for v in value)
     if len(value) != n:
-        raise ValueError(f"{what} must be an int or a sequence of {n} ints, got {value!r}.")
+        raise ConfigError(f"{what} must be an int or a sequence of {n} ints, got {value!r}. "
+                          f"Fix: pass one int or {n} ints (one per spatial axis).")
     return value
 
 
@@ -50,5 +54,6 @@ def as_mask(mask: Any, shape: tuple[int, ...], what: str) -> Any:
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{what} w_mask of shape {mask.shape} does not broadcast to the weight shape {shape}.")
+        raise ConfigError(f"{what} w_mask of shape {mask.shape} does not broadcast to the weight shape {shape}. "
+                          "Fix: pass a mask of the weight's shape.")
     return mask

@@ -7,6 +7,8 @@ from typing import Any
 
 import jax
 
+from brainstate_core import ConfigError
+
 __all__ = ["ProgressBar"]
 
 
@@ -30,7 +32,8 @@ class ProgressBar:
 
     def __init__(self, freq: int | None = None, desc: str | None = None, **tqdm_kwargs: Any) -> None:
         if freq is not None and freq < 1:
-            raise ValueError(f"ProgressBar freq must be a positive integer, got {freq}.")
+            raise ConfigError(f"ProgressBar freq must be a positive integer, got {freq}. "
+                              "Fix: pass freq >= 1, or None for about 20 reports per loop.")
         self.freq = freq
         self.desc = desc
         self.tqdm_kwargs = tqdm_kwargs
