@@ -14,6 +14,7 @@ import weakref
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import brainstate
 
@@ -100,3 +101,35 @@ def test_a_jitted_method_on_a_new_instance_does_not_retrace_earlier_ones() -> No
     before = len(traces)
     np.testing.assert_allclose(float(a.jitted_step(1.0)), 4.5)
     assert len(traces) == before, "calling the method on `b` made `a` retrace"
+
+
+def _array_refs(model: Model) -> list[weakref.ref]:
+    return [weakref.ref(model.w.value), weakref.ref(model.h.value)]
+
+
+def test_the_values_a_discovery_trace_met_are_freed_with_the_model() -> None:
+    # The first call traces once to find the states; JAX would keep that aborted trace, and the state
+    # values it captured, alive for good unless the transformation releases it.
+    model = Model()
+    step = T.jit(model.step)
+    step(1.0)
+    model.h.value = jnp.ones(3)  # a fresh value, never seen by a trace
+    refs = _array_refs(model)
+    del model, step
+    assert _alive(refs) == [False] * 2
+
+
+@pytest.mark.parametrize("where", ["jit", "for_loop"])
+def test_the_values_a_failed_trace_met_are_freed_with_the_model(where: str) -> None:
+    model = Model()
+
+    def fails(x):
+        model.step(x)
+        raise ZeroDivisionError("boom")
+
+    call = T.jit(fails) if where == "jit" else (lambda x: T.for_loop(lambda i: fails(x), jnp.arange(2)))
+    with pytest.raises(ZeroDivisionError):
+        call(1.0)
+    refs = _array_refs(model)
+    del model, call, fails
+    assert _alive(refs) == [False] * 2

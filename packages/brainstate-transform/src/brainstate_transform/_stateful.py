@@ -132,7 +132,10 @@ def release_traces(exc: BaseException) -> None:
     active = {id(t) for t in _jax_traces()}
     for trace in traces:
         if id(trace) not in active and isinstance(trace, DynamicJaxprTrace):
-            trace.invalidate()
+            try:
+                trace.invalidate()
+            except Exception:  # noqa: BLE001 - a JAX version whose trace cannot be cleared this way
+                pass
     exc._brainstate_traces = [t for t in traces if id(t) in active]  # type: ignore[attr-defined]
 
 
