@@ -12,6 +12,8 @@ canonical name. Interpreters that are not installed are skipped, not failed.
     nox -s lint                       # ruff check
     nox -s build                      # build all wheels and sdists, check core installs alone
     nox -s bench                      # benchmarks/ against plain JAX (docs/benchmarks.md)
+    nox -s checking_leaks             # the suite with JAX's tracer-leak checker on
+    nox -s fuzz                       # 3,000 random stateful programs, three ways (tests/test_fuzz_transforms.py)
 
 Arguments after ``--`` go to pytest (or ruff / scripts/check_build.py), e.g.
 ``nox -s tests-3.11 -- packages/brainstate-core -x``.
