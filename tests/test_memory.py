@@ -121,15 +121,16 @@ def test_the_values_a_discovery_trace_met_are_freed_with_the_model() -> None:
 
 @pytest.mark.parametrize("where", ["jit", "for_loop"])
 def test_the_values_a_failed_trace_met_are_freed_with_the_model(where: str) -> None:
-    model = Model()
+    def fail_once() -> list[weakref.ref]:
+        model = Model()
 
-    def fails(x):
-        model.step(x)
-        raise ZeroDivisionError("boom")
+        def fails(x):
+            model.step(x)
+            raise ZeroDivisionError("boom")
 
-    call = T.jit(fails) if where == "jit" else (lambda x: T.for_loop(lambda i: fails(x), jnp.arange(2)))
-    with pytest.raises(ZeroDivisionError):
-        call(1.0)
-    refs = _array_refs(model)
-    del model, call, fails
-    assert _alive(refs) == [False] * 2
+        call = T.jit(fails) if where == "jit" else (lambda x: T.for_loop(lambda i: fails(x), jnp.arange(2)))
+        with pytest.raises(ZeroDivisionError):
+            call(1.0)
+        return _array_refs(model)
+
+    assert _alive(fail_once()) == [False] * 2
