@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from brainstate_core import State, StateUsageError
 
 from ._stateful import Known, StatefulFunction
-from ._util import is_state, read_values, write_back
+from ._util import describe, is_state, read_values, write_back
 
 __all__ = ["grad", "vector_grad", "jacrev", "jacfwd", "jacobian", "hessian", "vjp", "jvp", "GradFunction"]
 
@@ -128,8 +128,8 @@ class GradFunction:
             if has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
                     raise StateUsageError(
-                        "With has_aux=True the function must return a pair (value, aux); got "
-                        f"{type(out).__name__}."
+                        f"With has_aux=True the function `{getattr(sf.fun, '__qualname__', repr(sf.fun))}` must return a pair (value, aux); it "
+                        f"returned {describe(out)}. Fix: return `value, aux`, or drop has_aux=True."
                     )
                 value, aux = out
             else:

@@ -13,6 +13,7 @@ from brainstate_core import StateUsageError
 from ._carry import Carry
 from ._progress import ProgressBar
 from ._stateful import StatefulFunction
+from ._util import describe
 
 __all__ = ["scan", "for_loop", "while_loop", "fori_loop", "checkpointed_scan", "checkpointed_for_loop"]
 
@@ -29,7 +30,10 @@ def _scan(f, init, xs, length, reverse, unroll, pbar: ProgressBar | None, remat:
             result, new_values = carry.run(sf, values, (user, x))
             out = result.out
             if not (isinstance(out, tuple) and len(out) == 2):
-                raise StateUsageError(f"{what} must return a pair (carry, y); got {type(out).__name__}.")
+                raise StateUsageError(
+                    f"{what} `{getattr(f, '__qualname__', repr(f))}` must return a pair (carry, y); it returned "
+                    f"{describe(out)}. Fix: return `carry, y` (y may be None)."
+                )
             if pbar is not None:
                 pbar.step(step, total)
             return (new_values, out[0], step + 1), out[1]
