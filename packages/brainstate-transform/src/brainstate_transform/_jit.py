@@ -49,9 +49,11 @@ class JittedFunction:
                              in_shardings=in_shardings, out_shardings=out_shardings, **jit_kwargs)
         self._instances: dict[int, tuple[Any, JittedFunction]] = {}  # method use: one per instance
         self._sf = StatefulFunction(fun)
-        # Known state sets by token (their position here). Tokens restart at 0 for every function, so
-        # the trees of static arguments JAX caches are the same for all functions alike.
+        # Known state sets by token (their position here, plus _token_base). Tokens start at 0 for every
+        # function, so the trees of static arguments JAX caches are the same for all functions alike;
+        # after clear_cache() they go on from where they were, so no cached trace is ever reused.
         self._by_token: list[Known] = []
+        self._token_base = 0
         self._in_shardings = in_shardings
         self._out_shardings = out_shardings
         # The jitted pure function is pure(token, env, state_values, *args, **kwargs): shift positions by 3.
@@ -65,7 +67,7 @@ class JittedFunction:
         )
 
     def _pure(self, token: int, env: tuple, values: list, *args: Any, **kwargs: Any):
-        known = self._by_token[token]
+        known = self._by_token[token - self._token_base]
         if self._in_shardings is not None:
             args = jax.lax.with_sharding_constraint(args, self._in_shardings)
         result = self._sf.run(known.states, values, args, kwargs, lift=as_tracer)
@@ -98,13 +100,11 @@ class JittedFunction:
 
     def _token(self, known: Known) -> int:
         tokens = self._by_token
-        if tokens and tokens[-1] is known:
-            return len(tokens) - 1
-        for i, k in enumerate(tokens):
-            if k is known:
-                return i
-        tokens.append(known)
-        return len(tokens) - 1
+        if not tokens or tokens[-1] is not known:
+            if any(k is known for k in tokens):
+                return self._token_base + next(i for i, k in enumerate(tokens) if k is known)
+            tokens.append(known)
+        return self._token_base + len(tokens) - 1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         known, (out, new_values) = self._invoke(self._jitted, args, kwargs)
@@ -129,6 +129,7 @@ class JittedFunction:
         """Forget compiled programs and the states learnt by tracing (of every instance, for a method)."""
         self._jitted.clear_cache()
         self._sf.known = Known()
+        self._token_base += len(self._by_token)
         self._by_token.clear()
         for _, method in list(self._instances.values()):
             method.clear_cache()
