@@ -100,10 +100,10 @@ class JittedFunction:
 
     def _token(self, known: Known) -> int:
         tokens = self._by_token
-        if not tokens or tokens[-1] is not known:
-            if any(k is known for k in tokens):
-                return self._token_base + next(i for i, k in enumerate(tokens) if k is known)
-            tokens.append(known)
+        for i in range(len(tokens) - 1, -1, -1):  # the current set is the last one
+            if tokens[i] is known:
+                return self._token_base + i
+        tokens.append(known)
         return self._token_base + len(tokens) - 1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from brainstate_core import State, TraceContextError
+from brainstate_core._state import format_value
 from brainstate_core._trace import LOCAL, _contains_tracer
 
 __all__ = ["normalize_argnums", "read_values", "write_back", "environ_values", "is_state", "ById", "describe"]
@@ -13,8 +14,6 @@ __all__ = ["normalize_argnums", "read_values", "write_back", "environ_values", "
 
 def describe(value: Any) -> str:
     """What a function returned, for error messages: ``f32[3]``, ``(f32[], i32[2], f32[])``."""
-    from brainstate_core._state import format_value
-
     try:
         return format_value(value)
     except Exception:  # noqa: BLE001 - a value that does not flatten: its type will do

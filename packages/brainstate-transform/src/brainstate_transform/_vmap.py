@@ -293,16 +293,17 @@ def vmap_new_states(
                 # Only arrays cross the vmap boundary: States, modules and other objects built here are
                 # returned as they are, with their new states batched.
                 leaves, treedef = jax.tree.flatten(out, is_leaf=is_state)
-                # Keep the objects, not the traced arrays (which must not outlive this trace).
-                returned.append((treedef, [(True, None) if _is_array(x) else (False, x) for x in leaves]))
+                # Keep the objects, not the traced arrays (which must not outlive this trace): an array's
+                # place is None here and holds the mapped array in the output instead.
+                returned.append((treedef, [None if _is_array(x) else x for x in leaves]))
                 return [x if _is_array(x) else None for x in leaves], [peek(s) for s in catcher.states]
 
             mapped = vmap(body, in_axes=None, axis_size=axis_size, axis_name=axis_name)
             out_leaves, values = mapped(*args, **kwargs)
             for state, value in zip(created[-1], values):
                 state.restore_value(value)
-            treedef, kept = returned[-1]
-            leaves = [o if traced else obj for (traced, obj), o in zip(kept, out_leaves)]
+            treedef, objects = returned[-1]
+            leaves = [obj if o is None else o for obj, o in zip(objects, out_leaves)]
             return jax.tree.unflatten(treedef, leaves)
 
         return run
