@@ -151,10 +151,13 @@ class State:
         """The current value. Reads and writes are recorded by the active state trace."""
         traces = LOCAL.traces
         if traces:
+            trace = traces[-1]
             overlay = LOCAL.overlay
+            if trace.lift is not None and (not self._dead or self in overlay):
+                return trace.lifted_read(self)
             value = overlay.get(self, _ABSENT) if overlay else _ABSENT
             if value is not _ABSENT:
-                traces[-1].record_read(self)
+                trace.record_read(self)
                 return value
         if self._dead:
             raise TraceContextError(
@@ -163,10 +166,7 @@ class State:
                 "outside the transformed function, or return its `.value` from the function."
             )
         if traces:
-            trace = traces[-1]
-            if trace.lift is not None:
-                return trace.lifted_read(self)
-            trace.record_read(self)
+            traces[-1].record_read(self)
         return self._value
 
     @value.setter

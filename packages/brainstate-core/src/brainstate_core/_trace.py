@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 from jax._src import core as _jax_core
+from jax._src.array import ArrayImpl
 from jax.core import Tracer
 
 from ._errors import TraceContextError
@@ -43,7 +44,9 @@ LOCAL = _Local()
 
 _ABSENT = object()
 
-_CONCRETE = (type(jax.numpy.zeros(())), np.ndarray, np.generic, float, int, bool, complex)
+# Concrete leaves, checked after Tracer (which jax.Array also covers). ArrayImpl is named, not built:
+# building an array here would start the JAX backend at import time.
+_CONCRETE = (ArrayImpl, np.ndarray, np.generic, float, int, bool, complex)
 
 
 def _opaque_jax_trace() -> Any:
@@ -67,7 +70,7 @@ class StateTrace:
     """
 
     __slots__ = ("states", "written", "originals", "new_states", "env_reads", "_index", "_new", "_jax_trace", "_restore",
-                 "_check", "_sandbox", "_installed", "_saved", "lift")
+                 "_check", "_sandbox", "_installed", "_installed_ids", "_saved", "lift")
 
     def __init__(self, *, restore: bool = True, check_tracers: bool = True, lift: Callable | None = None) -> None:
         self.states: list[State] = []
@@ -82,10 +85,12 @@ class StateTrace:
         self._check = check_tracers
         self._sandbox = restore  # writes go to the thread's overlay (decided again on entry)
         self._installed: list[tuple[State, Any]] = []
+        self._installed_ids: set[int] = set()
         self._saved: list[Any] = []  # per state: its overlay entry before this trace (sandbox only)
-        # Applied to the value of a state at its first read when the state was not installed; the
-        # result is what the trace sees (a transformation that will make the state an input gives
-        # a tracer here, so the code never computes with the concrete value).
+        # ``lift(state, value)`` is applied at the first read of every state this trace did not install
+        # (whether its value is concrete or a tracer of an outer trace); the result is what the trace
+        # sees. A transformation that will make the state an input gives a tracer here, so the code
+        # never computes with the concrete value.
         self.lift = lift
 
     # -- recording -------------------------------------------------------------------------
@@ -107,14 +112,19 @@ class StateTrace:
             self._add(state)
 
     def lifted_read(self, state: State) -> Any:
-        """Record a read of ``state`` (not in the overlay) and return its value, lifted at first read."""
+        """Record a read of ``state`` and return the value this trace sees, lifted at the first read."""
         sid = id(state)
-        if sid in self._index or sid in self._new:
-            return state._value
+        overlay = LOCAL.overlay
+        if sid in self._index or sid in self._new or sid in self._installed_ids:
+            if sid not in self._index and sid not in self._new:
+                self._add(state)
+            value = overlay.get(state, _ABSENT)
+            return state._value if value is _ABSENT else value
         self._add(state)
-        value = self.lift(state._value)
-        LOCAL.overlay[state] = value
-        self._installed.append((state, _ABSENT))
+        before = overlay.get(state, _ABSENT)
+        value = self.lift(state, state._value if before is _ABSENT else before)
+        overlay[state] = value
+        self._installed.append((state, before))
         return value
 
     def write(self, state: State, value: Any) -> None:
@@ -148,6 +158,7 @@ class StateTrace:
         overlay = LOCAL.overlay
         for state, value in zip(states, values):
             self._installed.append((state, overlay.get(state, _ABSENT)))
+            self._installed_ids.add(id(state))
             overlay[state] = value
 
     def record_new(self, state: State) -> None:

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import ConfigError, environ
+from brainstate_core.internal import is_tracer
 
 __all__ = [
     "Initializer",
@@ -278,7 +279,7 @@ class Orthogonal(Initializer):
         big, small = max(n_rows, n_cols), min(n_rows, n_cols)
         sample = self._generator().normal(size=(big, small), dtype=dtype)
         # Concrete samples are decomposed by NumPy on the host: no XLA compilation per shape.
-        xp = jnp if isinstance(sample, jax.core.Tracer) else np
+        xp = jnp if is_tracer(sample) else np
         q, r = xp.linalg.qr(sample)
         q = q * xp.sign(xp.diagonal(r))  # makes the decomposition unique, hence uniformly distributed
         if n_rows < n_cols:

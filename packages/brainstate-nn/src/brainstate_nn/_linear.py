@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from brainstate_core import InputError, ParamState
+from brainstate_core.internal import peek
 
 from . import _init as init
 from ._module import Module
@@ -82,6 +83,6 @@ class Linear(Module):
         return y
 
     def extra_repr(self) -> str:
-        bias = "bias" in self.weight._value
+        bias = "bias" in peek(self.weight)
         mask = ", w_mask=True" if self.w_mask is not None else ""
         return f"in_size={self.in_size}, out_size={self.out_size}, bias={bias}{mask}"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from brainstate_core import HiddenState, ParamState, State, graph
-from brainstate_core._filter import FilterLike
+from brainstate_core.internal import FilterLike
 
 from ._repr import module_html, module_repr
 

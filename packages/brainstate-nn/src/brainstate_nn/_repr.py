@@ -8,8 +8,7 @@ from typing import Any
 import jax
 
 from brainstate_core import ParamState, State, graph
-from brainstate_core._state import format_value
-from brainstate_core._trace import peek
+from brainstate_core.internal import format_value, is_dead, peek
 
 __all__ = ["module_repr", "module_html", "path_str"]
 
@@ -39,7 +38,7 @@ def _plain(value: Any, budget: list) -> bool:
 def state_repr(state: State) -> str:
     """``repr(state)`` for simple values; a summary (leaf and element counts) for large or custom pytrees."""
     value = peek(state)
-    if state._dead or _plain(value, [6]):
+    if is_dead(state) or _plain(value, [6]):
         return repr(state)
     leaves = jax.tree.leaves(value)
     return f"{type(state).__name__}({len(leaves)} arrays, {_plural(state.numel(), 'element')})"
@@ -112,7 +111,7 @@ def module_html(root: Any) -> str:
     found = graph.states(root)
     total = sum(s.numel() for s in found.values() if isinstance(s, ParamState))
     rows = "".join(
-        f"<tr><td><code>{html.escape(path_str(path))}</code></td><td>{html.escape(type(state).__name__)}</td><td><code>{html.escape(format_value(state._value))}</code></td><td style='text-align:right'>{state.numel():,}</td></tr>"
+        f"<tr><td><code>{html.escape(path_str(path))}</code></td><td>{html.escape(type(state).__name__)}</td><td><code>{html.escape(format_value(peek(state)))}</code></td><td style='text-align:right'>{state.numel():,}</td></tr>"
         for path, state in found.items()
     )
     head = html.escape(f"{type(root).__name__}({root.extra_repr()})")

@@ -240,6 +240,10 @@ def seed_to_key(seed_or_key: Any, where: str) -> jax.Array:
             raise RandomParameterError(
                 f"{where}: seed must satisfy 0 <= seed < 2**32, got {seed_or_key}. Fix: reduce it, e.g. seed % 2**32."
             )
+        if jax.config.jax_default_prng_impl == "threefry2x32":
+            # What jax.random.PRNGKey(seed) gives for this impl, built with NumPy: making a generator
+            # (the default one, at import) must not start the JAX backend.
+            return np.array([0, int(seed_or_key)], dtype=np.uint32)
         with jax.ensure_compile_time_eval():  # a concrete key even when called inside a trace
             return jax.random.PRNGKey(int(seed_or_key))
     dtype = getattr(seed_or_key, "dtype", None)

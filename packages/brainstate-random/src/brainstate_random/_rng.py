@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from brainstate_core import State, StateUsageError
-from brainstate_core._trace import peek
+from brainstate_core.internal import is_dead, is_tracer, peek
 
 from ._common import Kernel, RandomParameterError, as_raw_key, check_key, seed_to_key
 from ._continuous import ContinuousSamplers
@@ -166,7 +166,7 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
     # -- Python protocol ---------------------------------------------------------------------
     def __repr__(self) -> str:
         value = peek(self)
-        if self._dead or isinstance(value, jax.core.Tracer) or getattr(value, "ndim", None) != 1:
+        if is_dead(self) or is_tracer(value) or getattr(value, "ndim", None) != 1:
             return super().__repr__()
         name = f", name={self._name!r}" if self._name is not None else ""
         return f"{type(self).__name__}(key={np.asarray(value).tolist()}{name})"

@@ -11,8 +11,10 @@ import jax.numpy as jnp
 
 from brainstate_core import State, StateUsageError
 
+from brainstate_core.internal import read_values
+
 from ._stateful import Known, StatefulFunction
-from ._util import describe, is_state, read_values, write_back
+from ._util import describe, fun_name, is_state, normalize_argnums
 
 __all__ = ["grad", "vector_grad", "jacrev", "jacfwd", "jacobian", "hessian", "vjp", "jvp", "GradFunction"]
 
@@ -34,71 +36,81 @@ def _flatten_grad_states(grad_states: Any) -> tuple[list[State], Any, list[str]]
     return states, treedef, [jax.tree_util.keystr(p) for p, _ in with_path]
 
 
-def _vector_grad_transform(fun: Callable, argnums: tuple[int, ...], has_aux: bool) -> Callable:
+def _vector_grad(fun: Callable, argnums: tuple[int, ...], has_aux: bool) -> Callable:
     """Gradient of every output element summed: the vjp with a cotangent of ones."""
 
     def transformed(*args):
-        diff = [args[i] for i in argnums]
+        def partial_fun(*diff):
+            return fun(*_substitute(args, argnums, diff))
 
-        def partial_fun(*d):
-            full = list(args)
-            for i, v in zip(argnums, d):
-                full[i] = v
-            return fun(*full)
-
-        out, pullback, aux = jax.vjp(partial_fun, *diff, has_aux=True)
-        grads = pullback(jax.tree.map(jnp.ones_like, out))
-        return grads, aux
+        out, pullback, aux = jax.vjp(partial_fun, *[args[i] for i in argnums], has_aux=True)
+        return pullback(jax.tree.map(jnp.ones_like, out)), aux
 
     return transformed
 
 
-_TRANSFORMS: dict[str, Callable] = {
-    "grad": jax.grad,
-    "vector_grad": _vector_grad_transform,
-    "jacrev": jax.jacrev,
-    "jacfwd": jax.jacfwd,
-    "hessian": jax.hessian,
-}
+def _substitute(args: tuple, positions: Sequence[int], values: Sequence[Any]) -> tuple:
+    full = list(args)
+    for i, v in zip(positions, values):
+        full[i] = v
+    return tuple(full)
 
 
-class GradFunction:
-    """A function that returns derivatives with respect to States and/or arguments (see :func:`grad`)."""
+class _Differentiated:
+    """What every derivative transformation shares: the grad states come first, then the other states.
 
-    def __init__(
-        self,
-        fun: Callable,
-        kind: str,
-        grad_states: Any = None,
-        argnums: int | Sequence[int] | None = None,
-        has_aux: bool = False,
-        return_value: bool = False,
-        check_states: bool = True,
-        **transform_kwargs: Any,
-    ) -> None:
+    The pure function it builds is ``(grad state values, other state values, *args) -> (value, (value,
+    aux, new values))``, the form ``jax.grad(..., has_aux=True)`` and its relatives take.
+    """
+
+    _name = "derivative"
+
+    def __init__(self, fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | None = None,
+                 has_aux: bool = False, check_states: bool = True) -> None:
         functools.update_wrapper(self, fun)
         self._sf = StatefulFunction(fun)
-        self._kind = kind
-        self._transform = functools.partial(_TRANSFORMS[kind], **transform_kwargs)
         self._grad_states, self._grad_tree, self._grad_paths = _flatten_grad_states(grad_states)
         # The grad states are certain inputs: knowing them up front spares the first call a retrace
         # when the function touches no other state.
-        self._sf.known = Known(self._grad_states, [False] * len(self._grad_states))
+        self._sf._known = Known(self._grad_states, [False] * len(self._grad_states))
         if argnums is None and grad_states is None:
             argnums = 0
-        if kind == "hessian" and grad_states is not None and argnums is not None:
-            raise StateUsageError(
-                "hessian takes grad_states or argnums, not both. For mixed second derivatives nest "
-                "jacfwd(jacrev(...)) instead."
-            )
         self._argnums = argnums
-        self._arg_tuple = (argnums,) if isinstance(argnums, int) else tuple(argnums or ())
+        self._arg_tuple = normalize_argnums(argnums)
         self.has_aux = has_aux
-        self.return_value = return_value
         self.check_states = check_states
 
-    def _check_used(self, result_states: list[State]) -> None:
-        used = set(result_states)
+    def __repr__(self) -> str:
+        states = f", grad_states=<{len(self._grad_states)} states>" if self._grad_states else ""
+        args = f", argnums={self._argnums}" if self._argnums is not None else ""
+        return f"brainstate.transform.{self._name}({fun_name(self._sf.fun)}{states}{args})"
+
+    def _layout(self, known: Known, kwargs: dict) -> tuple[list[State], list[Any], Callable]:
+        """(all states, values of the non-grad states, the pure function)."""
+        grad_set = set(self._grad_states)
+        others = [s for s in known.states if s not in grad_set]
+        states = self._grad_states + others
+        pure = self._sf._pure(known, states, inspect=self._check_used if self.check_states else None)
+
+        def differentiable(grad_values: list, other_values: list, *args: Any):
+            out, new = pure(list(grad_values) + list(other_values), args, kwargs)
+            value, aux = self._split_aux(out)
+            return value, (value, aux, new)
+
+        return states, read_values(others), differentiable
+
+    def _split_aux(self, out: Any) -> tuple[Any, Any]:
+        if not self.has_aux:
+            return out, None
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise StateUsageError(
+                f"With has_aux=True the function `{fun_name(self._sf.fun)}` must return a pair (value, aux); it "
+                f"returned {describe(out)}. Fix: return `value, aux`, or drop has_aux=True."
+            )
+        return out
+
+    def _check_used(self, touched: Sequence[State]) -> None:
+        used = set(touched)
         missing = [
             f"{path or '<root>'}: {s!r} created at {s.source_info}"
             for s, path in zip(self._grad_states, self._grad_paths)
@@ -111,59 +123,81 @@ class GradFunction:
                 "`check_states=False` to get zero gradients for them."
             )
 
-    def _attempt(self, known: Known, args: tuple, kwargs: dict) -> tuple[Known, Any]:
-        grad_states = self._grad_states
-        grad_set = set(grad_states)
-        others = [s for s in known.states if s not in grad_set]
-        all_states = grad_states + others
-        index = {s: i for i, s in enumerate(all_states)}
-        sf, has_aux = self._sf, self.has_aux
-
-        def pure(grad_values, other_values, *a):
-            result = sf.run(all_states, list(grad_values) + list(other_values), a, kwargs)
-            sf.check(known, result)
-            if self.check_states:
-                self._check_used(result.states)
-            out = result.out
-            if has_aux:
-                if not (isinstance(out, tuple) and len(out) == 2):
-                    raise StateUsageError(
-                        f"With has_aux=True the function `{getattr(sf.fun, '__qualname__', repr(sf.fun))}` must return a pair (value, aux); it "
-                        f"returned {describe(out)}. Fix: return `value, aux`, or drop has_aux=True."
-                    )
-                value, aux = out
-            else:
-                value, aux = out, None
-            new = {index[s]: v for s, v in result.new_values.items()}
-            return value, (value, aux, new)
-
-        argnums = (0,) + tuple(i + 2 for i in self._arg_tuple) if grad_states else tuple(i + 2 for i in self._arg_tuple)
-        transformed = self._transform(pure, argnums=argnums, has_aux=True)
-        grads, (value, aux, new) = transformed(read_values(grad_states), read_values(others), *args)
-        return all_states, (grads, value, aux, new)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        states, (grads, value, aux, new) = self._sf.call(lambda known: self._attempt(known, args, kwargs))
-        if new:
-            write_back(states, new)
-        tree = self._grad_tree
-        if self._kind == "hessian" and self._grad_states:
-            # grads[0][a][0][b] is the block d2f / (d state_a d state_b); nest it like grad_states twice.
-            rows = [jax.tree.unflatten(tree, list(row[0])) for row in grads[0]]
-            state_grads, arg_grads = jax.tree.unflatten(tree, rows), ()
-        elif self._kind == "hessian":
-            state_grads = None
-            arg_grads = (grads[0][0],) if isinstance(self._argnums, int) else grads
-        elif self._grad_states:
-            state_grads, arg_grads = jax.tree.unflatten(tree, list(grads[0])), grads[1:]
+    def _arrange(self, grads: tuple) -> Any:
+        """Derivatives as documented: for the states only, the arguments only, or ``(states, args)``."""
+        if self._grad_states:
+            state_grads, arg_grads = jax.tree.unflatten(self._grad_tree, list(grads[0])), grads[1:]
         else:
             state_grads, arg_grads = None, grads
-        result = _arrange(state_grads, arg_grads, bool(self._grad_states), self._argnums)
+        return _arrange(state_grads, arg_grads, bool(self._grad_states), self._argnums)
+
+
+class GradFunction(_Differentiated):
+    """A function that returns derivatives with respect to States and/or arguments (see :func:`grad`)."""
+
+    _name = "grad"
+
+    def __init__(self, fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | None = None,
+                 has_aux: bool = False, return_value: bool = False, check_states: bool = True, **kwargs: Any) -> None:
+        super().__init__(fun, grad_states, argnums, has_aux, check_states)
+        self.return_value = return_value
+        self._transform_kwargs = kwargs
+
+    @staticmethod
+    def _transform(fun: Callable, **kwargs: Any) -> Callable:
+        return jax.grad(fun, **kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        def attempt(known: Known):
+            states, other_values, pure = self._layout(known, kwargs)
+            # pure(grad values, other values, *args): the user's argument i is at position i + 2.
+            argnums = ((0,) if self._grad_states else ()) + tuple(i + 2 for i in self._arg_tuple)
+            transformed = self._transform(pure, argnums=argnums, has_aux=True, **self._transform_kwargs)
+            grads, (value, aux, new) = transformed(read_values(self._grad_states), other_values, *args)
+            return states, new, (grads, value, aux)
+
+        grads, value, aux = self._sf._apply(attempt)
         extras = ((value,) if self.return_value else ()) + ((aux,) if self.has_aux else ())
+        result = self._arrange(grads)
         return (result, *extras) if extras else result
 
 
-def _make(kind: str, doc: str, **fixed: Any) -> Callable:
+class _VectorGradFunction(GradFunction):
+    _name = "vector_grad"
+    _transform = staticmethod(_vector_grad)
+
+
+class _JacrevFunction(GradFunction):
+    _name = "jacrev"
+    _transform = staticmethod(jax.jacrev)
+
+
+class _JacfwdFunction(GradFunction):
+    _name = "jacfwd"
+    _transform = staticmethod(jax.jacfwd)
+
+
+class _HessianFunction(GradFunction):
+    _name = "hessian"
+    _transform = staticmethod(jax.hessian)
+
+    def __init__(self, fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | None = None,
+                 **kwargs: Any) -> None:
+        if grad_states is not None and argnums is not None:
+            raise StateUsageError(
+                "hessian takes grad_states or argnums, not both. For mixed second derivatives nest "
+                "jacfwd(jacrev(...)) instead."
+            )
+        super().__init__(fun, grad_states, argnums, **kwargs)
+
+    def _arrange(self, grads: tuple) -> Any:
+        if self._grad_states:  # grads[0][a][0][b] is d2f / (d state_a d state_b): nest it like grad_states twice
+            rows = [jax.tree.unflatten(self._grad_tree, list(row[0])) for row in grads[0]]
+            return jax.tree.unflatten(self._grad_tree, rows)
+        return grads[0][0] if isinstance(self._argnums, int) else grads
+
+
+def _make(cls: type[GradFunction], doc: str) -> Callable:
     def transform(
         fun: Callable | None = None,
         grad_states: Any = None,
@@ -174,12 +208,12 @@ def _make(kind: str, doc: str, **fixed: Any) -> Callable:
         **kwargs: Any,
     ):
         options = dict(grad_states=grad_states, argnums=argnums, has_aux=has_aux, return_value=return_value,
-                       check_states=check_states, **fixed, **kwargs)
+                       check_states=check_states, **kwargs)
         if fun is None:
-            return lambda f: GradFunction(f, kind, **options)
-        return GradFunction(fun, kind, **options)
+            return lambda f: cls(f, **options)
+        return cls(fun, **options)
 
-    transform.__name__ = transform.__qualname__ = kind
+    transform.__name__ = transform.__qualname__ = cls._name
     transform.__doc__ = doc
     return transform
 
@@ -200,7 +234,7 @@ _COMMON_ARGS = """
     Writes to other States inside ``fun`` persist after the call.
 """
 
-grad = _make("grad", """Gradient of a scalar function with respect to States and/or arguments.
+grad = _make(GradFunction, """Gradient of a scalar function with respect to States and/or arguments.
 """ + _COMMON_ARGS + """
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -210,7 +244,7 @@ grad = _make("grad", """Gradient of a scalar function with respect to States and
         Array([3., 4.], dtype=float32)
 """)
 
-vector_grad = _make("vector_grad", """Gradient of the sum of a function's outputs (for element-wise losses).
+vector_grad = _make(_VectorGradFunction, """Gradient of the sum of a function's outputs (for element-wise losses).
 """ + _COMMON_ARGS + """
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -218,7 +252,7 @@ vector_grad = _make("vector_grad", """Gradient of the sum of a function's output
         Array([2., 4.], dtype=float32)
 """)
 
-jacrev = _make("jacrev", """Jacobian by reverse mode with respect to States and/or arguments.
+jacrev = _make(_JacrevFunction, """Jacobian by reverse mode with respect to States and/or arguments.
 """ + _COMMON_ARGS + """
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -227,7 +261,7 @@ jacrev = _make("jacrev", """Jacobian by reverse mode with respect to States and/
                [0., 3.]], dtype=float32)
 """)
 
-jacfwd = _make("jacfwd", """Jacobian by forward mode with respect to States and/or arguments.
+jacfwd = _make(_JacfwdFunction, """Jacobian by forward mode with respect to States and/or arguments.
 """ + _COMMON_ARGS + """
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -238,7 +272,7 @@ jacfwd = _make("jacfwd", """Jacobian by forward mode with respect to States and/
 
 jacobian = jacrev
 
-hessian = _make("hessian", """Hessian of a scalar function with respect to States and/or arguments.
+hessian = _make(_HessianFunction, """Hessian of a scalar function with respect to States and/or arguments.
 """ + _COMMON_ARGS + """
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -248,7 +282,58 @@ hessian = _make("hessian", """Hessian of a scalar function with respect to State
 """)
 
 
-def vjp(fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | None = None, has_aux: bool = False):
+class _VJPFunction(_Differentiated):
+    """``f(*args) -> (value, pullback[, aux])`` (see :func:`vjp`)."""
+
+    _name = "vjp"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        def attempt(known: Known):
+            states, other_values, pure = self._layout(known, kwargs)
+
+            def of_differentiated(grad_values: list, *diff: Any):
+                value, (_, aux, new) = pure(grad_values, other_values, *_substitute(args, self._arg_tuple, diff))
+                return value, (aux, new)
+
+            primals = [args[i] for i in self._arg_tuple]
+            value, pullback, (aux, new) = jax.vjp(of_differentiated, read_values(self._grad_states), *primals,
+                                                  has_aux=True)
+            return states, new, (value, pullback, aux)
+
+        value, pullback, aux = self._sf._apply(attempt)
+        structured = lambda cotangent: self._arrange(pullback(cotangent))  # noqa: E731
+        return (value, structured, aux) if self.has_aux else (value, structured)
+
+
+class _JVPFunction(_Differentiated):
+    """``f(primals, tangents, state_tangents=None) -> (value, tangent_out[, aux])`` (see :func:`jvp`)."""
+
+    _name = "jvp"
+
+    def __call__(self, primals: tuple, tangents: tuple, state_tangents: Any = None) -> Any:
+        grad_values = read_values(self._grad_states)
+        if state_tangents is None:
+            state_tangents = [jnp.zeros_like(v) for v in grad_values]
+        else:
+            state_tangents = self._grad_tree.flatten_up_to(state_tangents)
+
+        def attempt(known: Known):
+            states, other_values, pure = self._layout(known, {})
+
+            def of_differentiated(values: list, *args: Any):
+                value, (_, aux, new) = pure(values, other_values, *args)
+                return value, (aux, new)
+
+            value, tangent, (aux, new) = jax.jvp(of_differentiated, (grad_values, *primals),
+                                                 (list(state_tangents), *tangents), has_aux=True)
+            return states, new, (value, tangent, aux)
+
+        value, tangent, aux = self._sf._apply(attempt)
+        return (value, tangent, aux) if self.has_aux else (value, tangent)
+
+
+def vjp(fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | None = None,
+        has_aux: bool = False) -> Callable:
     """Return ``f(*args) -> (value, pullback[, aux])``; ``pullback(cotangent)`` gives the derivatives.
 
     The derivatives are arranged as :func:`grad` arranges them for the same ``grad_states`` and
@@ -261,47 +346,10 @@ def vjp(fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | N
         >>> float(value), float(pullback(1.0))
         (6.0, 3.0)
     """
-    states, treedef, _ = _flatten_grad_states(grad_states)
-    if argnums is None and grad_states is None:
-        argnums = 0
-    arg_tuple = (argnums,) if isinstance(argnums, int) else tuple(argnums or ())
-    sf = StatefulFunction(fun)
-
-    def call(*args: Any, **kwargs: Any):
-        def attempt(known: Known):
-            others = [s for s in known.states if s not in set(states)]
-            all_states = states + others
-            index = {s: i for i, s in enumerate(all_states)}
-            other_values = read_values(others)
-
-            def pure(grad_values, *diff):
-                full = list(args)
-                for i, d in zip(arg_tuple, diff):
-                    full[i] = d
-                result = sf.run(all_states, list(grad_values) + other_values, tuple(full), kwargs)
-                sf.check(known, result)
-                value, aux = result.out if has_aux else (result.out, None)
-                return value, (aux, {index[s]: v for s, v in result.new_values.items()})
-
-            primals = [args[i] for i in arg_tuple]
-            value, pullback, (aux, new) = jax.vjp(pure, read_values(states), *primals, has_aux=True)
-            return all_states, value, pullback, aux, new
-
-        all_states, value, pullback, aux, new = sf.call(attempt)
-        if new:
-            write_back(all_states, new)
-
-        def structured(cotangent: Any) -> Any:
-            grads = pullback(cotangent)
-            state_grads = jax.tree.unflatten(treedef, list(grads[0])) if states else None
-            return _arrange(state_grads, grads[1:], bool(states), argnums)
-
-        return (value, structured, aux) if has_aux else (value, structured)
-
-    return call
+    return _VJPFunction(fun, grad_states, argnums, has_aux, check_states=False)
 
 
-def jvp(fun: Callable, grad_states: Any = None, has_aux: bool = False):
+def jvp(fun: Callable, grad_states: Any = None, has_aux: bool = False) -> Callable:
     """Return ``f(primals, tangents, state_tangents=None) -> (value, tangent_out[, aux])``.
 
     ``primals`` and ``tangents`` are tuples of the function's arguments and their tangents;
@@ -314,38 +362,7 @@ def jvp(fun: Callable, grad_states: Any = None, has_aux: bool = False):
         >>> [float(v) for v in f((3.0,), (1.0,), state_tangents=0.5)]
         [6.0, 3.5]
     """
-    states, treedef, _ = _flatten_grad_states(grad_states)
-    sf = StatefulFunction(fun)
-
-    def call(primals: tuple, tangents: tuple, state_tangents: Any = None):
-        if state_tangents is None:
-            state_tangents = [jnp.zeros_like(v) for v in read_values(states)]
-        else:
-            state_tangents = treedef.flatten_up_to(state_tangents)
-
-        def attempt(known: Known):
-            others = [s for s in known.states if s not in set(states)]
-            all_states = states + others
-            index = {s: i for i, s in enumerate(all_states)}
-            other_values = read_values(others)
-
-            def pure(grad_values, *args):
-                result = sf.run(all_states, list(grad_values) + other_values, args, {})
-                sf.check(known, result)
-                value, aux = result.out if has_aux else (result.out, None)
-                return value, (aux, {index[s]: v for s, v in result.new_values.items()})
-
-            value, tangent, (aux, new) = jax.jvp(
-                pure, (read_values(states), *primals), (list(state_tangents), *tangents), has_aux=True
-            )
-            return all_states, value, tangent, aux, new
-
-        all_states, value, tangent, aux, new = sf.call(attempt)
-        if new:
-            write_back(all_states, new)
-        return (value, tangent, aux) if has_aux else (value, tangent)
-
-    return call
+    return _JVPFunction(fun, grad_states, None, has_aux, check_states=False)
 
 
 def _arrange(state_grads: Any, arg_grads: tuple, has_states: bool, argnums: Any) -> Any:

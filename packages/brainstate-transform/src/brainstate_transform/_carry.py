@@ -8,12 +8,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from brainstate_core import State, StateShapeError
-from brainstate_core._state import format_value
+from brainstate_core import StateShapeError
+from brainstate_core.internal import format_value, read_values
 
 from ._stateful import Known, StatefulFunction
 
 __all__ = ["Carry"]
+
 
 def _avals(value: Any) -> list[tuple[tuple[int, ...], Any]]:
     return [(tuple(np.shape(leaf)), jax.numpy.result_type(leaf)) for leaf in jax.tree.leaves(value)]
@@ -22,9 +23,12 @@ def _avals(value: Any) -> list[tuple[tuple[int, ...], Any]]:
 class Carry:
     """The states a loop body or branch carries: those written (in any trace so far) and those only read.
 
+    The carried states go through ``jax.lax`` as part of the loop carry (or as the branches' outputs);
+    the read-only ones are constants of the loop.
+
     Args:
         known: what is known of the functions' states.
-        owner: the StatefulFunction whose ``call`` retries when a trace finds more states.
+        owner: the StatefulFunction whose retry loop runs when a trace finds more states.
         what: a short description for error messages ("the scan body", "a cond branch").
     """
 
@@ -32,19 +36,32 @@ class Carry:
         self.known = known
         self.owner = owner
         self.what = what
-        self.carried: list[State] = known.write_states()
-        self.readonly: list[State] = known.read_states()
-        from ._util import read_values
-
+        self.carried = known.write_states()
+        self.readonly = known.read_states()
+        self.states = self.carried + self.readonly
         self.carried_values = read_values(self.carried)
         self.readonly_values = read_values(self.readonly)
 
-    def run(self, sf: StatefulFunction, carried_values: Sequence[Any], args: tuple, kwargs: dict | None = None):
-        """Run ``sf`` with the carried states holding ``carried_values``; return (out, new carried values)."""
-        result = sf.run(self.carried + self.readonly, list(carried_values) + self.readonly_values, args, kwargs or {})
-        self.owner.check(self.known, result, writes=True)
-        new = [result.new_values.get(s, v) for s, v in zip(self.carried, carried_values)]
-        for state, old, value in zip(self.carried, carried_values, new):
+    def pure(self, sf: StatefulFunction, *, writes: bool = True):
+        """``(carried values, args) -> (out, new carried values)`` for ``sf`` (the owner's or a branch's).
+
+        With ``writes=False`` (a while-loop condition) the function returns what the trace wrote
+        instead, which the caller refuses.
+        """
+        pure = self.owner._pure(self.known, self.states, fun=sf, writes=True)
+
+        def run(carried_values: Sequence[Any], args: tuple) -> tuple[Any, Any]:
+            out, new = pure(list(carried_values) + self.readonly_values, args)
+            if not writes:
+                return out, [self.states[i] for i in new]
+            values = [new.get(i, v) for i, v in enumerate(carried_values)]
+            self._check_shapes(carried_values, values)
+            return out, values
+
+        return run
+
+    def _check_shapes(self, before: Sequence[Any], after: Sequence[Any]) -> None:
+        for state, old, value in zip(self.carried, before, after):
             if _avals(old) != _avals(value) or jax.tree.structure(old) != jax.tree.structure(value):
                 raise StateShapeError(
                     f"{state!r} (created at {state.source_info}) entered {self.what} as "
@@ -52,10 +69,7 @@ class Carry:
                     "loop or branch must keep its structure, shape and dtype. Fix: write a value of the same "
                     "shape and dtype (cast with .astype, or reshape), or create the state with its final shape."
                 )
-        return result, new
 
-    def write_back(self, new_values: Sequence[Any]) -> None:
-        from ._util import write_back
-
-        if self.carried:
-            write_back(self.carried, dict(enumerate(new_values)))
+    def result(self, new_values: Sequence[Any], out: Any) -> tuple[list, dict[int, Any], Any]:
+        """What an attempt returns to :meth:`StatefulFunction._apply`: the carried states' new values."""
+        return self.carried, dict(enumerate(new_values)), out

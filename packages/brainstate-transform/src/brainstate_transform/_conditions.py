@@ -17,25 +17,21 @@ __all__ = ["cond", "switch", "ifelse"]
 
 
 def _switch(index: Any, branches: Sequence[Callable], operands: tuple) -> Any:
-    sfs = [StatefulFunction.shared(b) for b in branches]
+    sfs = [StatefulFunction._shared(b) for b in branches]
     owner = sfs[0]  # learns the states of all branches
 
     def attempt(known):
         carry = Carry(known, owner, "a cond/switch branch")
+        pures = [carry.pure(sf) for sf in sfs]
+        out, values = jax.lax.switch(index, [_branch(p) for p in pures], carry.carried_values, *operands)
+        return carry.result(values, out)
 
-        def make(sf: StatefulFunction) -> Callable:
-            def branch(values, *ops):
-                result, new_values = carry.run(sf, values, ops)
-                return result.out, new_values
+    return owner._apply(attempt)
 
-            return branch
 
-        out, values = jax.lax.switch(index, [make(sf) for sf in sfs], carry.carried_values, *operands)
-        return carry, out, values
-
-    carry, out, values = owner.call(attempt)
-    carry.write_back(values)
-    return out
+def _branch(pure: Callable) -> Callable:
+    """A ``jax.lax.switch`` branch ``(carried values, *operands) -> (out, new carried values)``."""
+    return lambda values, *ops: pure(values, ops)
 
 
 def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> Any:

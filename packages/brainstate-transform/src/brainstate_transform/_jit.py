@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 import jax
 
-from brainstate_core._trace import LOCAL
+from brainstate_core.internal import read_values, write_values
 
-from ._stateful import Known, Rediscover, StatefulFunction, as_tracer, release_traces
-from ._util import environ_values, normalize_argnums, write_back
+from ._stateful import Known, StatefulFunction, _Rediscover, _release_traces, as_tracer
+from ._util import environ_values, fun_name, normalize_argnums
 
 __all__ = ["jit", "JittedFunction"]
 
@@ -27,6 +28,11 @@ class JittedFunction:
     dispatch cache decides when to retrace: a new shape, dtype or weak type of an argument *or of a
     state* compiles a new program. The ``environ`` values the function read while tracing are part
     of the cache key too.
+
+    The user's function runs once per compiled program. The first trace records it into a jaxpr in
+    which the states it met read as fresh inputs (:meth:`StatefulFunction._record`); if it met states
+    that were not known, the call is made again with them as inputs and the recording, not the user's
+    code, is what that trace evaluates.
 
     JAX keeps static arguments in process-wide caches, so the only static arguments this class gives
     ``jax.jit`` besides the user's are small tokens: the states it learnt are looked up through them,
@@ -54,49 +60,65 @@ class JittedFunction:
         # after clear_cache() they go on from where they were, so no cached trace is ever reused.
         self._by_token: list[Known] = []
         self._token_base = 0
+        self._pending = threading.local()  # .recording: (token, recording) for the next trace, this thread
         self._in_shardings = in_shardings
         self._out_shardings = out_shardings
-        # The jitted pure function is pure(token, env, state_values, *args, **kwargs): shift positions by 3.
+        # The jitted pure function is traced(token, env, state_values, *args, **kwargs): shift positions by 3.
         shift = lambda nums: tuple(i + 3 if i >= 0 else i for i in normalize_argnums(nums))  # noqa: E731
         self._jitted = jax.jit(
-            self._pure,
+            self._traced,
             static_argnums=(0, 1) + shift(static_argnums),
             static_argnames=static_argnames,
             donate_argnums=shift(donate_argnums),
             **jit_kwargs,
         )
 
-    def _pure(self, token: int, env: tuple, values: list, *args: Any, **kwargs: Any):
+    def _traced(self, token: int, env: tuple, values: list, *args: Any, **kwargs: Any):
+        """What ``jax.jit`` traces: ``(state values, args) -> (out, new values by position)``."""
         known = self._by_token[token - self._token_base]
         if self._in_shardings is not None:
             args = jax.lax.with_sharding_constraint(args, self._in_shardings)
-        result = self._sf.run(known.states, values, args, kwargs, lift=as_tracer)
-        self._sf.check(known, result)
-        out = result.out
+        pending = getattr(self._pending, "recording", None)
+        result = None
+        if pending is not None and pending[0] == token:
+            self._pending.recording = None
+            result = pending[1].replay(known, values, args, kwargs)  # None if the inputs differ
+        if result is None and self._sf._validated:
+            result = self._sf._pure(known, known.states, lift=as_tracer)(values, args, kwargs)
+        elif result is None:
+            recording = self._sf._record(known, values, args, kwargs)
+            if recording.found_new:
+                raise _Rediscover(self._sf, recording.known, recording)
+            result = recording.replay(known, values, args, kwargs)
+        out, new_values = result
         if self._out_shardings is not None:
             out = jax.lax.with_sharding_constraint(out, self._out_shardings)
-        index = known.index
-        return out, {index[s]: v for s, v in result.new_values.items()}
+        return out, new_values
 
     def _invoke(self, method: Callable, args: tuple, kwargs: dict) -> tuple[Known, Any]:
         sf = self._sf
-        known = sf.known
+        known = sf._known
         while True:
-            if LOCAL.traces:
-                values = [s.value for s in known.states]
-            else:
-                values = [s.value if s._dead else s._value for s in known.states]
+            token = self._token(known)
             env = environ_values(known.env_keys) if known.env_keys else ()
             try:
-                return known, method(self._token(known), env, values, *args, **kwargs)
-            except Rediscover as signal:
-                release_traces(signal)
+                out = method(token, env, read_values(known.states), *args, **kwargs)
+            except _Rediscover as signal:
+                self._pending.recording = None
+                _release_traces(signal)
                 if signal.owner is not sf:
                     raise
-                known = sf.known = signal.known
+                known = sf._known = signal.known
+                if signal.recording is not None:  # the next trace evaluates it instead of the user's code
+                    self._pending.recording = (self._token(known), signal.recording)
+                continue
             except BaseException as exc:
-                release_traces(exc)
+                self._pending.recording = None
+                _release_traces(exc)
                 raise
+            self._pending.recording = None
+            sf._validated = True
+            return known, out
 
     def _token(self, known: Known) -> int:
         tokens = self._by_token
@@ -107,10 +129,21 @@ class JittedFunction:
         return self._token_base + len(tokens) - 1
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if jax.config.jax_disable_jit:
+            return self._eager(args, kwargs)
         known, (out, new_values) = self._invoke(self._jitted, args, kwargs)
         if new_values:
-            write_back(known.states, new_values)
+            write_values(known.states, new_values)
         return out
+
+    def _eager(self, args: tuple, kwargs: dict) -> Any:
+        """Under ``jax.disable_jit()``: run the function once, as plain Python, on the states themselves."""
+        sf = self._sf
+        result = sf._run((), (), args, kwargs)
+        sf._known = sf._known if sf._known.covers(result, writes=True) else sf._known.widen(result)
+        states = list(result.new_values)
+        write_values(states, dict(enumerate(result.new_values.values())))
+        return result.out
 
     # -- ahead-of-time and inspection --------------------------------------------------------
     def lower(self, *args: Any, **kwargs: Any) -> jax.stages.Lowered:
@@ -128,7 +161,8 @@ class JittedFunction:
     def clear_cache(self) -> None:
         """Forget compiled programs and the states learnt by tracing (of every instance, for a method)."""
         self._jitted.clear_cache()
-        self._sf.known = Known()
+        self._sf._known = Known()
+        self._sf._validated = False
         self._token_base += len(self._by_token)
         self._by_token.clear()
         for _, method in list(self._instances.values()):
@@ -161,7 +195,7 @@ class JittedFunction:
         return method
 
     def __repr__(self) -> str:
-        return f"brainstate.transform.jit({getattr(self.fun, '__qualname__', self.fun)!r})"
+        return f"brainstate.transform.jit({fun_name(self.fun)})"
 
 
 class _Strong:

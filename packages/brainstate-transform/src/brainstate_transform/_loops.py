@@ -19,16 +19,16 @@ __all__ = ["scan", "for_loop", "while_loop", "fori_loop", "checkpointed_scan", "
 
 
 def _scan(f, init, xs, length, reverse, unroll, pbar: ProgressBar | None, remat: bool, what: str, key=None):
-    sf = StatefulFunction.shared(f, key)
+    sf = StatefulFunction._shared(f, key)
     total = length if length is not None else (jax.tree.leaves(xs)[0].shape[0] if jax.tree.leaves(xs) else None)
 
     def attempt(known):
         carry = Carry(known, sf, what)
+        pure = carry.pure(sf)
 
         def body(c, x):
             values, user, step = c
-            result, new_values = carry.run(sf, values, (user, x))
-            out = result.out
+            out, new_values = pure(values, (user, x))
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise StateUsageError(
                     f"{what} `{getattr(f, '__qualname__', repr(f))}` must return a pair (carry, y); it returned "
@@ -42,11 +42,9 @@ def _scan(f, init, xs, length, reverse, unroll, pbar: ProgressBar | None, remat:
             body = jax.checkpoint(body)
         start = (carry.carried_values, init, jnp.zeros((), jnp.int32))
         (values, user, _), ys = jax.lax.scan(body, start, xs, length=length, reverse=reverse, unroll=unroll)
-        return carry, values, user, ys
+        return carry.result(values, (user, ys))
 
-    carry, values, user, ys = sf.call(attempt)
-    carry.write_back(values)
-    return user, ys
+    return sf._apply(attempt)
 
 
 def scan(
@@ -143,34 +141,29 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
 
 
 def _while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any, key: Any = None) -> Any:
-    sf_body, sf_cond = StatefulFunction.shared(body_fun, key), StatefulFunction.shared(cond_fun)
+    sf_body, sf_cond = StatefulFunction._shared(body_fun, key), StatefulFunction._shared(cond_fun)
 
     def attempt(known):
         carry = Carry(known, sf_body, "the while_loop body")
+        pure_cond, pure_body = carry.pure(sf_cond, writes=False), carry.pure(sf_body)
 
         def cond(c):
-            values, v = c
-            result = sf_cond.run(carry.carried + carry.readonly, list(values) + carry.readonly_values, (v,), {})
-            written = [s for s, w in zip(result.states, result.written) if w]
+            out, written = pure_cond(c[0], (c[1],))
             if written:
                 raise StateUsageError(
                     "The while_loop condition wrote " + ", ".join(f"{s!r} (created at {s.source_info})" for s in written)
                     + ". Writes in a condition are lost. Fix: move the write into the body function."
                 )
-            sf_body.check(known, result, writes=True)
-            return result.out
+            return out
 
         def body(c):
-            values, v = c
-            result, new_values = carry.run(sf_body, values, (v,))
-            return new_values, result.out
+            out, new_values = pure_body(c[0], (c[1],))
+            return new_values, out
 
         values, out = jax.lax.while_loop(cond, body, (carry.carried_values, init_val))
-        return carry, values, out
+        return carry.result(values, out)
 
-    carry, values, out = sf_body.call(attempt)
-    carry.write_back(values)
-    return out
+    return sf_body._apply(attempt)
 
 
 def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any, unroll: int | bool = 1) -> Any:

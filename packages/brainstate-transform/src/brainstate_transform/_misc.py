@@ -11,8 +11,10 @@ import numpy as np
 
 from brainstate_core import JitErrorIf
 
-from ._stateful import Known, StatefulFunction
-from ._util import normalize_argnums, read_values, write_back
+from brainstate_core.internal import contains_tracer, read_values
+
+from ._stateful import Known, StatefulFunction, _eval_shape
+from ._util import fun_name, normalize_argnums
 
 __all__ = ["checkpoint", "remat", "eval_shape", "named_scope", "jit_error_if"]
 
@@ -37,28 +39,31 @@ def checkpoint(
     """
 
     def decorate(f: Callable) -> Callable:
-        sf = StatefulFunction(f)
-        statics = tuple(i + 1 for i in normalize_argnums(static_argnums))
-
-        @functools.wraps(f)
-        def call(*args: Any) -> Any:
-            def attempt(known: Known):
-                def pure(values, *a):
-                    result = sf.run(known.states, values, a, {})
-                    sf.check(known, result)
-                    return result.out, {known.index[s]: v for s, v in result.new_values.items()}
-
-                remat = jax.checkpoint(pure, prevent_cse=prevent_cse, policy=policy, static_argnums=statics)
-                return known, remat(read_values(known.states), *args)
-
-            known, (out, new) = sf.call(attempt)
-            if new:
-                write_back(known.states, new)
-            return out
-
-        return call
+        return _Checkpointed(f, prevent_cse, policy, static_argnums)
 
     return decorate if fun is None else decorate(fun)
+
+
+class _Checkpointed:
+    """A stateful function whose forward pass is recomputed in the backward pass (see :func:`checkpoint`)."""
+
+    def __init__(self, fun: Callable, prevent_cse: bool, policy: Callable | None, static_argnums: Any) -> None:
+        functools.update_wrapper(self, fun)
+        self._sf = StatefulFunction(fun)
+        self._options = dict(prevent_cse=prevent_cse, policy=policy,
+                             static_argnums=tuple(i + 1 for i in normalize_argnums(static_argnums)))
+
+    def __repr__(self) -> str:
+        return f"brainstate.transform.checkpoint({fun_name(self._sf.fun)})"
+
+    def __call__(self, *args: Any) -> Any:
+        def attempt(known: Known):
+            pure = self._sf._pure(known, known.states)
+            remat = jax.checkpoint(lambda values, *a: pure(values, a), **self._options)
+            out, new = remat(read_values(known.states), *args)
+            return known.states, new, out
+
+        return self._sf._apply(attempt)
 
 
 remat = checkpoint
@@ -78,17 +83,7 @@ def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
         >>> s.value
         Array([0., 0., 0.], dtype=float32)
     """
-    sf = StatefulFunction(fun)
-
-    def attempt(known: Known):
-        def pure(values, a, kw):
-            result = sf.run(known.states, values, a, kw)
-            sf.check(known, result)
-            return result.out
-
-        return jax.eval_shape(pure, read_values(known.states), args, kwargs)
-
-    return sf.call(attempt)
+    return _eval_shape(StatefulFunction(fun), args, kwargs)
 
 
 def jit_error_if(pred: Any, error: str | Callable[..., str], *fmt_args: Any, **fmt_kwargs: Any) -> None:
@@ -120,7 +115,7 @@ def jit_error_if(pred: Any, error: str | Callable[..., str], *fmt_args: Any, **f
         concrete = bool(np.any(np.asarray(pred)))
     except (jax.errors.TracerBoolConversionError, jax.errors.ConcretizationTypeError, TypeError):
         concrete = None
-    if concrete is not None and not any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves((fmt_args, fmt_kwargs))):
+    if concrete is not None and not contains_tracer((fmt_args, fmt_kwargs)):
         if concrete:
             raise JitErrorIf(message(*fmt_args, **fmt_kwargs))
         return

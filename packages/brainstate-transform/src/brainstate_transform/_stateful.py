@@ -1,33 +1,44 @@
 """The one primitive every transformation is built on: a stateful function.
 
-A :class:`StatefulFunction` runs a Python function under a :class:`~brainstate.StateTrace` with the
-values of a given list of States replaced by the values JAX hands in (tracers, usually), and reports
-what the function did: its output, which states it touched (in order of first access), which it
-wrote and their new values, and which ``environ`` keys it read. Each transformation wraps this in
-the matching ``jax.*`` call: the pure function it gives JAX is
-``(state values, args) -> (out, new values of written states)``.
+A :class:`StatefulFunction` turns a Python function that reads and writes States into a pure function
+of their values. It owns everything the transformations have in common:
 
-The set of states a function touches is learnt by tracing. A transformation starts from what it
-knows (:attr:`StatefulFunction.known`, empty at first) and, if the trace touches a state it did not
-know, aborts that trace with an internal signal, widens what it knows and traces again. The known
-set only grows, so every function is traced at most a few times before it settles, and a state
-the function starts to use later (say, under another static argument) is picked up the same way.
+* **the pure function** (:meth:`StatefulFunction._pure`): ``(state values, args, kwargs) -> (out, new
+  values)``, which runs the user's function with the given states holding the given values, checks
+  that it touched no state the transformation did not know, and reports the new values of the states
+  it wrote, keyed by their position;
+* **discovery and retry** (:meth:`StatefulFunction._retry`): the states a function touches are learnt
+  by tracing. A transformation starts from what it knows (:class:`Known`, empty at first); a trace that
+  meets a state it did not know aborts with an internal signal, the known set widens, and the
+  transformation traces again. The known set only grows, so a function settles after a few traces;
+* **recording** (:meth:`StatefulFunction._record`): one trace of the user's function into a jaxpr in
+  which every state it did not know reads as a fresh input. ``jit`` uses it so that the first call runs
+  the user's code exactly once: the recorded jaxpr is what gets compiled;
+* **write-back** (:meth:`StatefulFunction._apply`): the new values go back into the states, atomically.
+
+A transformation then only says which ``jax.*`` function to call, how the state values are laid out
+(which are differentiated, batched, carried) and how the results are arranged.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import jax
 import jax.extend
 import numpy as np
+from jax.extend.core import ClosedJaxpr, Primitive, jaxpr_as_fun
 
 from brainstate_core import State, StateTrace
-from brainstate_core._trace import peek
+from brainstate_core.internal import is_tracer, peek, read_values, write_values
 
-__all__ = ["StatefulFunction", "make_jaxpr", "Known", "TraceResult"]
+from ._util import fun_name, normalize_argnums
+
+__all__ = ["StatefulFunction", "make_jaxpr", "Known"]
+
+R = TypeVar("R")
 
 
 class Known:
@@ -53,7 +64,7 @@ class Known:
     def read_states(self) -> list[State]:
         return [s for s, w in zip(self.states, self.writes) if not w]
 
-    def widen(self, result: TraceResult) -> Known:
+    def widen(self, result: _Result) -> Known:
         states, writes = list(self.states), list(self.writes)
         for state, written in zip(result.states, result.written):
             i = self.index.get(state)
@@ -65,7 +76,7 @@ class Known:
         env = list(self.env_keys) + [k for k in result.env_reads if k not in self.env_keys]
         return Known(states, writes, env)
 
-    def covers(self, result: TraceResult, *, writes: bool) -> bool:
+    def covers(self, result: _Result, *, writes: bool) -> bool:
         """Whether a trace stayed inside what is known (and, with ``writes``, wrote only known writes)."""
         index = self.index
         for state, written in zip(result.states, result.written):
@@ -75,7 +86,7 @@ class Known:
         return all(k in self.env_keys for k in result.env_reads)
 
 
-class TraceResult(NamedTuple):
+class _Result(NamedTuple):
     """What one run of a stateful function did."""
 
     out: Any
@@ -85,16 +96,18 @@ class TraceResult(NamedTuple):
     env_reads: dict[str, Any]
 
 
-class Rediscover(BaseException):
+class _Rediscover(BaseException):
     """Internal signal: a trace touched states the transformation did not know. Never escapes."""
 
-    def __init__(self, owner: object, known: Known) -> None:
+    def __init__(self, owner: object, known: Known, recording: _Recording | None = None) -> None:
         super().__init__("internal brainstate signal; should never escape a transformation")
         self.owner = owner
         self.known = known
-        note_traces(self)
+        self.recording = recording
+        _note_traces(self)
 
 
+# -- aborted JAX traces --------------------------------------------------------------------------
 def _jax_traces() -> list:
     """The JAX traces active in this thread, innermost first."""
     from jax._src import core
@@ -106,8 +119,8 @@ def _jax_traces() -> list:
     return chain
 
 
-def note_traces(exc: BaseException) -> None:
-    """Remember on ``exc`` the JAX traces it is about to abort (see :func:`release_traces`)."""
+def _note_traces(exc: BaseException) -> None:
+    """Remember on ``exc`` the JAX traces it is about to abort (see :func:`_release_traces`)."""
     if getattr(exc, "_brainstate_traces", None) is None:
         try:
             exc._brainstate_traces = _jax_traces()  # type: ignore[attr-defined]
@@ -115,14 +128,14 @@ def note_traces(exc: BaseException) -> None:
             pass
 
 
-def release_traces(exc: BaseException) -> None:
+def _release_traces(exc: BaseException) -> None:
     """Free the JAX traces that ``exc`` aborted and that are no longer active.
 
-    JAX (0.4.36 to 0.12 at least) keeps a jaxpr trace that ended with an exception alive for good,
-    with every constant it captured (a ``weakref.finalize`` on each constant refers back to the
-    trace). Discovery traces end that way by design, and their constants are the values of the
-    states they met, so without this every new jitted model would stay in memory. Clearing the
-    trace's tables (what JAX does for a trace that ends normally) lets both go.
+    JAX (0.8 to 0.12 at least) keeps a jaxpr trace that ended with an exception alive for good, with
+    every constant it captured (a ``weakref.finalize`` on each constant refers back to the trace).
+    Discovery traces end that way by design, and their constants are the values of the states they
+    met, so without this every new jitted model would stay in memory. Clearing the trace's tables
+    (what JAX does for a trace that ends normally) lets both go.
     """
     traces = getattr(exc, "_brainstate_traces", None)
     if not traces:
@@ -139,29 +152,93 @@ def release_traces(exc: BaseException) -> None:
     exc._brainstate_traces = [t for t in traces if id(t) in active]  # type: ignore[attr-defined]
 
 
-_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _fresh(value: Any) -> Any:
+    """``value`` with fresh containers (same leaves): editing it in place cannot reach the original."""
+    if isinstance(value, (jax.Array, np.ndarray, np.generic, int, float, complex, bool)):
+        return value
+    return jax.tree.map(lambda x: x, value)
 
 
-def as_tracer(value: Any) -> Any:
-    """``value`` with every array leaf turned into a tracer of the current JAX trace (values unchanged).
+def as_tracer(state: State, value: Any) -> Any:
+    """The value of a state this trace did not know, as a tracer of the current JAX trace.
 
-    A discovery trace hands this as ``lift`` to :meth:`StatefulFunction.run`: the states it has not
-    met yet then read as tracers, as they will in the real trace, and never as concrete arrays. JAX
-    keys the caches of jitted operations called on concrete arrays inside a trace by that trace,
-    so computing with concrete state values there would leave a cache entry behind per trace.
+    The states a trace has not met yet then read as tracers, as they will in the real trace, never as
+    concrete arrays: JAX keys the caches of jitted operations called on concrete arrays inside a trace
+    by that trace, so computing with them there would leave a cache entry behind per trace.
     """
     return jax.tree.map(lambda x: jax.lax.optimization_barrier(x) if isinstance(x, (jax.Array, np.ndarray)) else x, value)
 
 
-def _executing_eagerly() -> bool:
-    """True outside every JAX trace, where an aborted attempt would really compute."""
-    from jax._src import core
+# -- recording -----------------------------------------------------------------------------------
+# A state a recording trace did not know reads as ``_state_input_p(value, slot=k)``: an identity that
+# marks the place where the state's k-th leaf enters. Recordings are always rewritten (the marker
+# becomes an input of the jaxpr) before they are evaluated, so the marker is never lowered.
+_state_input_p = Primitive("brainstate_state_input")
+_state_input_p.def_abstract_eval(lambda x, *, slot: x)
+_state_input_p.def_impl(lambda x, *, slot: x)
 
-    return isinstance(core.trace_ctx.trace, core.EvalTrace)
+
+class _Recording:
+    """One trace of a stateful function as a jaxpr whose inputs are (known state values, new states, args).
+
+    Attributes:
+        known: what is known once the recorded trace is counted (the states it met, appended).
+        found_new: whether the trace met states (or ``environ`` keys) it did not know.
+    """
+
+    __slots__ = ("known", "found_new", "_closed", "_dyn", "_in_tree", "_out_tree", "_lifted", "_n_known")
+
+    def __init__(self, closed: ClosedJaxpr, n_markers: int, known_before: Known, known: Known, found_new: bool,
+                 dyn: list[int], in_tree: Any, out_tree: Any, lifted: list[tuple[State, Any, int]]) -> None:
+        jaxpr = closed.jaxpr
+        markers = [e for e in jaxpr.eqns if e.primitive is _state_input_p]
+        assert len(markers) == n_markers, "a recorded state input was lost"
+        marker_out = sorted(((e.params["slot"], e.outvars[0]) for e in markers), key=lambda p: p[0])
+        eqns = [e for e in jaxpr.eqns if e.primitive is not _state_input_p]
+        used = {v for e in eqns for v in e.invars if not isinstance(v, jax.extend.core.Literal)}
+        used.update(v for v in jaxpr.outvars if not isinstance(v, jax.extend.core.Literal))
+        keep = [i for i, v in enumerate(jaxpr.constvars) if v in used]
+        invars = [v for _, v in marker_out] + list(jaxpr.invars)
+        debug = jaxpr.debug_info
+        if debug is not None and debug.arg_names is not None:
+            debug = debug._replace(arg_names=tuple(f"state{k}" for k in range(len(marker_out))) + tuple(debug.arg_names))
+        rewritten = jaxpr.replace(constvars=[jaxpr.constvars[i] for i in keep], invars=invars, eqns=eqns,
+                                  debug_info=debug)
+        self._closed = ClosedJaxpr(rewritten, [closed.consts[i] for i in keep])
+        self.known, self.found_new = known, found_new
+        self._n_known = len(known_before.states)
+        self._dyn, self._in_tree, self._out_tree, self._lifted = dyn, in_tree, out_tree, lifted
+
+    def replay(self, known: Known, values: Sequence[Any], args: tuple, kwargs: dict) -> Any:
+        """Evaluate the recording on ``known``'s state values and the arguments: ``(out, new values)``.
+
+        Returns ``None`` when the inputs do not match what was recorded (the caller then runs the
+        function itself).
+        """
+        leaves, tree = jax.tree.flatten((list(values[: self._n_known]), args, kwargs))
+        if tree != self._in_tree:
+            return None
+        inputs = []
+        for state, vtree, _ in self._lifted:
+            sub, sub_tree = jax.tree.flatten(values[known.index[state]])
+            if sub_tree != vtree:
+                return None
+            inputs.extend(sub)
+        inputs.extend(leaves[i] for i in self._dyn)
+        expected = self._closed.in_avals
+        if len(inputs) != len(expected) or any(jax.typeof(x) != a for x, a in zip(inputs, expected)):
+            return None
+        return jax.tree.unflatten(self._out_tree, jaxpr_as_fun(self._closed)(*inputs))
+
+
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class StatefulFunction:
     """Turn a Python function that reads and writes States into a pure function of their values.
+
+    Every transformation of ``brainstate.transform`` is built on this class. Used directly, it tells
+    which states a function touches for given arguments and gives the jaxpr of its pure form.
 
     Args:
         fun: the function.
@@ -187,14 +264,17 @@ class StatefulFunction:
         static_argnames: str | Iterable[str] = (),
     ) -> None:
         self.fun = fun
-        self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        self.static_argnums = normalize_argnums(static_argnums)
         self.static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-        self.known = Known()
-        self.validated = False
+        self._known = Known()
+        self._validated = False
         self._memo_key: Any = None
 
+    def __repr__(self) -> str:
+        return f"brainstate.transform.StatefulFunction({fun_name(self.fun)})"
+
     @classmethod
-    def shared(cls, fun: Callable, key: Any = None) -> StatefulFunction:
+    def _shared(cls, fun: Callable, key: Any = None) -> StatefulFunction:
         """A StatefulFunction for ``fun`` that starts from what earlier ones keyed by ``key`` learnt.
 
         Loops and branches build a new StatefulFunction on each call; keyed by the user's function
@@ -208,63 +288,89 @@ class StatefulFunction:
             sf._memo_key = None
             return sf
         if known is not None:
-            sf.known, sf.validated = known, True
+            sf._known, sf._validated = known, True
         return sf
 
-    # -- running -----------------------------------------------------------------------------
-    def run(
-        self, states: Sequence[State], values: Sequence[Any], args: tuple, kwargs: dict, lift: Callable | None = None
-    ) -> TraceResult:
+    # -- the protocol the transformations use --------------------------------------------------
+    def _run(self, states: Sequence[State], values: Sequence[Any], args: tuple, kwargs: dict,
+             lift: Callable | None = None) -> _Result:
         """Call the function with ``states`` holding ``values``; put every state back afterwards.
 
-        ``lift`` is applied to the value of any other state at its first read (see :class:`StateTrace`).
+        Every other state reads through ``lift`` at its first read (by default a fresh copy of its
+        containers, so editing a value in place never reaches the stored one).
         """
-        with StateTrace(lift=lift) as trace:
+        with StateTrace(lift=lift or _fresh_lift) as trace:
             # The values live in this thread's overlay: other threads keep seeing the real ones.
-            trace.install(states, values)
+            trace.install(states, [_fresh(v) for v in values])
             try:
                 out = self.fun(*args, **kwargs)
             except BaseException as exc:
-                note_traces(exc)
+                _note_traces(exc)
                 raise
             new_values = {s: peek(s) for s, w in zip(trace.states, trace.written) if w}
-        return TraceResult(out, trace.states, trace.written, new_values, trace.env_reads)
+        return _Result(out, trace.states, trace.written, new_values, trace.env_reads)
 
-    def check(self, known: Known, result: TraceResult, *, writes: bool = False) -> None:
-        """Signal a retrace (caught by :meth:`call`) if ``result`` went beyond ``known``."""
+    def _check(self, known: Known, result: _Result, *, writes: bool = False) -> None:
+        """Signal a retrace (caught by :meth:`_retry`) if ``result`` went beyond ``known``."""
         if not known.covers(result, writes=writes):
-            raise Rediscover(self, known.widen(result))
+            raise _Rediscover(self, known.widen(result))
 
-    def call(self, attempt: Callable[[Known], Any], known: Known | None = None) -> Any:
+    def _pure(self, known: Known, states: Sequence[State], *, fun: StatefulFunction | None = None,
+              writes: bool = False, lift: Callable | None = None,
+              inspect: Callable[[list[State]], None] | None = None) -> Callable[..., tuple[Any, dict[int, Any]]]:
+        """The pure function ``(values of states, args, kwargs) -> (out, {position in states: new value})``.
+
+        It runs ``fun`` (default: this function; a branch of a ``switch`` runs another) and checks the
+        trace against ``known`` (with ``writes``, a write to a state known as read-only also retraces).
+        ``inspect`` is then given the states the trace touched (``grad`` checks its grad states).
+        """
+        run = (fun or self)._run
+        index = {s: i for i, s in enumerate(states)}
+
+        def pure(values: Sequence[Any], args: tuple = (), kwargs: Mapping[str, Any] | None = None):
+            result = run(states, values, args, dict(kwargs or {}), lift)
+            self._check(known, result, writes=writes)
+            if inspect is not None:
+                inspect(result.states)
+            return result.out, {index[s]: v for s, v in result.new_values.items()}
+
+        return pure
+
+    def _retry(self, attempt: Callable[[Known], R], known: Known | None = None) -> R:
         """Run ``attempt(known)``, widening what is known and retrying while a trace finds more.
 
-        Executed eagerly for the first time, the states are first discovered by running ``attempt``
-        abstractly (under ``jax.eval_shape``), so an eager transformation never computes (or runs
-        ``jax.debug`` callbacks) twice because it met a state it did not know. Under a JAX trace an
-        aborted attempt only traces, so no abstract run is needed.
+        Run for the first time, the states are first discovered by running ``attempt`` abstractly
+        (under ``jax.eval_shape``). Eagerly, an aborted attempt would compute (and run ``jax.debug``
+        callbacks) for nothing; under an enclosing JAX trace, it would leave what it had traced so far,
+        side effects included, in that trace. The abstract run keeps both away.
         """
-        known = self.known if known is None else known
-        if not self.validated and _executing_eagerly():
+        known = self._known if known is None else known
+        if not self._validated:
             known = self._discover(attempt, known)
         while True:
             try:
                 result = attempt(known)
-            except Rediscover as signal:
-                release_traces(signal)
+            except _Rediscover as signal:
+                _release_traces(signal)
                 if signal.owner is not self:
                     raise
                 known = self._learn(signal.known)
                 continue
             except BaseException as exc:
-                release_traces(exc)
+                _release_traces(exc)
                 raise
-            self.validated = True
+            self._validated = True
             return result
+
+    def _apply(self, attempt: Callable[[Known], tuple[Sequence[State], Mapping[int, Any], R]]) -> R:
+        """:meth:`_retry` an attempt returning ``(states, new values by position, result)``; write back."""
+        states, new_values, result = self._retry(attempt)
+        write_values(states, new_values)
+        return result
 
     def _discover(self, attempt: Callable[[Known], Any], known: Known) -> Known:
         """One abstract run of ``attempt``: one trace finds every state the function touches."""
-
-        def abstract() -> None:
+        def abstract() -> None:  # the attempt's result holds States, which JAX must not see
             attempt(known)
 
         try:
@@ -272,65 +378,107 @@ class StatefulFunction:
             # keys to vmap lanes) are undone by this trace.
             with StateTrace(check_tracers=False):
                 jax.eval_shape(abstract)
-        except Rediscover as signal:
-            release_traces(signal)
+        except _Rediscover as signal:
+            _release_traces(signal)
             if signal.owner is not self:
                 raise
             known = self._learn(signal.known)
         except (jax.errors.JAXTypeError, jax.errors.NonConcreteBooleanIndexError) as exc:
             # The function branches on concrete values (allowed eagerly): discover by running it.
-            release_traces(exc)
+            _release_traces(exc)
         except BaseException as exc:
-            release_traces(exc)
+            _release_traces(exc)
             raise
         return known
 
     def _learn(self, known: Known) -> Known:
-        self.known = known
+        self._known = known
         if self._memo_key is not None:
             _MEMO[self._memo_key] = known
         return known
 
-    # -- static arguments --------------------------------------------------------------------
-    def bind_static(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, dict, Hashable]:
-        """Split off static arguments: returns (function of dynamic args, dyn args, dyn kwargs, static key)."""
+    def _record(self, known: Known, values: Sequence[Any], args: tuple, kwargs: dict) -> _Recording:
+        """Trace the function once into a jaxpr; every state ``known`` lacks becomes a fresh input.
+
+        The tracers among ``values``, ``args`` and ``kwargs`` (those of the enclosing JAX trace) are the
+        jaxpr's other inputs; everything else is a constant of the recording.
+        """
+        leaves, in_tree = jax.tree.flatten((list(values), args, kwargs))
+        dyn = [i for i, x in enumerate(leaves) if is_tracer(x)]
+        lifted: list[tuple[State, Any, int]] = []
+        slots = [0]
+        box: dict[str, Any] = {}
+
+        def lift(state: State, value: Any) -> Any:
+            sub, sub_tree = jax.tree.flatten(value)
+            first = slots[0]
+            slots[0] += len(sub)
+            lifted.append((state, sub_tree, first))
+            return jax.tree.unflatten(sub_tree, [_state_input_p.bind(x, slot=first + k) for k, x in enumerate(sub)])
+
+        def traced(*dyn_leaves: Any) -> Any:
+            full = list(leaves)
+            for i, x in zip(dyn, dyn_leaves):
+                full[i] = x
+            v, a, kw = jax.tree.unflatten(in_tree, full)
+            result = self._run(known.states, v, a, kw, lift)
+            wider = known if known.covers(result, writes=False) else known.widen(result)
+            box["known"], box["found_new"] = wider, wider is not known
+            out = (result.out, {wider.index[s]: x for s, x in result.new_values.items()})
+            flat, box["out_tree"] = jax.tree.flatten(out)
+            return flat
+
+        closed = jax.make_jaxpr(traced)(*[leaves[i] for i in dyn])
+        return _Recording(closed, slots[0], known, box["known"], box["found_new"], dyn, in_tree, box["out_tree"], lifted)
+
+    def _split_static(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, dict, Hashable]:
+        """Split off static arguments: (function of the dynamic args, dyn args, dyn kwargs, static key)."""
         if not self.static_argnums and not self.static_argnames:
             return self.fun, args, kwargs, ()
-        nums = {i % len(args) if i < 0 else i for i in self.static_argnums if -len(args) <= i < len(args)}
-        static_pos = tuple((i, args[i]) for i in sorted(nums))
-        static_kw = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        n = len(args)
+        nums = {i % n if i < 0 else i for i in self.static_argnums if -n <= i < n}
+        static_kw = {k: v for k, v in kwargs.items() if k in self.static_argnames}
         dyn_args = tuple(a for i, a in enumerate(args) if i not in nums)
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         fun = self.fun
-        n = len(args)
 
-        def bound(*dargs, **dkwargs):
+        def bound(*dargs: Any, **dkwargs: Any) -> Any:
             it = iter(dargs)
-            full = [args[i] if i in nums else next(it) for i in range(n)]
-            return fun(*full, **dkwargs, **dict(static_kw))
+            return fun(*[args[i] if i in nums else next(it) for i in range(n)], **dkwargs, **static_kw)
 
-        return bound, dyn_args, dyn_kwargs, (static_pos, static_kw)
+        key = (tuple((i, args[i]) for i in sorted(nums)), tuple(sorted(static_kw.items())))
+        return bound, dyn_args, dyn_kwargs, key
 
-    # -- inspection --------------------------------------------------------------------------
-    def make_jaxpr(self, *args: Any, **kwargs: Any) -> tuple[jax.extend.core.ClosedJaxpr, tuple[State, ...]]:
-        """The jaxpr of ``(state values, *args) -> (out, new values of written states)`` and the states.
+    # -- inspection (the upstream-facing API) --------------------------------------------------
+    def make_jaxpr(self, *args: Any, **kwargs: Any) -> tuple[ClosedJaxpr, tuple[State, ...]]:
+        """The jaxpr of ``(state values, args, kwargs) -> (out, new values of written states)`` and the states.
 
-        The states are exactly those this call touches, in order of first access.
+        The states are exactly those this call touches, in order of first access; the function is
+        traced once.
         """
-        fun, dyn_args, dyn_kwargs, _ = self.bind_static(args, kwargs)
+        fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
         inner = StatefulFunction(fun)
 
-        def attempt(known: Known):
-            def pure(values, a, kw):
-                result = inner.run(known.states, values, a, kw)
-                inner.check(known, result)
-                return result.out, [result.new_values.get(s, v) for s, v in zip(known.write_states(), values)]
+        def attempt(known: Known) -> tuple[ClosedJaxpr, Known]:
+            pure = inner._pure(known, known.states)
 
-            values = [s.value for s in known.states]
-            return jax.make_jaxpr(pure)(values, dyn_args, dyn_kwargs), known
+            def written_values(values: list, a: tuple, kw: dict) -> tuple[Any, list]:
+                out, new = pure(values, a, kw)
+                return out, [new.get(i, v) for i, (v, w) in enumerate(zip(values, known.writes)) if w]
 
-        jaxpr, known = inner.call(attempt)
+            return jax.make_jaxpr(written_values)(read_values(known.states), dyn_args, dyn_kwargs), known
+
+        jaxpr, known = inner._retry(attempt)
         return jaxpr, known.states
+
+    def get_jaxpr(self, *args: Any, **kwargs: Any) -> ClosedJaxpr:
+        """The closed jaxpr of the pure function for these arguments (see :meth:`make_jaxpr`)."""
+        return self.make_jaxpr(*args, **kwargs)[0]
+
+    def get_out_shapes(self, *args: Any, **kwargs: Any) -> Any:
+        """Shapes and dtypes of the function's output for these arguments (nothing runs, no state changes)."""
+        fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
+        return _eval_shape(StatefulFunction(fun), dyn_args, dyn_kwargs)
 
     def get_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
         """States the function touches for these arguments, in order of first access."""
@@ -345,17 +493,27 @@ class StatefulFunction:
         return tuple(self._known_for(args, kwargs).read_states())
 
     def _known_for(self, args: tuple, kwargs: dict) -> Known:
-        fun, dyn_args, dyn_kwargs, _ = self.bind_static(args, kwargs)
+        fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
         inner = StatefulFunction(fun)
 
         def attempt(known: Known) -> Known:
-            def probe(a, kw):
-                inner.check(known, inner.run(known.states, [peek(s) for s in known.states], a, kw))
-
-            jax.eval_shape(probe, dyn_args, dyn_kwargs)
+            jax.eval_shape(inner._pure(known, known.states), [peek(s) for s in known.states], dyn_args, dyn_kwargs)
             return known
 
-        return inner.call(attempt)
+        return inner._retry(attempt)
+
+
+def _fresh_lift(state: State, value: Any) -> Any:
+    return _fresh(value)
+
+
+def _eval_shape(sf: StatefulFunction, args: tuple, kwargs: dict) -> Any:
+    """Shapes of ``sf``'s output; no state changes."""
+
+    def attempt(known: Known) -> Any:
+        return jax.eval_shape(sf._pure(known, known.states), read_values(known.states), args, kwargs)[0]
+
+    return sf._retry(attempt)
 
 
 def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), static_argnames: str | Iterable[str] = ()):
@@ -368,5 +526,4 @@ def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), static_a
         >>> states == (w,)
         True
     """
-    sf = StatefulFunction(fun, static_argnums, static_argnames)
-    return sf.make_jaxpr
+    return StatefulFunction(fun, static_argnums, static_argnames).make_jaxpr

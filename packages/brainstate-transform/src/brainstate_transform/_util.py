@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from brainstate_core import State, TraceContextError
-from brainstate_core._state import format_value
-from brainstate_core._trace import LOCAL, _contains_tracer
+from brainstate_core import State
+from brainstate_core.internal import format_value
 
-__all__ = ["normalize_argnums", "read_values", "write_back", "environ_values", "is_state", "ById", "describe"]
+__all__ = ["normalize_argnums", "environ_values", "is_state", "ById", "describe", "fun_name"]
+
+
+def fun_name(fun: Any) -> str:
+    """How error messages and reprs name a user's function: its qualified name, else its repr."""
+    return getattr(fun, "__qualname__", None) or repr(fun)
 
 
 def describe(value: Any) -> str:
@@ -25,36 +29,12 @@ def is_state(x: Any) -> bool:
 
 
 def normalize_argnums(nums: int | Sequence[int] | None) -> tuple[int, ...]:
+    """``argnums`` as a tuple: ``None`` -> ``()``, ``2`` -> ``(2,)``."""
     if nums is None:
         return ()
     if isinstance(nums, int):
         return (nums,)
     return tuple(nums)
-
-
-def read_values(states: Sequence[State]) -> list[Any]:
-    """Current values of ``states``; recorded as reads when an outer transformation is tracing."""
-    if LOCAL.traces:
-        return [s.value for s in states]
-    return [s.value if s._dead else s._value for s in states]
-
-
-def write_back(states: Sequence[State], new_values: dict[int, Any]) -> None:
-    """Write ``new_values`` (state index -> value) into ``states`` after a transformation ran."""
-    if LOCAL.traces:
-        for i, value in new_values.items():
-            states[i].value = value
-        return
-    first = next(iter(new_values.values()))
-    if _contains_tracer(first):
-        state = states[next(iter(new_values))]
-        raise TraceContextError(
-            f"A brainstate transformation was called inside a raw JAX transformation (jax.jit, jax.grad, "
-            f"jax.vmap, ...) and would write tracers into {state!r} (created at {state.source_info}). Fix: "
-            "use the brainstate.transform version of the outer transformation too."
-        )
-    for i, value in new_values.items():
-        states[i]._value = value
 
 
 class ById:

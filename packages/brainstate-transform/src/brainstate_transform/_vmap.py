@@ -11,12 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_core import BatchAxisError, State, catch_new_states
-from brainstate_core._errors import StateUsageError
-from brainstate_core._trace import peek
+from brainstate_core import BatchAxisError, State, StateUsageError, catch_new_states
+from brainstate_core.internal import peek, read_values, to_predicate
 
 from ._stateful import Known, StatefulFunction
-from ._util import is_state, read_values
+from ._util import fun_name, is_state
 
 __all__ = ["vmap", "pmap", "vmap_new_states", "map", "VmapFunction"]
 
@@ -44,8 +43,6 @@ def _parse_declaration(decl: Any, axis: int = 0) -> tuple[dict[State, int], list
             explicit.update(e)
             filters.extend(f)
     else:
-        from brainstate_core._filter import to_predicate
-
         filters.append((to_predicate(decl), axis))
     return explicit, filters
 
@@ -118,6 +115,25 @@ class VmapFunction:
         self._in_decl = _parse_declaration(in_states)
         self._out_decl = _parse_declaration(out_states)
         self._mapper = functools.partial(mapper, **mapper_kwargs)
+        self._kind = "vmap" if mapper is jax.vmap else "pmap"
+
+    def __repr__(self) -> str:
+        return f"brainstate.transform.{self._kind}({fun_name(self._sf.fun)}, in_axes={self.in_axes!r})"
+
+    def _lane_writes(self, new: dict[int, Any], out_index: dict[int, int], states: list[State], n: int):
+        """Sort the lanes' writes: declared (stacked on their axis), batched, and equal in every lane."""
+        declared, batched, unbatched = {}, {}, {}
+        reference = jax.lax.axis_index(self.axis_name) if new else None
+        for i, v in new.items():
+            if i in out_index:
+                declared[i] = v
+            elif _is_batched(v, reference):
+                if type(states[i]).from_lanes is State.from_lanes:
+                    states[i].from_lanes(v, True, n)  # raises BatchAxisError, naming the state
+                batched[i] = v
+            else:
+                unbatched[i] = v
+        return declared, batched, unbatched
 
     def _attempt(self, known: Known, args: tuple, kwargs: dict):
         declared_in = _resolve(self._in_decl, known.states)
@@ -127,57 +143,50 @@ class VmapFunction:
         n = _axis_size(self.in_axes, args, declared_in, self.axis_size)
         din = list(declared_in)
         others = [s for s in known.states if s not in declared_in]
-        all_states = din + others
-        index = {s: i for i, s in enumerate(all_states)}
-        out_index = {index[s]: ax for s, ax in declared_out.items() if s in index}
-        snapshot = [peek(s) for s in all_states]
-        sf, name = self._sf, self.axis_name
+        states = din + others
+        out_index = {i: declared_out[s] for i, s in enumerate(states) if s in declared_out}
+        snapshot = [peek(s) for s in states]
+        pure = self._sf._pure(known, states)
         try:
             lanes = [s.to_lanes(n) for s in others]
 
-            def pure(din_values, other_values, kw, *a):
-                result = sf.run(all_states, list(din_values) + list(other_values), a, kw)
-                sf.check(known, result)
-                declared, batched, unbatched = {}, {}, {}
-                reference = jax.lax.axis_index(name) if result.new_values else None
-                for s, v in result.new_values.items():
-                    i = index[s]
-                    if i in out_index:
-                        declared[i] = v
-                    elif _is_batched(v, reference):
-                        if type(s).from_lanes is State.from_lanes:
-                            s.from_lanes(v, True, n)  # raises BatchAxisError, naming the state
-                        batched[i] = v
-                    else:
-                        unbatched[i] = v
-                for i in out_index:
-                    if i not in declared:
-                        declared[i] = (list(din_values) + list(other_values))[i]
-                return result.out, declared, batched, unbatched
+            def per_lane(din_values, other_values, kw, *a):
+                values = list(din_values) + list(other_values)
+                out, new = pure(values, a, kw)
+                declared, batched, unbatched = self._lane_writes(new, out_index, states, n)
+                declared.update({i: values[i] for i in out_index if i not in declared})
+                return out, declared, batched, unbatched
 
             user_axes = tuple(self.in_axes) if isinstance(self.in_axes, (tuple, list)) else (self.in_axes,) * len(args)
             in_axes = ([declared_in[s] for s in din], [ax for _, ax in lanes], 0, *user_axes)
             out_axes = (self.out_axes, dict(out_index), 0, None)
-            mapped = self._mapper(pure, in_axes=in_axes, out_axes=out_axes, axis_name=name, axis_size=n)
+            mapped = self._mapper(per_lane, in_axes=in_axes, out_axes=out_axes, axis_name=self.axis_name, axis_size=n)
             out, declared, batched, unbatched = mapped(read_values(din), [v for v, _ in lanes], kwargs, *args)
         except BaseException:
-            _restore(all_states, snapshot)
+            _restore(states, snapshot)
             raise
-        return out, all_states, snapshot, declared, batched, unbatched, n
+        writes = {i: (_set_value, v) for i, v in declared.items()}
+        writes.update({i: (functools.partial(_from_lanes, batched=False, n=n), v) for i, v in unbatched.items()})
+        writes.update({i: (functools.partial(_from_lanes, batched=True, n=n), v) for i, v in batched.items()})
+        return states, writes, snapshot, out
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        out, states, snapshot, declared, batched, unbatched, n = self._sf.call(lambda k: self._attempt(k, args, kwargs))
+        states, writes, snapshot, out = self._sf._retry(lambda known: self._attempt(known, args, kwargs))
         try:
-            for i, v in declared.items():
-                states[i].value = v
-            for i, v in unbatched.items():
-                states[i].from_lanes(v, False, n)
-            for i, v in batched.items():
-                states[i].from_lanes(v, True, n)
+            for i, (write, value) in writes.items():
+                write(states[i], value)
         except BaseException:  # a from_lanes hook refused: undo the whole call (to_lanes included)
             _restore(states, snapshot)
             raise
         return out
+
+
+def _set_value(state: State, value: Any) -> None:
+    state.value = value
+
+
+def _from_lanes(state: State, value: Any, *, batched: bool, n: int) -> None:
+    state.from_lanes(value, batched, n)
 
 
 def _restore(states: Sequence[State], values: Sequence[Any]) -> None:

@@ -1,0 +1,103 @@
+"""The small internal API that the other brainstate wheels (and extension authors) build on.
+
+Users do not need it. It exists so that brainstate-transform, brainstate-random and brainstate-nn
+never reach into core's private modules or a State's private slots: everything they need is here,
+named and documented, and core is free to change how it is implemented.
+
+* :func:`peek` reads the value a state has for this thread without recording a read;
+* :func:`read_values` / :func:`write_values` are the fast paths a transformation uses to hand state
+  values to JAX and to write the results back;
+* :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere;
+* :func:`format_value` describes a pytree of arrays compactly for error messages and reprs;
+* :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``.
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> import brainstate_core as bc
+    >>> from brainstate_core import internal
+    >>> s = bc.State(jnp.zeros(3))
+    >>> internal.format_value(internal.peek(s)), internal.contains_tracer(s.value)
+    ('f32[3]', False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jax.core import Tracer
+
+from ._errors import TraceContextError
+from ._filter import FilterLike, to_predicate
+from ._state import State, format_value
+from ._trace import LOCAL, _contains_tracer, peek
+
+__all__ = [
+    "FilterLike",
+    "to_predicate",
+    "peek",
+    "is_dead",
+    "in_state_trace",
+    "read_values",
+    "write_values",
+    "is_tracer",
+    "contains_tracer",
+    "format_value",
+]
+
+
+def is_tracer(x: Any) -> bool:
+    """Whether ``x`` itself is a JAX tracer."""
+    return isinstance(x, Tracer)
+
+
+def contains_tracer(value: Any) -> bool:
+    """Whether any leaf of the pytree ``value`` is a JAX tracer (fast for a single array)."""
+    return _contains_tracer(value)
+
+
+def is_dead(state: State) -> bool:
+    """Whether ``state`` was created inside a finished trace and so has no usable value."""
+    return state._dead
+
+
+def in_state_trace() -> bool:
+    """Whether this thread is inside a brainstate transformation (some :class:`StateTrace` is active)."""
+    return bool(LOCAL.traces)
+
+
+def read_values(states: Sequence[State]) -> list[Any]:
+    """The current values of ``states``, as a transformation hands them to JAX.
+
+    Inside an enclosing transformation this is an ordinary read (recorded, so the outer
+    transformation learns the states); outside every transformation it skips the bookkeeping.
+    """
+    if LOCAL.traces:
+        return [s.value for s in states]
+    return [s.value if s._dead else s._value for s in states]
+
+
+def write_values(states: Sequence[State], new_values: Mapping[int, Any]) -> None:
+    """Write ``new_values`` (position in ``states`` -> value) back after a transformation ran.
+
+    Inside an enclosing transformation the writes are recorded like any write. Outside, a tracer is
+    refused with :class:`TraceContextError`: it means the transformation ran inside a raw JAX one.
+    """
+    if not new_values:
+        return
+    if LOCAL.traces:
+        for i, value in new_values.items():
+            states[i].value = value
+        return
+    first = next(iter(new_values))
+    if _contains_tracer(new_values[first]):
+        state = states[first]
+        raise TraceContextError(
+            f"A brainstate transformation was called inside a raw JAX transformation (jax.jit, jax.grad, "
+            f"jax.vmap, ...) and would write tracers into {state!r} (created at {state.source_info}). Fix: "
+            "use the brainstate.transform version of the outer transformation too."
+        )
+    for i, value in new_values.items():
+        state = states[i]
+        state._value = value
+        state._dead = False
