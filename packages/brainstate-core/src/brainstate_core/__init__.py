@@ -2,7 +2,6 @@
 
 from . import environ as environ
 from . import graph as graph
-from . import internal as internal
 from . import util as util
 from ._errors import BatchAxisError as BatchAxisError
 from ._errors import BrainStateError as BrainStateError
