@@ -95,7 +95,7 @@ def _with_extras(path: str) -> str:
 def install_workspace(session: nox.Session, extra: str | None = "cpu", *pins: str) -> None:
     """Editable installs of the four wheels (all their extras) and the meta-package with ``extra``.
 
-    ``pins`` are further requirements resolved together with them, such as ``jax==0.4.36``.
+    ``pins`` are further requirements resolved together with them, such as ``jax==0.8.0``.
     """
     editable = [arg for path in PACKAGES for arg in ("-e", _with_extras(path))]
     meta = f".[{extra}]" if extra else "."

@@ -289,12 +289,8 @@ def test_page_and_tests_list_the_same_rows() -> None:
 
 def test_page_rows_name_the_error_the_test_checks() -> None:
     rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z0-9-]+)` \|.*?\| `(\w+)` \|", _doc(), flags=re.M)}
-    assert rows == {m.id: _public_name(m.error) for m in CATALOGUE}
+    assert rows == {m.id: m.error.__name__ for m in CATALOGUE}
 
-
-def _public_name(error: type[BaseException]) -> str:
-    # Older jax (0.4.x) defines jax.errors.JaxRuntimeError as an alias of jaxlib's XlaRuntimeError.
-    return "JaxRuntimeError" if error is jax.errors.JaxRuntimeError else error.__name__
 
 
 def _defined_error_classes() -> set[str]:

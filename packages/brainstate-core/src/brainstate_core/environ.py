@@ -77,11 +77,7 @@ _INTS = {64: jnp.int64, 32: jnp.int32, 16: jnp.int16, "bf16": jnp.int16}
 _UINTS = {64: jnp.uint64, 32: jnp.uint32, 16: jnp.uint16, "bf16": jnp.uint16}
 _COMPLEXES = {64: jnp.complex128, 32: jnp.complex64, 16: jnp.complex64, "bf16": jnp.complex64}
 
-# jax.enable_x64 is the thread-local override; older JAX only had it under jax.experimental.
-if hasattr(jax, "enable_x64"):
-    _enable_x64: Callable[[bool], Any] = jax.enable_x64
-else:  # pragma: no cover - older JAX
-    from jax.experimental import enable_x64 as _enable_x64
+_enable_x64: Callable[[bool], Any] = jax.enable_x64  # JAX's thread-local x64 override
 
 _LOCK = threading.Lock()
 _GLOBAL: dict[str, Any] = {PRECISION: 64 if jax.config.jax_enable_x64 else 32}

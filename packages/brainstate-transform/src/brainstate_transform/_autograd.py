@@ -13,7 +13,7 @@ from brainstate_core import State, StateUsageError
 
 from brainstate_core.internal import read_values
 
-from ._stateful import Known, StatefulFunction
+from ._stateful import Known, StatefulFunction, boundary
 from ._util import describe, fun_name, is_state, normalize_argnums
 
 __all__ = ["grad", "vector_grad", "jacrev", "jacfwd", "jacobian", "hessian", "vjp", "jvp", "GradFunction"]
@@ -147,6 +147,7 @@ class GradFunction(_Differentiated):
     def _transform(fun: Callable, **kwargs: Any) -> Callable:
         return jax.grad(fun, **kwargs)
 
+    @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         def attempt(known: Known):
             states, other_values, pure = self._layout(known, kwargs)
@@ -287,6 +288,7 @@ class _VJPFunction(_Differentiated):
 
     _name = "vjp"
 
+    @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         def attempt(known: Known):
             states, other_values, pure = self._layout(known, kwargs)
@@ -310,6 +312,7 @@ class _JVPFunction(_Differentiated):
 
     _name = "jvp"
 
+    @boundary
     def __call__(self, primals: tuple, tangents: tuple, state_tangents: Any = None) -> Any:
         grad_values = read_values(self._grad_states)
         if state_tangents is None:

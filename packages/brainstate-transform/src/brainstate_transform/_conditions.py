@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from brainstate_core import StateUsageError
 
 from ._carry import Carry
-from ._stateful import StatefulFunction
+from ._stateful import StatefulFunction, boundary
 
 __all__ = ["cond", "switch", "ifelse"]
 
@@ -34,6 +34,7 @@ def _branch(pure: Callable) -> Callable:
     return lambda values, *ops: pure(values, ops)
 
 
+@boundary
 def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> Any:
     """``jax.lax.cond`` for stateful branches.
 
@@ -54,6 +55,7 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
     return _switch(jnp.asarray(pred, dtype=bool).astype(jnp.int32), [false_fun, true_fun], operands)
 
 
+@boundary
 def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     """``jax.lax.switch`` for stateful branches (``index`` is clamped into range, as in JAX).
 
@@ -67,6 +69,7 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     return _switch(index, list(branches), operands)
 
 
+@boundary
 def ifelse(conditions: Sequence[Any], branches: Sequence[Callable], *operands: Any) -> Any:
     """Run the branch of the first true condition; the last branch runs when none is true.
 

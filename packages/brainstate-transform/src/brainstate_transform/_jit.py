@@ -12,7 +12,7 @@ import jax
 
 from brainstate_core.internal import read_values, write_values
 
-from ._stateful import Known, StatefulFunction, _Rediscover, _release_traces, as_tracer
+from ._stateful import Known, StatefulFunction, _Rediscover, _release_traces, as_tracer, boundary
 from ._util import environ_values, fun_name, normalize_argnums
 
 __all__ = ["jit", "JittedFunction"]
@@ -128,6 +128,7 @@ class JittedFunction:
         tokens.append(known)
         return self._token_base + len(tokens) - 1
 
+    @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if jax.config.jax_disable_jit:
             return self._eager(args, kwargs)

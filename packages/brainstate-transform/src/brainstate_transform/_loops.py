@@ -12,7 +12,7 @@ from brainstate_core import StateUsageError
 
 from ._carry import Carry
 from ._progress import ProgressBar
-from ._stateful import StatefulFunction
+from ._stateful import StatefulFunction, boundary
 from ._util import describe
 
 __all__ = ["scan", "for_loop", "while_loop", "fori_loop", "checkpointed_scan", "checkpointed_for_loop"]
@@ -47,6 +47,7 @@ def _scan(f, init, xs, length, reverse, unroll, pbar: ProgressBar | None, remat:
     return sf._apply(attempt)
 
 
+@boundary
 def scan(
     f: Callable,
     init: Any,
@@ -75,6 +76,7 @@ def scan(
     return _scan(f, init, xs, length, reverse, unroll, pbar, False, "the scan body")
 
 
+@boundary
 def checkpointed_scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
                       reverse: bool = False, unroll: int | bool = 1, pbar: ProgressBar | None = None):
     """:func:`scan` whose body is rematerialised in the backward pass (memory O(steps x carry)).
@@ -94,6 +96,7 @@ def _for_loop(f, xs, length, reverse, unroll, pbar, remat):
     return ys
 
 
+@boundary
 def for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = False,
              unroll: int | bool = 1, pbar: ProgressBar | None = None):
     """Call ``f(*x)`` for each slice ``x`` of ``xs`` along the leading axis; stack the outputs.
@@ -110,6 +113,7 @@ def for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = F
     return _for_loop(f, xs, length, reverse, unroll, pbar, False)
 
 
+@boundary
 def checkpointed_for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = False,
                           unroll: int | bool = 1, pbar: ProgressBar | None = None):
     """:func:`for_loop` whose body is rematerialised in the backward pass.
@@ -122,6 +126,7 @@ def checkpointed_for_loop(f: Callable, *xs: Any, length: int | None = None, reve
     return _for_loop(f, xs, length, reverse, unroll, pbar, True)
 
 
+@boundary
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     """``jax.lax.while_loop`` for stateful functions.
 
@@ -166,6 +171,7 @@ def _while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any, key: Any 
     return sf_body._apply(attempt)
 
 
+@boundary
 def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any, unroll: int | bool = 1) -> Any:
     """``jax.lax.fori_loop`` for a stateful ``body_fun(i, val) -> val``.
 

@@ -13,7 +13,7 @@ from brainstate_core import JitErrorIf
 
 from brainstate_core.internal import contains_tracer, read_values
 
-from ._stateful import Known, StatefulFunction, _eval_shape
+from ._stateful import Known, StatefulFunction, boundary, _eval_shape
 from ._util import fun_name, normalize_argnums
 
 __all__ = ["checkpoint", "remat", "eval_shape", "named_scope", "jit_error_if"]
@@ -56,6 +56,7 @@ class _Checkpointed:
     def __repr__(self) -> str:
         return f"brainstate.transform.checkpoint({fun_name(self._sf.fun)})"
 
+    @boundary
     def __call__(self, *args: Any) -> Any:
         def attempt(known: Known):
             pure = self._sf._pure(known, known.states)

@@ -34,6 +34,7 @@ from jax.extend.core import ClosedJaxpr, Primitive, jaxpr_as_fun
 from brainstate_core import State, StateTrace
 from brainstate_core.internal import is_tracer, peek, read_values, write_values
 
+from ._traceback import boundary as boundary
 from ._util import fun_name, normalize_argnums
 
 __all__ = ["StatefulFunction", "make_jaxpr", "Known"]

@@ -14,7 +14,7 @@ import numpy as np
 from brainstate_core import BatchAxisError, State, StateUsageError, catch_new_states
 from brainstate_core.internal import peek, read_values, to_predicate
 
-from ._stateful import Known, StatefulFunction
+from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name, is_state
 
 __all__ = ["vmap", "pmap", "vmap_new_states", "map", "VmapFunction"]
@@ -170,6 +170,7 @@ class VmapFunction:
         writes.update({i: (functools.partial(_from_lanes, batched=True, n=n), v) for i, v in batched.items()})
         return states, writes, snapshot, out
 
+    @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         states, writes, snapshot, out = self._sf._retry(lambda known: self._attempt(known, args, kwargs))
         try:
