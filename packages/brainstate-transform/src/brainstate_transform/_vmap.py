@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,7 +18,10 @@ from ._util import fun_name, is_state
 
 __all__ = ["vmap", "pmap", "vmap_new_states", "map", "VmapFunction"]
 
-_names = itertools.count()
+# The axis name of a vmap given none. One name for all: the axis environment is part of the key of JAX's
+# tracing caches, so a fresh name per vmap object would retrace every jitted function called inside it.
+# Nested vmaps may share it; each one's lanes are told apart by the innermost binding, its own.
+_DEFAULT_AXIS = "_brainstate_vmap"
 
 
 def _parse_declaration(decl: Any, axis: int = 0) -> tuple[dict[State, int], list[tuple[Callable, int]]]:
@@ -111,7 +113,7 @@ class VmapFunction:
         functools.update_wrapper(self, fun)
         self._sf = StatefulFunction(fun)
         self.in_axes, self.out_axes, self.axis_size = in_axes, out_axes, axis_size
-        self.axis_name = axis_name if axis_name is not None else f"_brainstate_vmap_{next(_names)}"
+        self.axis_name = axis_name if axis_name is not None else _DEFAULT_AXIS
         self._in_decl = _parse_declaration(in_states)
         self._out_decl = _parse_declaration(out_states)
         self._mapper = functools.partial(mapper, **mapper_kwargs)
