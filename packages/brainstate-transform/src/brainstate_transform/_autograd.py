@@ -10,7 +10,6 @@ import jax
 import jax.numpy as jnp
 
 from brainstate_core import State, StateUsageError
-
 from brainstate_core.internal import read_values
 
 from ._stateful import Known, StatefulFunction, boundary

@@ -10,10 +10,9 @@ import jax
 import numpy as np
 
 from brainstate_core import JitErrorIf
-
 from brainstate_core.internal import contains_tracer, read_values
 
-from ._stateful import Known, StatefulFunction, boundary, _eval_shape
+from ._stateful import Known, StatefulFunction, _eval_shape, boundary
 from ._util import fun_name, normalize_argnums
 
 __all__ = ["checkpoint", "remat", "eval_shape", "named_scope", "jit_error_if"]
