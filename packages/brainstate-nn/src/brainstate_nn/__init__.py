@@ -82,6 +82,10 @@ from ._conv import ConvTranspose2d as ConvTranspose2d
 from ._conv import ConvTranspose3d as ConvTranspose3d
 from ._dropout import Dropout as Dropout
 from ._dropout import is_training as is_training
+from ._dynamics import DelayedRead as DelayedRead
+from ._dynamics import Dynamics as Dynamics
+from ._dynamics import Prefetch as Prefetch
+from ._dynamics import PrefetchDelay as PrefetchDelay
 from ._embedding import Embedding as Embedding
 from ._linear import Linear as Linear
 from ._module import Module as Module
@@ -118,6 +122,9 @@ from ._rnn import ValinaRNNCell as ValinaRNNCell
 from ._rnn import VanillaRNNCell as VanillaRNNCell
 from ._shape import Flatten as Flatten
 from ._shape import Unflatten as Unflatten
+from ._spike_fn import ReluGrad as ReluGrad
+from ._spike_fn import Surrogate as Surrogate
+from ._spike_fn import heaviside as heaviside
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_nn.X``, not ``brainstate_nn._x.X``).
 for _obj in list(globals().values()):
