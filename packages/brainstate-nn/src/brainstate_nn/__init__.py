@@ -96,6 +96,10 @@ from ._dynamics import Dynamics as Dynamics
 from ._dynamics import Prefetch as Prefetch
 from ._dynamics import PrefetchDelay as PrefetchDelay
 from ._embedding import Embedding as Embedding
+from ._integrators import euler_step as euler_step
+from ._integrators import exp_euler_step as exp_euler_step
+from ._integrators import rk2_step as rk2_step
+from ._integrators import rk4_step as rk4_step
 from ._linear import Linear as Linear
 from ._module import Module as Module
 from ._module import Sequential as Sequential
@@ -103,6 +107,11 @@ from ._module import count_parameters as count_parameters
 from ._module import init_all_states as init_all_states
 from ._module import reset_all_states as reset_all_states
 from ._module import vmap_init_all_states as vmap_init_all_states
+from ._neurons import ALIF as ALIF
+from ._neurons import IF as IF
+from ._neurons import LIF as LIF
+from ._neurons import LIFRef as LIFRef
+from ._neurons import Neuron as Neuron
 from ._normalization import BatchNorm0d as BatchNorm0d
 from ._normalization import BatchNorm1d as BatchNorm1d
 from ._normalization import BatchNorm2d as BatchNorm2d

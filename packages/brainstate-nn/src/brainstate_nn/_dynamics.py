@@ -64,15 +64,25 @@ def get_i(default: Any = 0) -> Any:
 
 
 # -- parameters ----------------------------------------------------------------------------------
-def param(value: Any, name: str, kind: str | None, varshape: tuple[int, ...], *, positive: bool = False,
+def param(value: Any, name: str, kind: str | None, varshape: tuple[int, ...], *, positive: bool | str = False,
           owner: str = "") -> Any:
     """Check and convert a model parameter given as a scalar, an array, a Quantity or a ``ParamState``.
 
     Plain scalars stay Python floats (constants in the compiled program); arrays become JAX arrays
     that must broadcast to ``varshape``; a ``ParamState`` is kept (trainable) after the same checks
-    on its value. ``positive`` parameters (time constants, capacitances) must be > 0; when trainable
-    they are read through :func:`read`, which takes the absolute value, so that an optimiser step
-    through zero cannot make a time constant negative.
+    on its value. ``positive=True`` parameters (time constants, capacitances) must be > 0, and
+    ``positive='nonnegative'`` ones (refractory periods) >= 0; when trainable they are read through
+    :func:`read`, which takes the absolute value, so that an optimiser step through zero cannot
+    make a time constant negative (the gradient keeps flowing, unlike a clamp).
+
+    Example:
+        >>> from brainstate_nn._dynamics import param
+        >>> param(5.0, 'tau', 'time', (3,), positive=True)
+        5.0
+        >>> param(-1.0, 'tau', 'time', (3,), positive=True, owner='LIF')
+        Traceback (most recent call last):
+        ...
+        brainstate_core.ConfigError: LIF tau must be > 0, got -1.0. Fix: pass a positive value (time constants are in ms, e.g. tau=10.0).
 
     Raises:
         ConfigError: wrong dimension, not broadcastable to ``varshape``, or not positive.
@@ -84,12 +94,12 @@ def param(value: Any, name: str, kind: str | None, varshape: tuple[int, ...], *,
     return _check(to_plain(value, kind, name), name, varshape, positive, where)
 
 
-def _check(value: Any, name: str, varshape: tuple[int, ...], positive: bool, where: str) -> Any:
+def _check(value: Any, name: str, varshape: tuple[int, ...], positive: bool | str, where: str) -> Any:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
         raise ConfigError(f"{where}{name} must be a number or an array, got {value!r}. Fix: pass e.g. {name}=10.0.")
     if isinstance(value, (int, float, np.number)):
         value = float(value)
-        bad = positive and not value > 0
+        bad = positive and not (value >= 0 if positive == "nonnegative" else value > 0)
     else:
         value = jnp.asarray(value, dtype=environ.dftype())
         try:
@@ -100,9 +110,11 @@ def _check(value: Any, name: str, varshape: tuple[int, ...], positive: bool, whe
         if not ok:
             raise ConfigError(f"{where}{name} has shape {value.shape}, which does not broadcast to the population "
                               f"shape {varshape}. Fix: pass a scalar or an array of shape {varshape}.")
-        bad = positive and not isinstance(value, jax.core.Tracer) and not bool(jnp.all(value > 0))
+        bad = positive and not isinstance(value, jax.core.Tracer) and not bool(
+            jnp.all(value >= 0 if positive == "nonnegative" else value > 0))
     if bad:
-        raise ConfigError(f"{where}{name} must be > 0, got {value!r}. Fix: pass a positive value "
+        sign = ">= 0" if positive == "nonnegative" else "> 0"
+        raise ConfigError(f"{where}{name} must be {sign}, got {value!r}. Fix: pass a positive value "
                           f"(time constants are in ms, e.g. {name}=10.0).")
     return value
 

@@ -44,6 +44,8 @@ UNITS: dict[str, str] = {
     "resistance": "Gohm",
     "frequency": "Hz",
     "rate": "1 / ms",
+    "per_voltage": "1 / mV",
+    "voltage_rate": "mV / ms",
     "conductance_density": "mS / cm**2",
     "capacitance_density": "uF / cm**2",
     "current_density": "uA / cm**2",
