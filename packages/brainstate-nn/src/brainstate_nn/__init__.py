@@ -150,6 +150,17 @@ from ._shape import Unflatten as Unflatten
 from ._spike_fn import ReluGrad as ReluGrad
 from ._spike_fn import Surrogate as Surrogate
 from ._spike_fn import heaviside as heaviside
+from ._synapses import AMPA as AMPA
+from ._synapses import NMDA as NMDA
+from ._synapses import Alpha as Alpha
+from ._synapses import DualExpon as DualExpon
+from ._synapses import Expon as Expon
+from ._synapses import GABAa as GABAa
+from ._synapses import Synapse as Synapse
+from ._synouts import COBA as COBA
+from ._synouts import CUBA as CUBA
+from ._synouts import MgBlock as MgBlock
+from ._synouts import SynOut as SynOut
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_nn.X``, not ``brainstate_nn._x.X``).
 for _obj in list(globals().values()):
