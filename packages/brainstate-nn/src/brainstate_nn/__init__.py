@@ -119,6 +119,9 @@ from ._normalization import BatchNorm3d as BatchNorm3d
 from ._normalization import GroupNorm as GroupNorm
 from ._normalization import LayerNorm as LayerNorm
 from ._normalization import RMSNorm as RMSNorm
+from ._plasticity import STD as STD
+from ._plasticity import STDP as STDP
+from ._plasticity import STP as STP
 from ._pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
 from ._pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from ._pooling import AdaptiveAvgPool3d as AdaptiveAvgPool3d
