@@ -96,6 +96,7 @@ from ._dynamics import Dynamics as Dynamics
 from ._dynamics import Prefetch as Prefetch
 from ._dynamics import PrefetchDelay as PrefetchDelay
 from ._embedding import Embedding as Embedding
+from ._hh import HH as HH
 from ._integrators import euler_step as euler_step
 from ._integrators import exp_euler_step as exp_euler_step
 from ._integrators import rk2_step as rk2_step
@@ -112,6 +113,10 @@ from ._neurons import IF as IF
 from ._neurons import LIF as LIF
 from ._neurons import LIFRef as LIFRef
 from ._neurons import Neuron as Neuron
+from ._neurons_nonlinear import AdExIF as AdExIF
+from ._neurons_nonlinear import ExpIF as ExpIF
+from ._neurons_nonlinear import Izhikevich as Izhikevich
+from ._neurons_nonlinear import QuaIF as QuaIF
 from ._normalization import BatchNorm0d as BatchNorm0d
 from ._normalization import BatchNorm1d as BatchNorm1d
 from ._normalization import BatchNorm2d as BatchNorm2d
@@ -134,6 +139,8 @@ from ._pooling import AvgPool3d as AvgPool3d
 from ._pooling import MaxPool1d as MaxPool1d
 from ._pooling import MaxPool2d as MaxPool2d
 from ._pooling import MaxPool3d as MaxPool3d
+from ._readout import LeakyRateReadout as LeakyRateReadout
+from ._readout import LeakySpikeReadout as LeakySpikeReadout
 from ._recording import Recording as Recording
 from ._recording import SpikeRecord as SpikeRecord
 from ._recording import cv_isi as cv_isi

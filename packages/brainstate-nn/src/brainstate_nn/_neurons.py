@@ -82,18 +82,22 @@ class Neuron(Dynamics):
             return v - (v_th - v_reset) * spk
         return v - (jax.lax.stop_gradient(v) - v_reset) * spk
 
+    def _has_refractory(self) -> bool:
+        return isinstance(self.tau_ref, (State, jax.Array)) or self.tau_ref != 0.0
+
     def _refractory(self, v_reset: jax.Array, v_new: jax.Array, spk: jax.Array) -> jax.Array:
         """Hold ``v`` at ``v_reset`` during ``round(tau_ref / dt)`` steps after a spike (``ref_left``, ms)."""
-        tau_ref = read(self.tau_ref, positive=True)
-        if not isinstance(tau_ref, (State, jax.Array)) and tau_ref == 0.0:
+        if not self._has_refractory():
             return v_new
+        tau_ref = read(self.tau_ref, positive=True)
         dt = get_dt()
         left = jnp.where(jax.lax.stop_gradient(spk) > 0, tau_ref, self.ref_left.value)
         self.ref_left.value = jax.lax.stop_gradient(jnp.maximum(left - dt, 0.0))
         return jnp.where(left > 0.5 * dt, v_reset, v_new)
 
     def _init_ref(self, batch_size: int | None) -> None:
-        self.init_hidden("ref_left", 0.0, batch_size)
+        if self._has_refractory():
+            self.init_hidden("ref_left", 0.0, batch_size)
 
     @property
     def spike(self) -> jax.Array:
