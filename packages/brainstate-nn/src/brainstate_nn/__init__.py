@@ -97,6 +97,11 @@ from ._dynamics import Prefetch as Prefetch
 from ._dynamics import PrefetchDelay as PrefetchDelay
 from ._embedding import Embedding as Embedding
 from ._hh import HH as HH
+from ._inputs import PoissonEncoder as PoissonEncoder
+from ._inputs import PoissonInput as PoissonInput
+from ._inputs import PoissonSpike as PoissonSpike
+from ._inputs import SpikeTime as SpikeTime
+from ._inputs import poisson_input as poisson_input
 from ._integrators import euler_step as euler_step
 from ._integrators import exp_euler_step as exp_euler_step
 from ._integrators import rk2_step as rk2_step
