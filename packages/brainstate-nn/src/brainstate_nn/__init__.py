@@ -132,6 +132,9 @@ from ._normalization import RMSNorm as RMSNorm
 from ._plasticity import STD as STD
 from ._plasticity import STDP as STDP
 from ._plasticity import STP as STP
+from ._plots import membrane_plot as membrane_plot
+from ._plots import raster_plot as raster_plot
+from ._plots import rate_plot as rate_plot
 from ._pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
 from ._pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from ._pooling import AdaptiveAvgPool3d as AdaptiveAvgPool3d
