@@ -268,10 +268,11 @@ def run(
 
     def block(b: Any) -> tuple[dict, dict]:
         base = i0 + b * every
-        packed_last, sampled, _ = one(base + every - 1, True)
         if every == 1:
+            packed_last, sampled, _ = one(base, True)
             return {k: v[None] for k, v in packed_last.items()}, sampled
         packed = for_loop(lambda k: one(base + k, False)[0], jnp.arange(every - 1))
+        packed_last, sampled, _ = one(base + every - 1, True)
         return {k: jnp.concatenate([packed[k], packed_last[k][None]]) for k in packed_last}, sampled
 
     def loop() -> tuple[dict, dict]:
