@@ -28,8 +28,9 @@ __all__ = ["ExpIF", "AdExIF", "QuaIF", "Izhikevich"]
 
 
 def _clip(v: jax.Array, v_th: Any) -> jax.Array:
-    """``min(v, v_th)`` in value, identity in gradient."""
-    return v - jax.lax.stop_gradient(jnp.maximum(v - v_th, 0.0))
+    """``min(v, v_th)`` in value (exactly ``v_th``, also for a huge or infinite ``v``), identity in gradient."""
+    straight_through = jnp.where(jnp.isfinite(v), v - jax.lax.stop_gradient(v), 0.0)
+    return jnp.where(v > v_th, v_th + straight_through, v)
 
 
 class _CutoffNeuron(Neuron):
