@@ -29,6 +29,7 @@ SCRIPTS = {
     "first_call": ("bench_first_call.py", 2, []),
     "spiking": ("bench_spiking.py", 1, []),
     "spiking_vmap": ("bench_spiking_vmap.py", 1, ["--conn", "dense"]),  # the other connectivity form
+    "lif_network": ("bench_lif_network.py", 1, []),
     "build": ("bench_build.py", 2, []),
     "hlo": ("bench_hlo.py", 2, []),
     "memory": ("bench_memory.py", 3, []),
