@@ -171,7 +171,12 @@ class Dynamics(Module):
 
     def __init__(self, in_size: Size, name: str | None = None) -> None:
         super().__init__(name=name)
-        self.in_size = as_size(in_size, f"{type(self).__name__} in_size")
+        what = f"{type(self).__name__} in_size"
+        try:
+            self.in_size = as_size(in_size, what)
+        except TypeError:
+            raise ConfigError(f"{what} must be a positive int or a tuple of positive ints, got {in_size!r}. "
+                              "Fix: pass sizes >= 1.") from None
         self.out_size = self.in_size
         self._current_inputs: dict[str, Any] = {}
         self._delta_inputs: dict[str, Any] = {}
