@@ -43,8 +43,9 @@ PACKAGES = [
     "packages/brainstate-nn",
 ]
 # scipy: reference distributions; tqdm, matplotlib, scikit-learn: what the examples under test use;
-# treescope: the optional notebook rendering.
-TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy", "tqdm", "matplotlib", "scikit-learn", "treescope"]
+# treescope: the optional notebook rendering; brainunit: the optional units of the spiking kit.
+TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy", "tqdm", "matplotlib", "scikit-learn", "treescope",
+             "brainunit"]
 
 
 def _expose_pyenv_interpreters() -> None:
