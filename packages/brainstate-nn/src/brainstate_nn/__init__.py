@@ -11,6 +11,7 @@ from types import FunctionType as _FunctionType
 
 from . import init as init
 from . import optim as optim
+from . import surrogate as surrogate
 from ._activation_modules import CELU as CELU
 from ._activation_modules import ELU as ELU
 from ._activation_modules import GELU as GELU
@@ -165,9 +166,6 @@ from ._rnn import ValinaRNNCell as ValinaRNNCell
 from ._rnn import VanillaRNNCell as VanillaRNNCell
 from ._shape import Flatten as Flatten
 from ._shape import Unflatten as Unflatten
-from ._spike_fn import ReluGrad as ReluGrad
-from ._spike_fn import Surrogate as Surrogate
-from ._spike_fn import heaviside as heaviside
 from ._synapses import AMPA as AMPA
 from ._synapses import NMDA as NMDA
 from ._synapses import Alpha as Alpha

@@ -66,7 +66,7 @@ class Neuron(Dynamics):
             spk_fun = ReluGrad()
         if not callable(spk_fun):
             raise ConfigError(f"{type(self).__name__} spk_fun must be callable, got {spk_fun!r}. "
-                              "Fix: pass a spike function such as brainstate.nn.ReluGrad().")
+                              "Fix: pass a spike function such as brainstate.nn.surrogate.ReluGrad().")
         self.spk_fun = spk_fun
         self.spk_reset = spk_reset
 

@@ -66,7 +66,7 @@ class ReluGrad(Surrogate):
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> from brainstate_nn import ReluGrad
+        >>> from brainstate_nn.surrogate import ReluGrad
         >>> fn = ReluGrad()
         >>> fn(jnp.array([-0.5, 0.0, 0.5]))
         Array([0., 1., 1.], dtype=float32)
@@ -88,7 +88,7 @@ def heaviside(x: Any) -> jax.Array:
     """The step ``1.0 where x >= 0`` with the default surrogate gradient (:class:`ReluGrad`).
 
     Example:
-        >>> from brainstate_nn import heaviside
+        >>> from brainstate_nn.surrogate import heaviside
         >>> heaviside([-1.0, 2.0])
         Array([0., 1.], dtype=float32)
     """
