@@ -73,3 +73,10 @@ def test_spiking_hh_spike_train(example, tmp_path):
     result = example("spiking_hh").main(out_dir=tmp_path)
     assert 30 < result["peak_mV"] < 50 and 2.0 <= result["rheobase"] <= 3.0 and 6.0 <= result["repetitive"] <= 6.75
     assert (tmp_path / "spiking_hh.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_spiking_synapses_and_plasticity_match_their_formulas(example, tmp_path):
+    result = example("spiking_synapses").main(out_dir=tmp_path, steps=2000)
+    assert result["kernel_error"] < 1e-3 and result["stp_error"] < 0.01 and result["stdp_error"] < 1e-6
+    assert result["rate_low_hz"] < result["rate_high_hz"] and 0.0 < result["cv_isi"] < 1.0
+    assert (tmp_path / "spiking_synapses.png").read_bytes()[:4] == b"\x89PNG"
