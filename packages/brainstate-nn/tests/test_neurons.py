@@ -225,6 +225,18 @@ def test_refractory_clamp_lasts_round_tau_ref_over_dt_steps(tau_ref, steps):
     assert held == steps
 
 
+@pytest.mark.parametrize("make", [lambda: nn.ExpIF(1, tau_ref=1.0), lambda: nn.AdExIF(1, tau_ref=1.0),
+                                  lambda: nn.QuaIF(1, tau_ref=1.0), lambda: nn.Izhikevich(1, tau_ref=1.0)])
+def test_nonlinear_models_take_a_refractory_period(make):
+    n = nn.init_all_states(make())
+    n.V.value = n.V.value * 0 + n.V_th    # at the cut-off: a spike stamped at step 0
+    held = []
+    for _ in range(12):
+        n(30.0)
+        held.append(float(n.V.value[0]) == float(n.V_reset))
+    assert held == [True] * 10 + [False] * 2
+
+
 def _states(model):
     return model.states(bc.HiddenState)
 

@@ -90,8 +90,8 @@ class ExpIF(_CutoffNeuron):
         V_initializer: initial ``V`` (mV).
         spk_fun: spike function (default :class:`ReluGrad`).
         spk_reset: ``'soft'`` or ``'hard'``.
-        tau_ref: refractory period (ms), 0 for none.
         name: optional display name.
+        tau_ref: refractory period (ms), 0 for none (keyword only: not an upstream parameter).
 
     Example:
         >>> import brainstate_core as bc, brainstate_transform as T, brainstate_nn as nn, jax.numpy as jnp
@@ -104,8 +104,8 @@ class ExpIF(_CutoffNeuron):
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 10.0, V_th: Any = -30.0, V_reset: Any = -68.0,
                  V_rest: Any = -65.0, V_T: Any = -59.9, delta_T: Any = 3.48, V_initializer: Any = -65.0,
-                 spk_fun: Callable | None = None, spk_reset: str = "soft", tau_ref: Any = 0.0,
-                 name: str | None = None) -> None:
+                 spk_fun: Callable | None = None, spk_reset: str = "soft", name: str | None = None, *,
+                 tau_ref: Any = 0.0) -> None:
         super().__init__(in_size, R, tau, tau_ref, V_th, V_reset, V_rest, V_initializer, spk_fun, spk_reset, name)
         self._param("V_T", V_T, "voltage")
         self._param("delta_T", delta_T, "voltage", positive=True)
@@ -125,8 +125,8 @@ class AdExIF(ExpIF):
 
     Args:
         in_size: population shape.
-        R, tau, V_th, V_reset, V_rest, V_T, delta_T, V_initializer, spk_fun, spk_reset, tau_ref,
-            name: as :class:`ExpIF`.
+        R, tau, V_th, V_reset, V_rest, V_T, delta_T, V_initializer, spk_fun, spk_reset, name,
+            tau_ref: as :class:`ExpIF`.
         a: subthreshold adaptation (nS).
         b: spike-triggered adaptation (pA).
         tau_w: adaptation time constant (ms).
@@ -144,7 +144,7 @@ class AdExIF(ExpIF):
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 10.0, tau_w: Any = 30.0, V_th: Any = -30.0,
                  V_reset: Any = -68.0, V_rest: Any = -65.0, V_T: Any = -59.9, delta_T: Any = 3.48, a: Any = 1.0,
                  b: Any = 1.0, V_initializer: Any = -65.0, w_initializer: Any = 0.0, spk_fun: Callable | None = None,
-                 spk_reset: str = "soft", tau_ref: Any = 0.0, name: str | None = None) -> None:
+                 spk_reset: str = "soft", name: str | None = None, *, tau_ref: Any = 0.0) -> None:
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest, V_T=V_T, delta_T=delta_T,
                          V_initializer=V_initializer, spk_fun=spk_fun, spk_reset=spk_reset, tau_ref=tau_ref,
                          name=name)
@@ -178,7 +178,7 @@ class QuaIF(_CutoffNeuron):
 
     Args:
         in_size: population shape.
-        R, tau, V_th, V_reset, V_rest, V_initializer, spk_fun, spk_reset, tau_ref, name: as
+        R, tau, V_th, V_reset, V_rest, V_initializer, spk_fun, spk_reset, name, tau_ref: as
             :class:`ExpIF`.
         V_c: critical voltage of the spike initiation (mV).
         c: curvature (1 / mV).
@@ -194,8 +194,8 @@ class QuaIF(_CutoffNeuron):
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 10.0, V_th: Any = -30.0, V_reset: Any = -68.0,
                  V_rest: Any = -65.0, V_c: Any = -50.0, c: Any = 0.07, V_initializer: Any = -65.0,
-                 spk_fun: Callable | None = None, spk_reset: str = "soft", tau_ref: Any = 0.0,
-                 name: str | None = None) -> None:
+                 spk_fun: Callable | None = None, spk_reset: str = "soft", name: str | None = None, *,
+                 tau_ref: Any = 0.0) -> None:
         super().__init__(in_size, R, tau, tau_ref, V_th, V_reset, V_rest, V_initializer, spk_fun, spk_reset, name)
         self._param("V_c", V_c, "voltage")
         self._param("c", c, "per_voltage")
@@ -226,8 +226,8 @@ class Izhikevich(_CutoffNeuron):
         u_initializer: initial ``u``; None means ``b * V`` at the start.
         spk_fun: spike function (default :class:`ReluGrad`).
         spk_reset: ``'soft'`` or ``'hard'``.
-        tau_ref: refractory period (ms), 0 for none.
         name: optional display name.
+        tau_ref: refractory period (ms), 0 for none (keyword only: not an upstream parameter).
 
     Example:
         >>> import brainstate_core as bc, brainstate_transform as T, brainstate_nn as nn, jax.numpy as jnp
@@ -240,7 +240,7 @@ class Izhikevich(_CutoffNeuron):
 
     def __init__(self, in_size: Size, a: Any = 0.02, b: Any = 0.2, c: Any = -65.0, d: Any = 8.0, V_th: Any = 30.0,
                  V_initializer: Any = -65.0, u_initializer: Any = None, spk_fun: Callable | None = None,
-                 spk_reset: str = "soft", tau_ref: Any = 0.0, name: str | None = None) -> None:
+                 spk_reset: str = "soft", name: str | None = None, *, tau_ref: Any = 0.0) -> None:
         super().__init__(in_size, 1.0, 1.0, tau_ref, V_th, c, c, V_initializer, spk_fun, spk_reset, name)
         del self.R, self.tau, self.V_rest
         self._param("a", a, "rate")

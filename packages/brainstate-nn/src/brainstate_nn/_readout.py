@@ -39,8 +39,8 @@ class LeakyRateReadout(Dynamics):
         out_size: number of outputs.
         tau: time constant (ms), a scalar or one per output.
         w_init: initialiser of the ``(in, out)`` weight.
-        r_initializer: initial ``r``.
         name: optional display name.
+        r_initializer: initial ``r`` (keyword only).
 
     Example:
         >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
@@ -53,7 +53,7 @@ class LeakyRateReadout(Dynamics):
     """
 
     def __init__(self, in_size: Size, out_size: Size, tau: Any = 5.0, w_init: Any = _KAIMING,
-                 r_initializer: Any = 0.0, name: str | None = None) -> None:
+                 name: str | None = None, *, r_initializer: Any = 0.0) -> None:
         in_size = as_size(in_size, "LeakyRateReadout in_size")
         out_size = as_size(out_size, "LeakyRateReadout out_size")
         super().__init__(out_size, name=name)
