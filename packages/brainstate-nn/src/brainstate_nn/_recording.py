@@ -107,16 +107,13 @@ class Recording(Mapping):
         times: time (ms) of each sample.
         steps: step index of each sample.
         dt, every, n_steps, t0, i0: the run's settings.
-        out: what the last step function call returned (``None`` if it returned nothing).
     """
 
-    def __init__(self, data: dict[str, Any], *, dt: float, every: int, n_steps: int, t0: float, i0: int,
-                 out: Any = None) -> None:
+    def __init__(self, data: dict[str, Any], *, dt: float, every: int, n_steps: int, t0: float, i0: int) -> None:
         self._data = data
         self.dt, self.every, self.n_steps, self.t0, self.i0 = dt, every, n_steps, t0, i0
         self.steps = i0 + np.arange(every - 1, n_steps, every)
         self.times = t0 + self.steps * dt
-        self.out = out
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -202,7 +199,9 @@ def run(
         t0: the time of step 0 (ms), for a run that continues an earlier one.
         i0: the index of the first step (continue with ``i0=previous.n_steps``).
         jit: compile the loop with ``brainstate.transform.jit`` (set False when calling ``run``
-            inside your own jitted function).
+            inside your own jitted function). Each call compiles its loop afresh (about a second
+            for a small model); for many short runs of one model, call ``run(..., jit=False)``
+            inside one jitted function of your own.
 
     Returns:
         A :class:`Recording`.
