@@ -65,7 +65,7 @@ def test_units_per_area_and_gradients():
         hh = nn.init_all_states(nn.HH(2, gNa=gna))
 
         def loss():
-            return jnp.sum(T.for_loop(lambda i: hh(8.0) + 1e-3 * hh.V.value, jnp.arange(200)))
+            return jnp.sum(T.for_loop(lambda i: hh(8.0) + 1e-3 * hh.V.value, jnp.arange(60)))
 
         g = T.jit(T.grad(loss, grad_states=[gna]))()
     assert np.isfinite(np.asarray(g[0])).all()
