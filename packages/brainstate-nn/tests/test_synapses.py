@@ -196,3 +196,17 @@ def test_delta_inputs_add_to_the_jump():
 def test_bad_parameters_raise_config_errors(make, pattern):
     with pytest.raises(bc.ConfigError, match=pattern):
         make()
+
+
+def test_brainunit_quantities_are_converted_and_wrong_dimensions_named():
+    u = pytest.importorskip("brainunit")
+    assert nn.Expon(2, tau=5 * u.ms).tau == 5.0
+    assert nn.STP(1, tau_f=1 * u.second).tau_f == 1000.0
+    assert nn.PoissonSpike(3, freqs=10 * u.Hz).freqs == 10.0
+    assert nn.COBA(E=-80 * u.mV).E == -80.0
+    np.testing.assert_allclose(nn.SpikeTime(2, [0, 1], u.math.asarray([1.0, 2.0]) * u.second).times, [1e3, 2e3])
+    with pytest.raises(bc.ConfigError, match=r"tau must be a time, got the Quantity 5 mV.*Fix"):
+        nn.Expon(2, tau=5 * u.mV)
+    with bc.environ.context(dt=0.1 * u.ms):
+        g = nn.init_all_states(nn.Expon(1, tau=5.0))(1.0)
+    np.testing.assert_allclose(g, [1.0])
