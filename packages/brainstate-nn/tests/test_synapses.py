@@ -95,13 +95,13 @@ def test_nmda_one_step_matches_numpy():
 
 
 def test_nmda_matches_a_fine_rk4_reference():
-    n = 3000
+    n, sub = 1500, 20
     g = drive(nn.NMDA(1), impulse(n))[:, 0]
-    # RK4 with a 100x finer step of the same equations, x(0) = 1 just after the spike
-    h, y, ref = DT / 100, np.array([0.0, 1.0]), [0.0]
+    # RK4 with a 20x finer step of the same equations, x(0) = 1 just after the spike
+    h, y, ref = DT / sub, np.array([0.0, 1.0]), [0.0]
     f = lambda y: np.array([-y[0] / 100.0 + 0.5 * y[1] * (1 - y[0]), -y[1] / 2.0])  # noqa: E731
     for _ in range(n - 1):
-        for _ in range(100):
+        for _ in range(sub):
             k1 = f(y); k2 = f(y + h / 2 * k1); k3 = f(y + h / 2 * k2); k4 = f(y + h * k3)  # noqa: E702
             y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         ref.append(y[0])
@@ -152,22 +152,33 @@ def test_trainable_tau_gets_a_gradient():
     np.testing.assert_allclose(grads[0], DT / 25.0 * math.exp(-DT / 5.0), rtol=1e-4)
 
 
-def test_vmap_over_a_batch_equals_a_loop():
-    xs = np.random.default_rng(0).random((4, 5, 3)).astype(np.float32)  # batch, steps, synapses
+MODELS = {
+    "Expon": lambda: nn.Expon(3, tau=4.0),
+    "DualExpon": lambda: nn.DualExpon(3, tau_decay=6.0, tau_rise=1.5),
+    "Alpha": lambda: nn.Alpha(3, tau=3.0),
+    "AMPA": lambda: nn.AMPA(3),
+    "GABAa": lambda: nn.GABAa(3),
+    "NMDA": lambda: nn.NMDA(3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_vmap_over_a_batch_equals_a_loop(name):
+    make = MODELS[name]
+    xs = (np.random.default_rng(0).random((4, 12, 3)) < 0.3).astype(np.float32)  # batch, steps, synapses
+
+    def step(k, x, syn):
+        with bc.environ.context(t=k * DT):
+            return syn(x)
 
     with bc.environ.context(dt=DT):
-        syn = nn.DualExpon(3, tau_decay=6.0, tau_rise=1.5)
-        nn.init_all_states(syn, batch_size=4)
-
-        @T.vmap(in_states=syn.states(bc.HiddenState))
-        def run_one(x):
-            return T.for_loop(syn, x)
-
-        batched = np.asarray(run_one(jnp.asarray(xs)))
+        syn = nn.init_all_states(make(), batch_size=4)
+        batched = T.vmap(lambda x: T.for_loop(lambda k, xk: step(k, xk, syn), jnp.arange(12), x),
+                         in_states=syn.states(bc.HiddenState))(jnp.asarray(xs))
         for b in range(4):
-            single = nn.init_all_states(nn.DualExpon(3, tau_decay=6.0, tau_rise=1.5))
-            looped = np.array([np.asarray(single(jnp.asarray(x))) for x in xs[b]])
-            np.testing.assert_allclose(batched[b], looped, rtol=1e-5)
+            single = nn.init_all_states(make())
+            looped = T.for_loop(lambda k, xk, s=single: step(k, xk, s), jnp.arange(12), jnp.asarray(xs[b]))
+            np.testing.assert_allclose(np.asarray(batched)[b], looped, rtol=1e-5, atol=1e-7)
 
 
 def test_runs_inside_for_loop_under_jit():
