@@ -43,8 +43,9 @@ PACKAGES = [
     "packages/brainstate-nn",
 ]
 # scipy: reference distributions; tqdm, matplotlib, scikit-learn: what the examples under test use;
-# treescope: the optional notebook rendering.
-TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy", "tqdm", "matplotlib", "scikit-learn", "treescope"]
+# treescope: the optional notebook rendering; brainunit: the optional units of the spiking kit.
+TEST_DEPS = ["pytest>=8.1", "pytest-xdist", "hypothesis", "scipy", "tqdm", "matplotlib", "scikit-learn", "treescope",
+             "brainunit"]
 
 
 def _expose_pyenv_interpreters() -> None:
@@ -201,9 +202,11 @@ def bench(session: nox.Session) -> None:
     """Every scenario of benchmarks/ against plain JAX; tables printed, JSON and PNG in benchmarks/results/.
 
     Arguments go to benchmarks/run_all.py: ``nox -s bench -- --quick`` (smoke run), ``-- --only dispatch,hlo``,
-    ``-- --strict`` (fail the session when a target fails). See docs/benchmarks.md.
+    ``-- --strict`` (fail the session when a target fails). See docs/benchmarks.md. Flax and Equinox are
+    installed for their rows in the dispatch, first-call and build scenarios, in the same install as the
+    workspace, so one jax is chosen that fits all of them.
     """
-    install_workspace(session)
+    install_workspace(session, "cpu", "flax", "equinox")
     session.install("matplotlib")
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 

@@ -1,11 +1,11 @@
-"""The MLP train step of scenarios 1, 2, 3 and 7, written four ways with identical numbers.
+"""The MLP train step of scenarios 1, 2, 3 and 7, written three ways with identical numbers.
 
 * plain JAX: ``jax.jit`` over a params dict with ``jax.value_and_grad`` (the reference);
 * brainstate, one ParamState per array: ``brainstate_transform.jit`` of a step that calls
   ``brainstate_transform.grad(loss, grad_states=params)`` and does ``params[k].value -= lr * grads[k]``;
 * brainstate with ``brainstate_nn.Linear`` layers (one ParamState holding ``{'weight', 'bias'}``
   per layer), when ``brainstate_nn`` is importable;
-* Equinox / Flax NNX, when importable (never installed for this; see ``anchor_steps``).
+* Flax NNX and Equinox versions live in ``_anchors.py``.
 
 All variants start from the same arrays, so their losses agree step for step.
 """
@@ -133,83 +133,3 @@ def ours_step(model: Any, lr: float) -> tuple[Callable, Any]:
         return loss
 
     return T.jit(step), params
-
-
-# -- anchors, when importable --------------------------------------------------------------------
-def anchor_steps(arrays: dict, lr: float) -> dict[str, tuple[Callable, Any]]:
-    """``{name: (step, state)}`` where ``step(state, x, y) -> (state, loss)``, for installed anchors.
-
-    Each anchor's model is loaded with the same arrays. A failure to build one is reported as a
-    string in place of the pair, so a newer anchor API never breaks the benchmark.
-    """
-    found: dict[str, Any] = {}
-    try:
-        import equinox as eqx
-    except ImportError:
-        eqx = None
-    if eqx is not None:
-        try:
-            found["equinox"] = _equinox_step(eqx, arrays, lr)
-        except Exception as err:  # noqa: BLE001 - reported, not fatal
-            found["equinox"] = f"skipped: {type(err).__name__}: {err}"
-    try:
-        from flax import nnx
-    except ImportError:
-        nnx = None
-    if nnx is not None:
-        try:
-            found["flax.nnx"] = _nnx_step(nnx, arrays, lr)
-        except Exception as err:  # noqa: BLE001 - reported, not fatal
-            found["flax.nnx"] = f"skipped: {type(err).__name__}: {err}"
-    return found
-
-
-def _equinox_step(eqx: Any, arrays: dict, lr: float) -> tuple[Callable, Any]:
-    class EqxMLP(eqx.Module):
-        ws: list
-        bs: list
-
-        def __call__(self, x):
-            for i, (w, b) in enumerate(zip(self.ws, self.bs)):
-                x = x @ w + b
-                if i < len(self.ws) - 1:
-                    x = jax.nn.relu(x)
-            return x
-
-    n = n_layers(arrays)
-    model = EqxMLP([arrays[f"w{i}"] for i in range(n)], [arrays[f"b{i}"] for i in range(n)])
-
-    @eqx.filter_jit
-    def step(model, x, y):
-        loss, grads = eqx.filter_value_and_grad(lambda m: jnp.mean((m(x) - y) ** 2))(model)
-        return eqx.apply_updates(model, jax.tree.map(lambda g: -lr * g, grads)), loss
-
-    return step, model
-
-
-def _nnx_step(nnx: Any, arrays: dict, lr: float) -> tuple[Callable, Any]:
-    n = n_layers(arrays)
-
-    class NnxMLP(nnx.Module):
-        def __init__(self):
-            for i in range(n):
-                setattr(self, f"w{i}", nnx.Param(arrays[f"w{i}"]))
-                setattr(self, f"b{i}", nnx.Param(arrays[f"b{i}"]))
-
-        def __call__(self, x):
-            for i in range(n):
-                x = x @ getattr(self, f"w{i}")[...] + getattr(self, f"b{i}")[...]
-                if i < n - 1:
-                    x = jax.nn.relu(x)
-            return x
-
-    model = NnxMLP()
-
-    @nnx.jit
-    def step(model, x, y):
-        loss, grads = nnx.value_and_grad(lambda m: jnp.mean((m(x) - y) ** 2))(model)
-        params = nnx.state(model, nnx.Param)
-        nnx.update(model, jax.tree.map(lambda p, g: p - lr * g, params, grads))
-        return model, loss
-
-    return step, model

@@ -8,6 +8,9 @@
 * collect: ``graph.states(model)`` and ``model.states(ParamState)`` against ``jax.tree.leaves``
   of the plain dict.
 
+Flax NNX and Equinox, when importable, get a row each in both tables (see ``_anchors.py``): a stack
+of ``nnx.Linear`` / ``eqx.nn.Linear`` built and its parameters collected the library's way.
+
 Targets: build at most 1.5x the plain dict; ``states()`` at most 10x ``jax.tree.leaves``.
 
     python benchmarks/bench_build.py [--quick] [--layers 100] [--width 64]
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import _anchors
 import _common as C
 import jax
 import jax.numpy as jnp
@@ -85,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
             note="nn.Sequential of nn.Linear, brainstate.random He-normal"))
     else:
         notes.append("brainstate_nn not importable: no nn.Linear row")
+    build += [C.Variant(name, lambda f=f: C.block(f()), note=note) for name, f, note in _anchors.builders(layers, width)]
+    notes += _anchors.missing()
     build_sec = C.section(f"build a {layers}-layer model ({width}x{width} weights + biases)", build,
                           C.measure(build, args.repeats, warmup=2), notes=notes)
 
@@ -106,8 +112,9 @@ def main(argv: list[str] | None = None) -> None:
         C.Variant("brainstate states(ParamState)", repeat(lambda: graph.states(model, ParamState)), per=reps,
                   note="with a type filter"),
     ]
+    collect += [C.Variant(name, repeat(f), per=reps, note=note) for name, f, note in _anchors.collectors(layers, width)]
     collect_sec = C.section(f"collect the states of the {layers}-layer model", collect,
-                            C.measure(collect, args.repeats, warmup=2))
+                            C.measure(collect, args.repeats, warmup=2), notes=_anchors.missing())
 
     main_build = "brainstate nn.Linear" if nn is not None else "brainstate ParamStates"
     targets = [

@@ -8,6 +8,8 @@ values and writing the new ones back. Two regimes:
 * latency: ``jax.block_until_ready`` after every call (interactive use, per-step host logic).
 
 Reference: ``jax.jit`` of ``(params, x, y) -> (new params, loss)`` with ``jax.value_and_grad``.
+Flax NNX and Equinox, when importable, get two rows each: their everyday jit and the pattern their
+docs give for less per-call overhead (see ``_anchors.py``).
 
     python benchmarks/bench_dispatch.py [--quick] [--repeats 300] [--calls 20]
 """
@@ -18,6 +20,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+import _anchors
 import _common as C
 import _mlp
 import jax
@@ -25,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 LR = 0.01
+TOL = 1e-4  # largest loss difference to plain JAX accepted before timing
 
 
 def build_calls(arrays: dict, x: jax.Array, y: jax.Array) -> tuple[list[tuple[str, Callable, Callable, str]], list[str]]:
@@ -56,6 +60,16 @@ def build_calls(arrays: dict, x: jax.Array, y: jax.Array) -> tuple[list[tuple[st
         calls.append((name, call, lambda: (last["loss"], [s.value for s in params.values()]),
                       note.format(n=len(params))))
 
+    def anchor(program: _anchors.Program) -> None:
+        step = _anchors.stepper(program)
+        last = {"loss": None}
+
+        def call():
+            last["loss"] = step()
+            return last["loss"]
+
+        calls.append((program.name, call, lambda: last["loss"], program.note))
+
     stateful(_mlp.StateMLP(arrays), "brainstate", "{n} ParamStates, transform.jit + transform.grad")
     nn_model = _mlp.nn_mlp(arrays)
     if nn_model is not None:
@@ -63,18 +77,9 @@ def build_calls(arrays: dict, x: jax.Array, y: jax.Array) -> tuple[list[tuple[st
     else:
         notes.append("brainstate_nn not importable: no nn.Linear row")
 
-    for name, found in _mlp.anchor_steps(arrays, LR).items():
-        if isinstance(found, str):
-            notes.append(f"{name}: {found}")
-            continue
-        a_step, a_state = found
-        a_box = {"s": a_state, "loss": None}
-
-        def a_call(a_step=a_step, a_box=a_box):
-            a_box["s"], a_box["loss"] = a_step(a_box["s"], x, y)
-            return a_box["loss"]
-
-        calls.append((name, a_call, lambda a_box=a_box: a_box["loss"], "anchor (installed)"))
+    for program in _anchors.mlp_programs(arrays, x, y, LR):
+        anchor(program)
+    notes += _anchors.missing()
     return calls, notes
 
 
@@ -95,16 +100,25 @@ def variants(calls: list, n: int, latency: bool) -> list[C.Variant]:
     return out
 
 
-def check_agreement(arrays: dict, x: jax.Array, y: jax.Array, steps: int = 3) -> float:
-    """Run the plain and brainstate steps from the same arrays; return the largest loss difference."""
+def check_agreement(arrays: dict, x: jax.Array, y: jax.Array, steps: int = 3) -> tuple[float, float | None]:
+    """Run the plain, brainstate and Flax / Equinox steps from the same arrays.
+
+    Returns:
+        the largest loss difference of brainstate to plain, and of the Flax / Equinox rows
+        (``None`` when neither is installed); exits if one is over the tolerance.
+    """
     step = _mlp.plain_step(LR)
     p = dict(arrays)
     ours, _ = _mlp.ours_step(_mlp.StateMLP(arrays), LR)
-    diffs = []
+    diffs, reference = [], []
     for _ in range(steps):
         p, lp = step(p, x, y)
+        reference.append(lp)
         diffs.append(abs(float(lp) - float(ours(x, y))))
-    return max(diffs)
+    diff = max(diffs)
+    if not np.isfinite(diff) or diff > TOL:
+        raise SystemExit(f"brainstate and plain losses disagree by {diff}")
+    return diff, _anchors.check(_anchors.mlp_programs(arrays, x, y, LR), reference, TOL)
 
 
 def run(name: str, title: str, sizes: list[int], batch: int, calls: int, args: argparse.Namespace,
@@ -113,11 +127,11 @@ def run(name: str, title: str, sizes: list[int], batch: int, calls: int, args: a
     rng = np.random.default_rng(1)
     x = jnp.asarray(rng.standard_normal((batch, sizes[0]), np.float32))
     y = jnp.asarray(rng.standard_normal((batch, sizes[-1]), np.float32))
-    diff = check_agreement(arrays, x, y)
-    if not np.isfinite(diff) or diff > 1e-4:
-        raise SystemExit(f"{name}: brainstate and plain losses disagree by {diff}")
+    diff, anchor_diff = check_agreement(arrays, x, y)
     config = {"sizes": "-".join(map(str, sizes)), "batch": batch, "calls_per_sample": calls,
               "repeats": args.repeats, "loss_agreement": f"{diff:.2e}"}
+    if anchor_diff is not None:
+        config["flax_equinox_loss_agreement"] = f"{anchor_diff:.2e}"
     programs, notes = build_calls(arrays, x, y)
     sections, targets = [], []
     for regime, latency in (("pipelined", False), ("latency", True)):

@@ -9,6 +9,8 @@ sets help: it is what a user pays the first time a script reaches a jitted step.
 
 Besides the first call (the target, at most 1.2x plain), the script splits the cost into
 trace + lower (``.lower()``) and XLA compile (``.compile()``) (not with ``--quick``).
+Flax NNX and Equinox, when importable, get two rows each in every table (see ``_anchors.py``),
+checked first to compute what plain JAX does.
 
     python benchmarks/bench_first_call.py [--quick] [--repeats 15]
 """
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import _anchors
 import _common as C
 import _mlp
 import jax
@@ -28,6 +31,14 @@ import brainstate_transform as T
 from brainstate_core import HiddenState, ParamState
 
 LR = 0.01
+TOL = 1e-4  # largest difference to plain JAX accepted before timing
+
+
+def with_anchors(programs: dict, anchors: list[_anchors.Program], calls: int = 3) -> dict:
+    """``programs`` plus the Flax / Equinox ones, once each has matched plain JAX over ``calls`` calls."""
+    plain = _anchors.stepper(_anchors.Program("plain jax", programs["plain jax"], carry=0))
+    _anchors.check(anchors, [plain() for _ in range(calls)], TOL)
+    return {**programs, **{a.name: a.make for a in anchors}}
 
 
 def mlp_programs(layers: int, width: int, batch: int) -> dict[str, Callable[[], tuple[Callable, tuple]]]:
@@ -43,7 +54,7 @@ def mlp_programs(layers: int, width: int, batch: int) -> dict[str, Callable[[], 
     def ours():
         return _mlp.ours_step(model, LR)[0], (x, y)
 
-    return {"plain jax": plain, "brainstate": ours}
+    return with_anchors({"plain jax": plain, "brainstate": ours}, _anchors.mlp_programs(arrays, x, y, LR))
 
 
 def scan_programs(steps: int, width: int) -> dict[str, Callable[[], tuple[Callable, tuple]]]:
@@ -69,7 +80,7 @@ def scan_programs(steps: int, width: int) -> dict[str, Callable[[], tuple[Callab
 
         return T.jit(lambda xs: T.for_loop(body, xs)), (xs,)
 
-    return {"plain jax": plain, "brainstate": ours}
+    return with_anchors({"plain jax": plain, "brainstate": ours}, _anchors.scan_programs(h0, w0, xs))
 
 
 def first_call(factory: Callable[[], tuple[Callable, tuple]]) -> Callable[[], Any]:
@@ -106,14 +117,14 @@ def measure_compile(programs: dict, repeats: int) -> dict[str, list[float]]:
 
 def sections_for(title: str, programs: dict, repeats: int, breakdown: bool) -> list[C.Section]:
     """The first-call section and, with ``breakdown``, the trace + lower and XLA compile sections."""
-    out = []
+    out, notes = [], _anchors.missing()
     parts = (("first call (trace + lower + compile + run)", first_call), ("trace + lower", lower_only))
     for what, wrap in parts if breakdown else parts[:1]:
         variants = [C.Variant(name, wrap(f), baseline=name == "plain jax") for name, f in programs.items()]
-        out.append(C.section(f"{title}: {what}", variants, C.measure(variants, repeats, warmup=1)))
+        out.append(C.section(f"{title}: {what}", variants, C.measure(variants, repeats, warmup=1), notes=notes))
     if breakdown:
         variants = [C.Variant(name, lambda: None, baseline=name == "plain jax") for name in programs]
-        out.append(C.section(f"{title}: XLA compile", variants, measure_compile(programs, repeats)))
+        out.append(C.section(f"{title}: XLA compile", variants, measure_compile(programs, repeats), notes=notes))
     return out
 
 

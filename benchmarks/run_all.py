@@ -24,6 +24,7 @@ SCENARIOS = {
     "first_call": "bench_first_call.py",
     "spiking": "bench_spiking.py",
     "spiking_vmap": "bench_spiking_vmap.py",
+    "lif_network": "bench_lif_network.py",
     "build": "bench_build.py",
     "hlo": "bench_hlo.py",
     "memory": "bench_memory.py",

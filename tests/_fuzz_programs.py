@@ -8,35 +8,66 @@ states. Nested ops hold bodies (tuples of ops) run under a transformation. The s
 * by :func:`run_brainstate`, with real States and the ``brainstate.transform`` transformations;
 * by :func:`run_eager`, with real States and each transformation replaced by its eager meaning
   (``jit`` and ``checkpoint``: a call; loops: Python loops; ``cond``/``switch``: Python ``if``;
-  ``vmap``: a Python loop over lanes). ``grad`` has no eager meaning: its body is run by the
-  pure-JAX interpreter on the current state values, which are then written back;
+  ``vmap``, ``pmap``: a Python loop over lanes, the lane state sliced and stacked). The
+  differentiating blocks (``grad``, ``jacrev``, ``jacfwd``, ``hessian``: ``tests/_fuzz_autodiff.py``)
+  have no eager meaning: their body is run by the pure-JAX interpreter on the current state values,
+  which are then written back;
 * by :func:`run_pure`, a pure function of a dict of state values threaded by hand through
-  ``jax.lax``, ``jax.vmap``, ``jax.grad``, ``jax.checkpoint`` and ``jax.jit``, with the PRNG key
-  split as ``RandomState`` splits it (one ``jax.random.split`` per draw: the first half is kept).
+  ``jax.lax``, ``jax.vmap``, ``jax.pmap``, ``jax.grad`` / ``jacrev`` / ``jacfwd`` / ``hessian``,
+  ``jax.checkpoint`` and ``jax.jit``, with the PRNG key split as ``RandomState`` splits it (one
+  ``jax.random.split`` per draw: the first half is kept).
 
 A program is called ``reps`` times in a row, each call in another ``brainstate.environ`` context
 (the :class:`Scale` op reads it), so a compiled program reused with a stale ``environ`` value
 would show.
 
-:func:`programs` is the Hypothesis strategy that generates only valid programs: under ``vmap`` no op
-makes a state depend on the batched value (no draws, no ``x`` in updates, no ``grad``), and
-``while_loop`` is kept out of ``grad`` bodies (JAX cannot reverse-differentiate it).
+States may change shape between calls: :class:`Reshape` gives each leaf of a state another shape
+(and back the next time), at the top level, in ``jit`` (which then writes a value of a new shape),
+``checkpoint`` and ``vmap``; the next call must follow the new shapes. A program may have the *lane
+state* :data:`LANE`, of shape ``(2, 3)``, which ``vmap_states`` blocks declare in ``in_states`` (and
+``out_states``) on axis 0 or 1: each lane reads and writes its own slice.
+
+:func:`programs` in ``tests/_fuzz_generator.py`` is the Hypothesis strategy that generates only
+valid programs (see its ``Ctx``):
+under ``vmap`` / ``pmap`` no op makes a state depend on the batched value (no draws, no ``x`` in
+updates, no derivatives) and under ``vmap_states`` no state but the lane state reads it;
+``while_loop`` is kept out of reverse-differentiated bodies (JAX cannot reverse-differentiate it);
+shapes change nowhere in a loop, branch or derivative (carried states keep their shapes); ``pmap``
+is not nested in ``pmap`` (the devices would not suffice) and its bodies write no state (see
+:data:`PMAP_WRITES`).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from hypothesis import strategies as st
 
 import brainstate
 
+
+def _sibling(name: str):
+    """``tests/<name>.py`` as the one module object pytest's doctest run also uses (``tests.<name>``)."""
+    path = Path(__file__).resolve().with_name(f"{name}.py")
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) and Path(module.__file__).resolve() == path:
+            return module
+    spec = importlib.util.spec_from_file_location(f"tests.{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+AD = _sibling("_fuzz_autodiff")
 T = brainstate.transform
 
 KINDS = ("State", "ShortTermState", "LongTermState", "ParamState", "HiddenState", "BatchState")
@@ -45,6 +76,17 @@ FNS = {"id": lambda v: v, "tanh": jnp.tanh, "sin": jnp.sin}
 COEFS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 ENV_KEY, SCALES = "fuzz_scale", (0.9, 0.6)  # the environ value seen by each call of a program
 X_DIM = 3
+LANE, LANE_SHAPE = "b", (2, 3)  # the lane state: vmap_states maps over its axis 0 (2 lanes) or 1 (3 lanes)
+RESHAPES = {(): (2,), (2,): (), (3,): (4,), (4,): (3,), (2, 3): (1, 3), (1, 3): (2, 3)}  # and back
+# pmap bodies write no state: brainstate's pmap refuses even a lane-independent write with
+# BatchAxisError (test_pmap_writes_a_state_that_does_not_depend_on_the_lane, xfail). Set to True
+# once that is fixed.
+PMAP_WRITES = False
+
+
+def devices() -> int:
+    """The size of every pmap axis: one lane per local device (1 unless XLA_FLAGS forces more)."""
+    return jax.local_device_count()
 
 
 # -- the AST -------------------------------------------------------------------------------------
@@ -95,6 +137,13 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class Reshape:
+    """Each leaf of ``dst`` resized (``0.9 * jnp.resize``) to another shape (:data:`RESHAPES`)."""
+
+    dst: str
+
+
+@dataclass(frozen=True)
 class Block:
     """A body run under a transformation: ``kind`` is one of :data:`BLOCKS`."""
 
@@ -102,11 +151,14 @@ class Block:
     body: tuple
     length: int = 1
     other: tuple = ()  # the else body of cond, the further branches of switch
-    param: str = ""  # the grad state
+    param: str = ""  # the differentiated state
     lr: float = 0.1
+    mode: str = ""  # derivatives: "states", "args", "both" (""= "states"); vmap_states: "state", "dict", "in_out"
+    axis: int = 0  # vmap_states: the lane state's mapped axis
 
 
-BLOCKS = ("jit", "checkpoint", "cond", "switch", "for_loop", "scan", "while_loop", "fori_loop", "vmap", "grad")
+BLOCKS = ("jit", "checkpoint", "cond", "switch", "for_loop", "scan", "while_loop", "fori_loop", "vmap", "pmap",
+          "vmap_states", *AD.KINDS)
 
 
 @dataclass(frozen=True)
@@ -119,6 +171,7 @@ class Program:
     seed: int
     reps: int
     top_jit: bool = False
+    lane_kind: str = ""  # the State type of the lane state LANE; "" for none
 
 
 def describe(body: tuple, indent: str = "") -> str:
@@ -127,7 +180,8 @@ def describe(body: tuple, indent: str = "") -> str:
     for op in body:
         if isinstance(op, Block):
             extra = f"(length={op.length})" if op.kind in ("for_loop", "scan", "while_loop", "fori_loop", "vmap") else ""
-            extra = f"(param={op.param}, lr={op.lr})" if op.kind == "grad" else extra
+            extra = f"(param={op.param}, lr={op.lr}, mode={op.mode or 'states'})" if op.kind in AD.KINDS else extra
+            extra = f"(axis={op.axis}, lanes={op.length}, mode={op.mode})" if op.kind == "vmap_states" else extra
             lines.append(f"{indent}{op.kind}{extra}:")
             lines.append(describe(op.body, indent + "    "))
             for i, branch in enumerate(op.other):
@@ -160,6 +214,10 @@ def _lanes(x: jax.Array, n: int) -> jax.Array:
     return x[None, :] + 0.1 * jnp.arange(n, dtype=jnp.float32)[:, None]
 
 
+def _reshape(value: Any) -> Any:
+    return jax.tree.map(lambda leaf: 0.9 * jnp.resize(leaf, RESHAPES[jnp.shape(leaf)]), value)
+
+
 def _steps(n: int) -> jax.Array:
     return 0.1 * jnp.arange(n, dtype=jnp.float32)
 
@@ -174,6 +232,8 @@ def initial_values(prog: Program) -> tuple[dict[str, Any], jax.Array]:
     """The initial state values (floats, ``n`` and the raw key ``rng``) and the input ``x``."""
     rng = np.random.default_rng(prog.seed)
     values = {s.name: _shape_value(SHAPES[s.shape], rng) for s in prog.states}
+    if prog.lane_kind:
+        values[LANE] = _shape_value(LANE_SHAPE, rng)
     values["n"] = jnp.asarray(0, jnp.int32)
     values["rng"] = jax.random.PRNGKey(prog.seed)
     return values, jnp.asarray(rng.uniform(-1.0, 1.0, X_DIM).astype(np.float32))
@@ -182,7 +242,8 @@ def initial_values(prog: Program) -> tuple[dict[str, Any], jax.Array]:
 # -- 1. brainstate transformations ----------------------------------------------------------------
 def make_states(prog: Program) -> dict[str, brainstate.State]:
     values, _ = initial_values(prog)
-    states: dict[str, brainstate.State] = {s.name: getattr(brainstate, s.kind)(values[s.name]) for s in prog.states}
+    kinds = {s.name: s.kind for s in prog.states} | ({LANE: prog.lane_kind} if prog.lane_kind else {})
+    states: dict[str, brainstate.State] = {name: getattr(brainstate, kind)(values[name]) for name, kind in kinds.items()}
     states["n"] = brainstate.State(values["n"])
     states["rng"] = brainstate.random.RandomState(prog.seed)
     return states
@@ -204,6 +265,8 @@ def _leaf_stateful(op: Any, states: dict, x: jax.Array) -> jax.Array:
         return _mix(op, states[op.src].value, x)
     elif isinstance(op, Scale):
         return x * brainstate.environ.get(ENV_KEY)
+    elif isinstance(op, Reshape):
+        states[op.dst].value = _reshape(states[op.dst].value)
     else:
         states["n"].value = states["n"].value + 1
     return x
@@ -266,18 +329,29 @@ def _build_block(op: Block, states: dict) -> Callable:
             return run(v + 0.01 * i)
 
         return lambda x: T.fori_loop(0, op.length, fori_body, x)
-    if kind == "vmap":
-        mapped = T.vmap(run)
+    if kind in ("vmap", "pmap"):
+        mapped, lanes = (T.vmap(run), op.length) if kind == "vmap" else (T.pmap(run), devices())
+        return lambda x: jnp.mean(mapped(_lanes(x, lanes)), axis=0)
+    if kind == "vmap_states":
+        lane = states[LANE]
+        declared = {"state": dict(in_states=lane), "dict": dict(in_states={op.axis: lane}),
+                    "in_out": dict(in_states={op.axis: lane}, out_states={op.axis: lane})}[op.mode]
+
+        def per_lane(x):  # the lane state's slice is read and written in each lane
+            lane.value = _lane_in(lane.value, x)
+            return _lane_out(run(x + 0.5 * jnp.mean(lane.value)), lane.value)
+
+        mapped = T.vmap(per_lane, **declared)
         return lambda x: jnp.mean(mapped(_lanes(x, op.length)), axis=0)
-    param = states[op.param]  # grad
-    gradient = T.grad(lambda v: jnp.sum(jnp.tanh(run(v))), grad_states=param, return_value=True, check_states=False)
+    return AD.build(op, states, run)
 
-    def differentiated(x):
-        g, value = gradient(x)
-        param.value = jax.tree.map(lambda p, d: p - op.lr * d, param.value, g)
-        return jnp.tanh(x + 0.1 * value)
 
-    return differentiated
+def _lane_in(value: jax.Array, x: jax.Array) -> jax.Array:
+    return jnp.tanh(0.5 * value + jnp.mean(x))
+
+
+def _lane_out(y: jax.Array, value: jax.Array) -> jax.Array:
+    return y + 0.1 * jnp.mean(value)
 
 
 def _snapshot(states: dict) -> dict[str, Any]:
@@ -331,23 +405,37 @@ def _block_eager(op: Block, states: dict, x: jax.Array) -> jax.Array:
         for i in range(op.length):
             x = _run_eager(op.body, states, x + 0.01 * jnp.asarray(i, jnp.int32))
         return x
-    if kind == "vmap":
-        before, ys, afters = _snapshot(states), [], []
-        for lane in _lanes(x, op.length):
-            for name, value in before.items():
-                states[name].value = value
-            ys.append(_run_eager(op.body, states, lane))
-            afters.append(_snapshot(states))
-        for name in before:  # the generator keeps lane-dependent values out of states
-            for after in afters[1:]:
-                assert all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), after[name], afters[0][name])))
-        return jnp.mean(jnp.stack(ys), axis=0)
-    # grad has no eager meaning: the pure interpreter runs it on the current values
+    if kind in ("vmap", "pmap", "vmap_states"):
+        return _lanes_eager(op, states, x)
+    # derivatives have no eager meaning: the pure interpreter runs them on the current values
     env = {**_snapshot(states), ENV_KEY: jnp.float32(brainstate.environ.get(ENV_KEY))}
     env, x = _pure_block_jit(op)(env, x)
     for name, state in states.items():
         state.value = env[name]
     return x
+
+
+def _lanes_eager(op: Block, states: dict, x: jax.Array) -> jax.Array:
+    """vmap / pmap / vmap_states as a Python loop over the lanes, each from the same states."""
+    lanes = devices() if op.kind == "pmap" else op.length
+    before, ys, afters = _snapshot(states), [], []
+    for i, lane in enumerate(_lanes(x, lanes)):
+        for name, value in before.items():
+            states[name].value = value
+        if op.kind == "vmap_states":
+            lane_state = states[LANE]
+            lane_state.value = _lane_in(jnp.take(before[LANE], i, axis=op.axis), lane)
+            ys.append(_lane_out(_run_eager(op.body, states, lane + 0.5 * jnp.mean(lane_state.value)), lane_state.value))
+        else:
+            ys.append(_run_eager(op.body, states, lane))
+        afters.append(_snapshot(states))
+    for name in before:  # the generator keeps lane-dependent values out of states, but for the lane state
+        if op.kind == "vmap_states" and name == LANE:
+            states[name].value = jnp.stack([after[name] for after in afters], axis=op.axis)
+            continue
+        for after in afters[1:]:
+            assert all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), after[name], afters[0][name])))
+    return jnp.mean(jnp.stack(ys), axis=0)
 
 
 @functools.lru_cache(maxsize=64)
@@ -378,6 +466,8 @@ def _leaf_pure(op: Any, env: dict, x: jax.Array) -> tuple[dict, jax.Array]:
         return {**env, "n": env["n"] + 1}, x
     if isinstance(op, Scale):
         return env, x * env[ENV_KEY]
+    if isinstance(op, Reshape):
+        return {**env, op.dst: _reshape(env[op.dst])}, x
     leaves, treedef = jax.tree.flatten(env[op.dst])
     key, new = env["rng"], []
     for leaf in leaves:  # RandomState: split, keep the first half, draw with the second
@@ -436,14 +526,20 @@ def _block_pure(op: Block, env: dict, x: jax.Array) -> tuple[dict, jax.Array]:
     if kind == "vmap":
         env, ys = jax.vmap(lambda v: _run_pure(op.body, env, v), out_axes=(None, 0))(_lanes(x, op.length))
         return env, jnp.mean(ys, axis=0)
-    # grad
-    def loss(p, e, v):
-        e, y = _run_pure(op.body, {**e, op.param: p}, v)
-        return jnp.sum(jnp.tanh(y)), e
+    if kind == "pmap":
+        mapped = jax.pmap(run(op.body), in_axes=(None, 0), out_axes=(None, 0))
+        env, ys = mapped(env, _lanes(x, devices()))
+        return env, jnp.mean(ys, axis=0)
+    if kind == "vmap_states":
+        def per_lane(value, v):
+            value = _lane_in(value, v)
+            e, y = _run_pure(op.body, {**env, LANE: value}, v + 0.5 * jnp.mean(value))
+            return {k: e[k] for k in e if k != LANE}, e[LANE], _lane_out(y, e[LANE])
 
-    (value, env), g = jax.value_and_grad(loss, has_aux=True)(env[op.param], env, x)
-    env = {**env, op.param: jax.tree.map(lambda p, d: p - op.lr * d, env[op.param], g)}
-    return env, jnp.tanh(x + 0.1 * value)
+        others, value, ys = jax.vmap(per_lane, in_axes=(op.axis, 0), out_axes=(None, op.axis, 0))(
+            env[LANE], _lanes(x, op.length))
+        return {**others, LANE: value}, jnp.mean(ys, axis=0)
+    return AD.pure(op, env, x, run(op.body))
 
 
 def run_pure(prog: Program) -> tuple[list[jax.Array], dict[str, Any]]:
@@ -460,61 +556,3 @@ def run_pure(prog: Program) -> tuple[list[jax.Array], dict[str, Any]]:
         env, x = program(env, x, jnp.float32(SCALES[rep]))
         outs.append(x)
     return outs, env
-
-
-# -- the generator -----------------------------------------------------------------------------------
-@functools.cache  # building strategies is slow: build each once
-def _leaf_ops(names: tuple[str, ...], in_vmap: bool) -> st.SearchStrategy:
-    floats, sources = st.sampled_from(names), st.sampled_from([*names, "n"])
-    coef = st.sampled_from(COEFS)
-    update = st.builds(Update, floats, sources, st.sampled_from(sorted(FNS)), coef, coef,
-                       st.just(0.0) if in_vmap else coef)
-    leaves = [update, st.builds(Mix, sources, coef), st.just(Count()), st.just(Scale())]
-    if not in_vmap:  # a draw under vmap differs per lane (each lane has its own key)
-        leaves.append(st.builds(Draw, floats, st.sampled_from(["normal", "uniform"]), st.sampled_from([0.1, 0.5])))
-    return st.one_of(leaves)
-
-
-@functools.cache
-def _bodies(names: tuple[str, ...], depth: int, in_vmap: bool, in_grad: bool, max_size: int = 2) -> st.SearchStrategy:
-    return st.lists(_ops(names, depth, in_vmap, in_grad), min_size=1, max_size=max_size).map(tuple)
-
-
-@functools.cache
-def _ops(names: tuple[str, ...], depth: int, in_vmap: bool, in_grad: bool) -> st.SearchStrategy:
-    leaf = _leaf_ops(names, in_vmap)
-    if depth == 0:
-        return leaf
-    body = _bodies(names, depth - 1, in_vmap, in_grad)
-    length = st.integers(1, 3)
-    blocks = [
-        st.builds(Block, st.just("jit"), body),
-        st.builds(Block, st.just("checkpoint"), body),
-        st.builds(Block, st.just("cond"), body, other=st.tuples(body)),
-        st.builds(Block, st.just("switch"), body, other=st.lists(body, min_size=1, max_size=2).map(tuple)),
-        st.builds(Block, st.just("for_loop"), body, length),
-        st.builds(Block, st.just("scan"), body, length),
-        st.builds(Block, st.just("fori_loop"), body, length),
-        st.builds(Block, st.just("vmap"), _bodies(names, depth - 1, True, in_grad), length),
-    ]
-    if not in_grad:  # jax cannot reverse-differentiate a while_loop
-        blocks.append(st.builds(Block, st.just("while_loop"), body, length))
-    if not in_vmap:  # a gradient under vmap is per lane: the state update would be batched
-        grad_body = _bodies(names, depth - 1, in_vmap, True)
-        blocks.append(st.builds(Block, st.just("grad"), grad_body, param=st.sampled_from(names),
-                                lr=st.sampled_from([0.1, 0.5])))
-    return st.one_of(leaf, *blocks)
-
-
-@st.composite
-def programs(draw: st.DrawFn, max_depth: int = 2) -> Program:
-    """Hypothesis strategy: a random valid :class:`Program`."""
-    count = draw(st.integers(1, 3))
-    specs = tuple(
-        StateSpec(f"s{i}", draw(st.sampled_from(KINDS)), draw(st.sampled_from(sorted(SHAPES)))) for i in range(count)
-    )
-    names = tuple(s.name for s in specs)
-    body = draw(_bodies(names, max_depth, False, False, max_size=3))
-    # Mostly one compiled program: each transformation run eagerly at the top compiles on its own.
-    top_jit = draw(st.sampled_from([True, True, False]))
-    return Program(specs, body, draw(st.integers(0, 2**16)), draw(st.integers(1, 2)), top_jit)

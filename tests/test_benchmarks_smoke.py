@@ -2,13 +2,17 @@
 
 The numbers of a ``--quick`` run mean nothing (tiny sizes, one or two repeats); these tests only
 check that each script runs end to end against the current packages, reports every target as
-PASS or FAIL, and writes well-formed JSON (and the PNG chart, for one script). Whole suite: about
-40 s on two busy cores.
+PASS or FAIL, and writes well-formed JSON (and the PNG chart, for one script). Where Flax and Equinox
+are installed (the ``bench`` session installs them, the test sessions do not), the scenarios that
+compare against them must show their rows; where they are not, a note instead. Whole suite: about
+50 s on two busy cores.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,14 +29,27 @@ SCRIPTS = {
     "first_call": ("bench_first_call.py", 2, []),
     "spiking": ("bench_spiking.py", 1, []),
     "spiking_vmap": ("bench_spiking_vmap.py", 1, ["--conn", "dense"]),  # the other connectivity form
+    "lif_network": ("bench_lif_network.py", 1, []),
     "build": ("bench_build.py", 2, []),
     "hlo": ("bench_hlo.py", 2, []),
     "memory": ("bench_memory.py", 3, []),
 }
+# the scenarios with Flax NNX and Equinox rows in every table, when those are importable
+ANCHORED = {"dispatch", "realistic", "first_call", "build"}
+ANCHORS = ("flax", "equinox")
 
 
-def run(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=BENCH, capture_output=True, text=True, timeout=120)
+def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=BENCH, capture_output=True, text=True, timeout=120, env=env)
+
+
+def check_anchor_rows(result: dict, stdout: str, installed: dict[str, bool]) -> None:
+    """Each installed library has a row in every table; each missing one a note instead."""
+    for lib, present in installed.items():
+        for section in result["sections"]:
+            names = [row["name"] for row in section["rows"]]
+            assert any(name.startswith(lib) for name in names) == present, (lib, section["title"], names)
+        assert (f"{lib} not importable" in stdout) != present, stdout
 
 
 @pytest.mark.parametrize("scenario", sorted(SCRIPTS))
@@ -59,6 +76,22 @@ def test_script_quick_run(scenario: str, tmp_path: Path) -> None:
     assert (tmp_path / f"{scenario}.png").exists() == plot
     if scenario.startswith("spiking"):  # both implementations produced the same spikes
         assert result["config"]["spikes_identical"] is True
+    if scenario in ANCHORED:
+        check_anchor_rows(result, proc.stdout, {lib: importlib.util.find_spec(lib) is not None for lib in ANCHORS})
+
+
+def test_anchor_rows_skipped_when_not_importable(tmp_path: Path) -> None:
+    """With ``flax`` and ``equinox`` shadowed by packages that fail to import, the rows go and notes say why."""
+    for lib in ANCHORS:
+        (tmp_path / "shadow" / lib).mkdir(parents=True)
+        (tmp_path / "shadow" / lib / "__init__.py").write_text(f"raise ImportError('{lib} hidden by the test')\n")
+    paths = [str(tmp_path / "shadow"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    proc = run(["bench_build.py", "--quick", "--no-plot", "--out", str(tmp_path)], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "build.json").read_text())
+    check_anchor_rows(result, proc.stdout, dict.fromkeys(ANCHORS, False))
+    assert "flax hidden by the test" in proc.stdout
 
 
 def test_run_all_rejects_unknown_scenario() -> None:

@@ -1,16 +1,21 @@
 """Differential fuzzing: random stateful programs give the same results three ways.
 
-Hypothesis draws programs (``tests/_fuzz_programs.py``): a few states of several State types and
-shapes, a counter and a ``RandomState``; reads, writes, arithmetic and random draws, nested under
-``jit``, ``checkpoint``, ``cond``, ``switch``, ``for_loop``, ``scan``, ``while_loop``,
-``fori_loop``, ``vmap`` and ``grad``. Each program runs with the brainstate transformations, with
-the transformations replaced by their eager meaning, and as a pure JAX function with the states
+Hypothesis draws programs (``tests/_fuzz_generator.py``; the programs and their interpreters are in
+``tests/_fuzz_programs.py`` and ``tests/_fuzz_autodiff.py``): a few states of several State types
+and shapes, a counter and a ``RandomState``; reads, writes, arithmetic, random draws and changes of
+a state's shape between calls, nested under ``jit``, ``checkpoint``, ``cond``, ``switch``,
+``for_loop``, ``scan``, ``while_loop``, ``fori_loop``, ``vmap``, ``pmap`` (one lane per local
+device), ``vmap`` with a batched state in ``in_states`` / ``out_states``, and ``grad``,
+``jacrev``, ``jacfwd`` and ``hessian`` (with respect to a state, the input or both). Each program
+runs with the brainstate transformations, with the transformations replaced by their eager meaning,
+and as a pure JAX function with the states
 (and the PRNG key) threaded by hand. Outputs and final state values must agree: floats to float32
 round-off, the counter and the PRNG key exactly (so a draw under ``jit`` or in a loop gives the
 numbers the same draw gives eagerly).
 
-``BRAINSTATE_FUZZ_EXAMPLES`` sets the number of random programs (default 200: a fixed set replayed
-on every run, about 0.5 s each on one core, most of it XLA compiling each program); when it is set,
+``BRAINSTATE_FUZZ_EXAMPLES`` sets the number of random programs (default 144: a fixed set replayed
+on every run, about 0.6 s each on one core, most of it XLA compiling each program; fewer than the
+200 of the smaller generator, so that the file costs about the same); when it is set,
 as ``nox -s fuzz`` does, Hypothesis draws new programs on each run. The programs are split over
 :data:`SHARDS` tests so that pytest-xdist spreads them over the cores.
 """
@@ -31,27 +36,28 @@ from hypothesis import HealthCheck, example, given, seed, settings
 import brainstate
 
 
-def _load_helpers():
-    """The generator module next to this file, as the one module object pytest's doctest run uses.
+def _load_helpers(name: str):
+    """A helper module next to this file, as the one module object pytest's doctest run uses.
 
-    pytest imports ``tests/_fuzz_programs.py`` as ``tests._fuzz_programs`` when it collects doctests;
-    importing it again under another name would make a second module object.
+    pytest imports ``tests/<name>.py`` as ``tests.<name>`` when it collects doctests; importing it
+    again under another name would make a second module object.
     """
-    path = Path(__file__).resolve().with_name("_fuzz_programs.py")
+    path = Path(__file__).resolve().with_name(f"{name}.py")
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) and Path(module.__file__).resolve() == path:
             return module
-    spec = importlib.util.spec_from_file_location("tests._fuzz_programs", path)
+    spec = importlib.util.spec_from_file_location(f"tests.{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
-F = _load_helpers()
+F = _load_helpers("_fuzz_programs")
+G = _load_helpers("_fuzz_generator")
 
 EXAMPLES_ENV = "BRAINSTATE_FUZZ_EXAMPLES"
-EXAMPLES = int(os.environ.get(EXAMPLES_ENV, "200"))
+EXAMPLES = int(os.environ.get(EXAMPLES_ENV, "144"))
 SHARDS = 8
 RTOL, ATOL = 2e-4, 2e-5
 
@@ -114,9 +120,19 @@ def _hand_written() -> dict[str, F.Program]:
         "vmap and grad": (F.Block("vmap", LANE_WORK, 3), F.Block("grad", WORK, param="s0"),
                           F.Block("grad", (F.Block("scan", WORK, 2), F.Mix("s1", 1.0)), param="s1")),
         "nested": (F.Block("jit", DEEP), F.Block("grad", (F.Block("checkpoint", DEEP[:1]), DEEP[1]), param="s0")),
+        "jacobians and hessians": (F.Block("jacrev", WORK, param="s1", mode="both"),
+                                   F.Block("jacfwd", (F.Block("while_loop", WORK, 2),), param="s0"),
+                                   F.Block("hessian", WORK, param="s0"), F.Block("hessian", WORK[:2], param="s1", mode="args"),
+                                   F.Block("grad", WORK, param="b", mode="both")),
+        "pmap and batched states": (F.Block("pmap", (F.Mix("s1", 0.5), F.Block("vmap", (F.Mix("b", 1.0), F.Scale()), 2))),
+                                    F.Block("vmap_states", (*LANE_WORK, F.Update("b", "s0", "tanh", 0.5, 1.0, 0.0)), 2, mode="state"),
+                                    F.Block("vmap_states", (F.Block("scan", LANE_WORK, 2),), 3, mode="in_out", axis=1)),
+        # a state resized outside a jitted block and inside one: each call must follow the new shapes
+        "shapes between calls": (F.Reshape("s0"), F.Block("jit", (F.Update("s2", "s0", "tanh", 0.5, 1.0, 0.5), F.Reshape("s1"))),
+                                 F.Block("grad", WORK, param="s1"), F.Block("vmap", (F.Reshape("s2"), F.Mix("s2", 1.0)), 2)),
     }
-    eager_top = {"branches and jit", "nested"}  # the others run in one top-level jit: fewer compilations
-    return {name: F.Program(S, (F.Count(), *body), seed=3, reps=2, top_jit=name not in eager_top)
+    eager_top = {"branches and jit", "nested", "shapes between calls"}  # the others run in one top-level jit
+    return {name: F.Program(S, (F.Count(), *body), seed=3, reps=2, top_jit=name not in eager_top, lane_kind="HiddenState")
             for name, body in bodies.items()}
 
 
@@ -140,7 +156,7 @@ def _random_programs(shard: int):
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=True,
     )
-    @given(F.programs())
+    @given(G.programs())
     @example(F.Program((F.StateSpec("s0", "State", "mat"),), (F.Block("vmap", (F.Update("s0", "s0", "id", -1.0, -1.0, 0.0),), 1),), 0, 1))
     def prop(prog: F.Program) -> None:
         check_program(prog)
@@ -156,26 +172,43 @@ def test_random_program(shard: int) -> None:
 
 
 # -- the harness itself ------------------------------------------------------------------------------
-def test_generator_reaches_every_construct_and_keeps_vmap_bodies_valid() -> None:
+def test_generator_reaches_every_construct_and_keeps_bodies_valid() -> None:
     seen: set[str] = set()
+    loops = {"cond", "switch", "for_loop", "scan", "while_loop", "fori_loop", *F.AD.KINDS}
 
-    def walk(body: tuple, in_vmap: bool) -> None:
+    def walk(body: tuple, ctx: dict) -> None:
         for op in body:
-            if in_vmap:  # nothing may make a state differ between lanes
+            if ctx["vmap"]:  # nothing may make a state differ between lanes
                 assert not isinstance(op, F.Draw) and not (isinstance(op, F.Update) and op.c)
-                assert not (isinstance(op, F.Block) and op.kind == "grad")
+                assert not (isinstance(op, F.Block) and op.kind in (*F.AD.KINDS, "vmap_states"))
+            if ctx["lane"] and isinstance(op, F.Update):  # only the lane state reads the lane state
+                assert op.src != F.LANE or op.dst == F.LANE
+            if ctx["pmap"]:  # no state written, no pmap nested
+                assert isinstance(op, (F.Mix, F.Scale, F.Block)) and not (isinstance(op, F.Block) and op.kind == "pmap")
+            if ctx["fixed"]:  # carried states keep their shapes
+                assert not isinstance(op, F.Reshape)
+            if ctx["reverse"]:
+                assert not (isinstance(op, F.Block) and op.kind == "while_loop")
+            assert not isinstance(op, F.Reshape) or op.dst != F.LANE
             seen.add(op.kind if isinstance(op, F.Block) else type(op).__name__)
             if isinstance(op, F.Block):
+                seen.add(f"{op.kind}/{op.mode}" if op.mode else op.kind)
+                inner = {**ctx, "vmap": ctx["vmap"] or op.kind in ("vmap", "pmap", "vmap_states"),
+                         "lane": ctx["lane"] or op.kind == "vmap_states", "pmap": ctx["pmap"] or op.kind == "pmap",
+                         "fixed": ctx["fixed"] or op.kind in loops,
+                         "reverse": ctx["reverse"] or op.kind in ("grad", "jacrev", "hessian")}
                 for b in (op.body, *op.other):
-                    walk(b, in_vmap or op.kind == "vmap")
+                    walk(b, inner)
 
     @settings(max_examples=300, database=None, derandomize=True)
-    @given(F.programs())
+    @given(G.programs())
     def check(prog: F.Program) -> None:
-        walk(prog.body, False)
+        walk(prog.body, dict.fromkeys(("vmap", "lane", "pmap", "fixed", "reverse"), False))
 
     check()
-    assert seen == {*F.BLOCKS, "Update", "Draw", "Mix", "Count", "Scale"}
+    modes = {f"{kind}/{mode}" for kind in F.AD.KINDS for mode in F.AD.MODES[kind]}
+    assert seen == {*F.BLOCKS, *modes, "vmap_states/state", "vmap_states/dict", "vmap_states/in_out",
+                    "Update", "Draw", "Mix", "Count", "Scale", "Reshape"}
 
 
 @pytest.mark.parametrize("field", ["output", "state", "key"])
@@ -194,7 +227,7 @@ def test_comparison_detects_a_difference(field: str) -> None:
 
 def test_programs_are_printable() -> None:
     text = F.describe(HAND_WRITTEN["nested"].body)
-    assert "grad(param=s0, lr=0.1):" in text and "vmap(length=3):" in text
+    assert "grad(param=s0, lr=0.1, mode=states):" in text and "vmap(length=3):" in text
     assert "        Update(dst='s2', src='s0', fn='sin'" in text  # nested bodies are indented
 
 
@@ -210,3 +243,47 @@ def test_eager_transformations_accept_python_control_flow_on_concrete_values(tra
     else:
         out = brainstate.transform.vmap(lambda x: x * 2 if float(jnp.sum(w.value)) > 0 else -x)(jnp.ones(2))
         assert out.tolist() == [2.0, 2.0]
+
+
+# -- found by the fuzzer (open: pinned until brainstate-transform fixes them) ----------------------------
+# pmap writes back a lane-independent value once, as vmap does (docs/transforms.md, "unbatched value:
+# written back once"). It raises BatchAxisError instead, whatever the value: jax.pmap runs the body
+# under shard_map, where the vmap test for "batched" (a BatchTracer with a batch_dim) does not apply,
+# so every written value counts as per-lane. The generator keeps writes out of pmap bodies
+# (PMAP_WRITES in tests/_fuzz_programs.py) until this passes.
+@pytest.mark.xfail(strict=True, raises=brainstate.BatchAxisError, reason="pmap treats every state write as per-lane")
+def test_pmap_writes_a_state_that_does_not_depend_on_the_lane() -> None:
+    count = brainstate.State(jnp.asarray(0.0))
+
+    def step(x):
+        count.value = count.value + 1.0
+        return x * 2.0
+
+    n = jax.local_device_count()
+    out = brainstate.transform.pmap(step)(jnp.arange(float(n)))
+    assert out.tolist() == [2.0 * i for i in range(n)] and float(count.value) == 1.0
+
+
+# hessian with grad_states arranges the blocks as if every state held one array: for a State whose
+# value is a dict it raises KeyError (_autograd.py, GradFunction.__call__, `row[0]`), for a tuple it
+# returns the blocks of the first leaf only. jax.hessian of the value gives the nested blocks. The
+# generator keeps dict-valued states out of hessian's grad_states (HESSIAN_TREES in
+# tests/_fuzz_generator.py) until this passes.
+@pytest.mark.xfail(strict=True, reason="hessian of a pytree-valued State: KeyError (dict) or rows dropped (tuple)")
+@pytest.mark.parametrize("container", [dict, tuple])
+def test_hessian_of_a_state_holding_a_pytree(container) -> None:
+    value = {"b": jnp.asarray(0.5), "w": jnp.ones(2)}
+    p = brainstate.ParamState(value if container is dict else (value["b"], value["w"]))
+
+    def as_dict(v):
+        return v if container is dict else {"b": v[0], "w": v[1]}
+
+    def loss(v):
+        d = as_dict(v)
+        return d["b"] ** 2 * jnp.sum(d["w"])
+
+    got = brainstate.transform.hessian(lambda: loss(p.value), grad_states=p)()
+    want = jax.hessian(loss)(p.value)
+    assert jax.tree.structure(got) == jax.tree.structure(want)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(a, b)

@@ -55,3 +55,28 @@ def test_gru_learns_frequencies(example):
     xs, labels = gru.make_data(10, length=20)
     assert xs.shape == (20, 10, 1) and set(np.unique(labels)) <= {0, 1, 2}
     assert gru.main(epochs=5, n_train=500, n_test=100, hidden=16, lr=2e-2, progress=False) >= 0.9
+
+
+def test_spiking_fi_curve_matches_the_analytic_curve(example, tmp_path):
+    fi = example("spiking_fi_curve")
+    assert fi.main(out_dir=tmp_path, n_currents=12) < 0.01
+    assert (tmp_path / "spiking_fi_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_spiking_izhikevich_patterns(example, tmp_path):
+    counts = example("spiking_izhikevich").main(out_dir=tmp_path)
+    assert counts["FS"] > 3 * counts["RS"] > 0 and counts["RZ (2 ms pulse)"] == 0 and counts["TC (rebound)"] >= 3
+    assert (tmp_path / "spiking_izhikevich.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_spiking_hh_spike_train(example, tmp_path):
+    result = example("spiking_hh").main(out_dir=tmp_path)
+    assert 30 < result["peak_mV"] < 50 and 2.0 <= result["rheobase"] <= 3.0 and 6.0 <= result["repetitive"] <= 6.75
+    assert (tmp_path / "spiking_hh.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_spiking_synapses_and_plasticity_match_their_formulas(example, tmp_path):
+    result = example("spiking_synapses").main(out_dir=tmp_path, steps=2000)
+    assert result["kernel_error"] < 1e-3 and result["stp_error"] < 0.01 and result["stdp_error"] < 1e-6
+    assert result["rate_low_hz"] < result["rate_high_hz"] and 0.0 < result["cv_isi"] < 1.0
+    assert (tmp_path / "spiking_synapses.png").read_bytes()[:4] == b"\x89PNG"

@@ -11,6 +11,7 @@ from types import FunctionType as _FunctionType
 
 from . import init as init
 from . import optim as optim
+from . import surrogate as surrogate
 from ._activation_modules import CELU as CELU
 from ._activation_modules import ELU as ELU
 from ._activation_modules import GELU as GELU
@@ -80,9 +81,32 @@ from ._conv import ConvTranspose as ConvTranspose
 from ._conv import ConvTranspose1d as ConvTranspose1d
 from ._conv import ConvTranspose2d as ConvTranspose2d
 from ._conv import ConvTranspose3d as ConvTranspose3d
+from ._currents import constant_input as constant_input
+from ._currents import ou_process as ou_process
+from ._currents import ramp_input as ramp_input
+from ._currents import section_input as section_input
+from ._currents import sinusoidal_input as sinusoidal_input
+from ._currents import spike_input as spike_input
+from ._currents import square_input as square_input
+from ._currents import step_input as step_input
+from ._currents import wiener_process as wiener_process
 from ._dropout import Dropout as Dropout
 from ._dropout import is_training as is_training
+from ._dynamics import DelayedRead as DelayedRead
+from ._dynamics import Dynamics as Dynamics
+from ._dynamics import Prefetch as Prefetch
+from ._dynamics import PrefetchDelay as PrefetchDelay
 from ._embedding import Embedding as Embedding
+from ._hh import HH as HH
+from ._inputs import PoissonEncoder as PoissonEncoder
+from ._inputs import PoissonInput as PoissonInput
+from ._inputs import PoissonSpike as PoissonSpike
+from ._inputs import SpikeTime as SpikeTime
+from ._inputs import poisson_input as poisson_input
+from ._integrators import euler_step as euler_step
+from ._integrators import exp_euler_step as exp_euler_step
+from ._integrators import rk2_step as rk2_step
+from ._integrators import rk4_step as rk4_step
 from ._linear import Linear as Linear
 from ._module import Module as Module
 from ._module import Sequential as Sequential
@@ -90,6 +114,15 @@ from ._module import count_parameters as count_parameters
 from ._module import init_all_states as init_all_states
 from ._module import reset_all_states as reset_all_states
 from ._module import vmap_init_all_states as vmap_init_all_states
+from ._neurons import ALIF as ALIF
+from ._neurons import IF as IF
+from ._neurons import LIF as LIF
+from ._neurons import LIFRef as LIFRef
+from ._neurons import Neuron as Neuron
+from ._neurons_nonlinear import AdExIF as AdExIF
+from ._neurons_nonlinear import ExpIF as ExpIF
+from ._neurons_nonlinear import Izhikevich as Izhikevich
+from ._neurons_nonlinear import QuaIF as QuaIF
 from ._normalization import BatchNorm0d as BatchNorm0d
 from ._normalization import BatchNorm1d as BatchNorm1d
 from ._normalization import BatchNorm2d as BatchNorm2d
@@ -97,6 +130,12 @@ from ._normalization import BatchNorm3d as BatchNorm3d
 from ._normalization import GroupNorm as GroupNorm
 from ._normalization import LayerNorm as LayerNorm
 from ._normalization import RMSNorm as RMSNorm
+from ._plasticity import STD as STD
+from ._plasticity import STDP as STDP
+from ._plasticity import STP as STP
+from ._plots import membrane_plot as membrane_plot
+from ._plots import raster_plot as raster_plot
+from ._plots import rate_plot as rate_plot
 from ._pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
 from ._pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from ._pooling import AdaptiveAvgPool3d as AdaptiveAvgPool3d
@@ -109,6 +148,15 @@ from ._pooling import AvgPool3d as AvgPool3d
 from ._pooling import MaxPool1d as MaxPool1d
 from ._pooling import MaxPool2d as MaxPool2d
 from ._pooling import MaxPool3d as MaxPool3d
+from ._readout import LeakyRateReadout as LeakyRateReadout
+from ._readout import LeakySpikeReadout as LeakySpikeReadout
+from ._recording import Recording as Recording
+from ._recording import SpikeRecord as SpikeRecord
+from ._recording import cv_isi as cv_isi
+from ._recording import fano_factor as fano_factor
+from ._recording import firing_rate as firing_rate
+from ._recording import mean_firing_rate as mean_firing_rate
+from ._recording import run as run
 from ._rnn import GRUCell as GRUCell
 from ._rnn import LSTMCell as LSTMCell
 from ._rnn import MGUCell as MGUCell
@@ -118,6 +166,17 @@ from ._rnn import ValinaRNNCell as ValinaRNNCell
 from ._rnn import VanillaRNNCell as VanillaRNNCell
 from ._shape import Flatten as Flatten
 from ._shape import Unflatten as Unflatten
+from ._synapses import AMPA as AMPA
+from ._synapses import NMDA as NMDA
+from ._synapses import Alpha as Alpha
+from ._synapses import DualExpon as DualExpon
+from ._synapses import Expon as Expon
+from ._synapses import GABAa as GABAa
+from ._synapses import Synapse as Synapse
+from ._synouts import COBA as COBA
+from ._synouts import CUBA as CUBA
+from ._synouts import MgBlock as MgBlock
+from ._synouts import SynOut as SynOut
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_nn.X``, not ``brainstate_nn._x.X``).
 for _obj in list(globals().values()):

@@ -1,0 +1,430 @@
+"""``Dynamics``: the base of neurons, synapses and every module that advances in time by ``dt``.
+
+A Dynamics module has a population shape ``in_size`` (``varshape``), hidden states created by
+``init_state(batch_size=None)`` with the shape ``varshape`` or ``(batch_size, *varshape)``, and an
+``update(...)`` that advances them one step of ``environ`` ``dt``. Other modules feed it through
+two registries, summed at every step:
+
+* **current inputs** (:meth:`Dynamics.add_current_input`): added to the input current; a callable
+  is called with the arguments the neuron passes (for example its membrane potential, which a
+  conductance-based synapse output needs), a plain value is used once, at the next step;
+* **delta inputs** (:meth:`Dynamics.add_delta_input`): added to the state after integration (jumps).
+
+:meth:`Dynamics.prefetch` names a variable to read from outside, now or ``t`` ms ago
+(``prefetch('V').delay.at(2.0)``), through a small history buffer recorded by ``__call__``.
+
+The clock: :func:`get_dt` is ``environ`` ``dt`` in ms (a brainunit Quantity is converted);
+:func:`get_t` and :func:`get_i` read the current time and step index when a loop sets them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from brainstate_core import ConfigError, HiddenState, InputError, State, environ
+from brainstate_core._node import Node
+
+from . import _init as init
+from ._module import Module
+from ._units import to_plain
+from ._utils import Size, as_size
+
+__all__ = ["Dynamics", "Prefetch", "PrefetchDelay", "DelayedRead", "get_dt", "get_t", "get_i", "param", "read"]
+
+
+# -- clock ---------------------------------------------------------------------------------------
+def get_dt() -> float:
+    """``environ`` ``dt`` in ms (a brainunit Quantity is converted); raises if ``dt`` is not set.
+
+    Example:
+        >>> import brainstate_core as bc
+        >>> from brainstate_nn._dynamics import get_dt
+        >>> with bc.environ.context(dt=0.1):
+        ...     get_dt()
+        0.1
+    """
+    return to_plain(environ.get_dt(), "time", "environ dt")
+
+
+def get_t(default: Any = 0.0) -> Any:
+    """``environ`` ``t`` (the current time, ms), or ``default`` when no loop set it."""
+    return to_plain(environ.get(environ.T, default=default), "time", "environ t")
+
+
+def get_i(default: Any = 0) -> Any:
+    """``environ`` ``i`` (the current step index), or ``default`` when no loop set it."""
+    return environ.get(environ.I, default=default)
+
+
+# -- parameters ----------------------------------------------------------------------------------
+def param(value: Any, name: str, kind: str | None, varshape: tuple[int, ...], *, positive: bool | str = False,
+          owner: str = "") -> Any:
+    """Check and convert a model parameter given as a scalar, an array, a Quantity or a ``ParamState``.
+
+    Plain scalars stay Python floats (constants in the compiled program); arrays become JAX arrays
+    that must broadcast to ``varshape``; a ``ParamState`` is kept (trainable) after the same checks
+    on its value. ``positive=True`` parameters (time constants, capacitances) must be > 0, and
+    ``positive='nonnegative'`` ones (refractory periods) >= 0; when trainable they are read through
+    :func:`read`, which takes the absolute value, so that an optimiser step through zero cannot
+    make a time constant negative (the gradient keeps flowing, unlike a clamp).
+
+    Example:
+        >>> from brainstate_nn._dynamics import param
+        >>> param(5.0, 'tau', 'time', (3,), positive=True)
+        5.0
+        >>> param(-1.0, 'tau', 'time', (3,), positive=True, owner='LIF')
+        Traceback (most recent call last):
+        ...
+        brainstate_core.ConfigError: LIF tau must be > 0, got -1.0. Fix: pass a positive value (time constants are in ms, e.g. tau=10.0).
+
+    Raises:
+        ConfigError: wrong dimension, not broadcastable to ``varshape``, or not positive.
+    """
+    where = f"{owner} " if owner else ""
+    if isinstance(value, State):
+        value.value = _check(to_plain(value.value, kind, name), name, varshape, positive, where)
+        return value
+    return _check(to_plain(value, kind, name), name, varshape, positive, where)
+
+
+def _check(value: Any, name: str, varshape: tuple[int, ...], positive: bool | str, where: str) -> Any:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
+        raise ConfigError(f"{where}{name} must be a number or an array, got {value!r}. Fix: pass e.g. {name}=10.0.")
+    if isinstance(value, (int, float, np.number)):
+        value = float(value)
+        bad = positive and not (value >= 0 if positive == "nonnegative" else value > 0)
+    else:
+        value = jnp.asarray(value, dtype=environ.dftype())
+        try:
+            jnp.broadcast_shapes(value.shape, varshape)
+            ok = len(value.shape) <= len(varshape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"{where}{name} has shape {value.shape}, which does not broadcast to the population "
+                              f"shape {varshape}. Fix: pass a scalar or an array of shape {varshape}.")
+        bad = positive and not isinstance(value, jax.core.Tracer) and not bool(
+            jnp.all(value >= 0 if positive == "nonnegative" else value > 0))
+    if bad:
+        sign = ">= 0" if positive == "nonnegative" else "> 0"
+        raise ConfigError(f"{where}{name} must be {sign}, got {value!r}. Fix: pass a positive value "
+                          f"(time constants are in ms, e.g. {name}=10.0).")
+    return value
+
+
+def read(p: Any, positive: bool = False) -> Any:
+    """The value of a parameter made by :func:`param`: ``p`` itself, or a ``ParamState``'s value
+    (its absolute value if ``positive``)."""
+    if isinstance(p, State):
+        return jnp.abs(p.value) if positive else p.value
+    return p
+
+
+# -- the base class ------------------------------------------------------------------------------
+def _with_histories(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(self: Dynamics, *args: Any, **kwargs: Any) -> Any:
+        out = fn(self, *args, **kwargs)
+        self._init_histories()
+        return out
+
+    wrapper._dynamics_wrapped = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class Dynamics(Module):
+    """Base class of the modules that evolve in time (neurons, synapses, rate units).
+
+    Subclasses create their hidden states in :meth:`init_state` (with :meth:`init_hidden`, so a
+    second call re-initialises them in place) and advance them one step of ``environ`` ``dt`` in
+    :meth:`update`. ``module(*args)`` calls ``update`` and then records the histories that
+    :meth:`prefetch` ``(...).delay.at(t)`` asked for.
+
+    Args:
+        in_size: the population shape, an int or a tuple of ints.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> class Leak(nn.Dynamics):
+        ...     def init_state(self, batch_size=None, **kw):
+        ...         self.init_hidden('x', 0.0, batch_size)
+        ...     def update(self, inp=0.0):
+        ...         self.x.value = self.x.value * 0.5 + self.sum_current_inputs(inp)
+        ...         return self.x.value
+        >>> m = nn.init_all_states(Leak(3))
+        >>> m.add_current_input('bias', lambda: 1.0)
+        >>> m(2.0)
+        Array([3., 3., 3.], dtype=float32)
+        >>> m.varshape, m.x.value.shape
+        ((3,), (3,))
+    """
+
+    _graph_skip = ("_current_inputs", "_delta_inputs")
+
+    def __init__(self, in_size: Size, name: str | None = None) -> None:
+        super().__init__(name=name)
+        what = f"{type(self).__name__} in_size"
+        try:
+            self.in_size = as_size(in_size, what)
+        except TypeError:
+            raise ConfigError(f"{what} must be a positive int or a tuple of positive ints, got {in_size!r}. "
+                              "Fix: pass sizes >= 1.") from None
+        self.out_size = self.in_size
+        self._current_inputs: dict[str, Any] = {}
+        self._delta_inputs: dict[str, Any] = {}
+        self._histories: dict[str, int] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method in ("init_state", "reset_state"):
+            fn = cls.__dict__.get(method)
+            if fn is not None and not getattr(fn, "_dynamics_wrapped", False):
+                setattr(cls, method, _with_histories(fn))
+
+    @property
+    def varshape(self) -> tuple[int, ...]:
+        """The shape of every per-neuron variable (without the batch axis)."""
+        return self.in_size
+
+    @property
+    def num(self) -> int:
+        """The number of units in the population."""
+        return math.prod(self.in_size)
+
+    # -- states --------------------------------------------------------------------------------
+    def init_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
+        """Create the hidden states (``varshape``, or ``(batch_size, *varshape)``)."""
+
+    def reset_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
+        """Put the initial values back; by default the same as :meth:`init_state`."""
+        self.init_state(batch_size, **kwargs)
+
+    def init_hidden(self, name: str, initializer: Any, batch_size: int | None = None,
+                    state_type: type[State] = HiddenState) -> State:
+        """Set the state ``name`` to ``initializer`` of shape ``varshape`` (batch axis first if given).
+
+        ``initializer`` is an initialiser, an array or a scalar (a brainunit Quantity is converted
+        as a voltage if it is one). The State object is kept across calls (see
+        :meth:`Module.set_state`).
+        """
+        value = init.param(_plain_init(initializer, name), self.varshape, batch_size)
+        return self.set_state(name, jnp.asarray(value, dtype=environ.dftype()), state_type)
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        """Advance one step of ``environ`` ``dt``; ``module(*args)`` calls it."""
+        return super().update(*args, **kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.update(*args, **kwargs)
+        if self._histories:
+            self._record_histories()
+        return out
+
+    # -- inputs --------------------------------------------------------------------------------
+    @property
+    def current_inputs(self) -> dict[str, Any]:
+        """The registered current inputs, by key."""
+        return self._current_inputs
+
+    @property
+    def delta_inputs(self) -> dict[str, Any]:
+        """The registered delta inputs, by key."""
+        return self._delta_inputs
+
+    def add_current_input(self, key: str, inp: Any, label: str | None = None) -> None:
+        """Register a current input under ``key``.
+
+        ``inp`` is a callable, called at every step with the arguments of
+        :meth:`sum_current_inputs` (a neuron passes its membrane potential), or a value added once,
+        at the next step. Registering a different input under a used key raises ``ConfigError``.
+        """
+        _add(self, self._current_inputs, "current", key, inp, label)
+
+    def add_delta_input(self, key: str, inp: Any, label: str | None = None) -> None:
+        """Register a delta input (a jump added to the state after integration); see :meth:`add_current_input`."""
+        _add(self, self._delta_inputs, "delta", key, inp, label)
+
+    def get_input(self, key: str) -> Any:
+        """The current or delta input registered under ``key``."""
+        for table in (self._current_inputs, self._delta_inputs):
+            if key in table:
+                return table[key]
+        raise InputError(f"{type(self).__name__} has no input {key!r}; registered: "
+                         f"{sorted(self._current_inputs) + sorted(self._delta_inputs)}. Fix: add it with "
+                         "add_current_input(key, fn) or add_delta_input(key, fn) first.")
+
+    def sum_current_inputs(self, init: Any, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
+        """``init`` plus every current input (called with ``*args, **kwargs``); values are used once.
+
+        With ``label``, only the inputs registered with that label are summed.
+        """
+        return _sum(self._current_inputs, init, args, kwargs, label)
+
+    def sum_delta_inputs(self, init: Any, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
+        """``init`` plus every delta input; see :meth:`sum_current_inputs`."""
+        return _sum(self._delta_inputs, init, args, kwargs, label)
+
+    # -- reading from outside ------------------------------------------------------------------
+    def prefetch(self, item: str) -> Prefetch:
+        """A reader of the variable ``item`` (a State attribute, or ``get_<item>()`` such as ``get_spike``).
+
+        Example:
+            >>> import brainstate_core as bc, brainstate_nn as nn
+            >>> class Counter(nn.Dynamics):
+            ...     def init_state(self, batch_size=None, **kw):
+            ...         self.init_hidden('n', 0.0, batch_size)
+            ...     def update(self):
+            ...         self.n.value = self.n.value + 1
+            >>> with bc.environ.context(dt=0.1):
+            ...     c = nn.init_all_states(Counter(2))
+            ...     late = c.prefetch('n').delay.at(0.2)   # two steps ago
+            ...     for _ in range(5):
+            ...         c()
+            >>> c.prefetch('n')(), late()
+            (Array([5., 5.], dtype=float32), Array([3., 3.], dtype=float32))
+        """
+        return Prefetch(self, item)
+
+    def _item_value(self, item: str) -> Any:
+        obj = self.__dict__.get(item)
+        if isinstance(obj, State):
+            return obj.value
+        if obj is None:
+            getter = getattr(self, f"get_{item}", None)
+            if callable(getter):
+                return getter()
+            obj = getattr(self, item, None)
+        if obj is None:
+            raise InputError(f"{type(self).__name__} has no variable {item!r} to prefetch. Fix: name a State "
+                             f"attribute (one of {sorted(k for k, v in vars(self).items() if isinstance(v, State))}) "
+                             "or a variable with a get_<name>() method; call init_all_states first.")
+        return obj() if callable(obj) else obj
+
+    def _register_history(self, item: str, steps: int) -> None:
+        if steps > self._histories.get(item, -1):
+            self._histories[item] = steps
+            try:
+                self._init_history(item)
+            except (InputError, AttributeError):
+                pass  # the states do not exist yet: init_state makes the buffer
+
+    def _init_history(self, item: str) -> None:
+        value = jnp.asarray(self._item_value(item))
+        self.set_state(f"_history_{item}", jnp.zeros((self._histories[item] + 1, *value.shape), value.dtype))
+
+    def _init_histories(self) -> None:
+        for item in self._histories:
+            self._init_history(item)
+
+    def _record_histories(self) -> None:
+        for item in self._histories:
+            buf = self.__dict__[f"_history_{item}"]
+            new = jnp.asarray(self._item_value(item), buf.value.dtype)
+            buf.value = jnp.concatenate([new[None], buf.value[:-1]], axis=0)
+
+    def extra_repr(self) -> str:
+        return f"in_size={self.in_size if len(self.in_size) > 1 else self.in_size[0]}"
+
+
+def _plain_init(initializer: Any, name: str) -> Any:
+    if callable(initializer):
+        return initializer
+    try:
+        return to_plain(initializer, "voltage", name)
+    except ConfigError:
+        return to_plain(initializer, None, name)
+
+
+def _add(owner: Dynamics, table: dict, what: str, key: str, inp: Any, label: str | None) -> None:
+    if not isinstance(key, str):
+        raise ConfigError(f"{what} input keys are strings, got {key!r}. Fix: pass a name such as 'syn0'.")
+    full = key if label is None else f"{label} // {key}"
+    if full in table and table[full] is not inp:
+        raise ConfigError(f"{type(owner).__name__} already has a {what} input {full!r}. Fix: use another key, "
+                          "or remove the old one from .{what}_inputs first.".replace("{what}", what))
+    table[full] = inp
+
+
+def _sum(table: dict, total: Any, args: tuple, kwargs: dict, label: str | None) -> Any:
+    if not table:
+        return total
+    prefix = None if label is None else f"{label} // "
+    for key in tuple(table):
+        if prefix is not None and not key.startswith(prefix):
+            continue
+        inp = table[key]
+        if callable(inp):
+            total = total + inp(*args, **kwargs)
+        else:
+            total = total + inp
+            del table[key]
+    return total
+
+
+# -- prefetch --------------------------------------------------------------------------------------
+class Prefetch(Node):
+    """Reads ``module.<item>`` when called; ``.delay.at(t)`` reads it ``t`` ms ago."""
+
+    _graph_skip = ("module",)
+
+    def __init__(self, module: Dynamics, item: str) -> None:
+        self.module, self.item = module, item
+
+    def __call__(self) -> Any:
+        return self.module._item_value(self.item)
+
+    @property
+    def delay(self) -> PrefetchDelay:
+        """The delayed reads of this variable."""
+        return PrefetchDelay(self.module, self.item)
+
+    def __repr__(self) -> str:
+        return f"Prefetch({type(self.module).__name__}.{self.item})"
+
+
+class PrefetchDelay(Node):
+    """``.at(t)`` gives a reader of the variable ``t`` ms (``round(t / dt)`` steps) in the past."""
+
+    _graph_skip = ("module",)
+
+    def __init__(self, module: Dynamics, item: str) -> None:
+        self.module, self.item = module, item
+
+    def at(self, t: Any) -> DelayedRead:
+        """A reader of the value ``round(t / dt)`` calls of the module ago (``environ`` ``dt`` must be set).
+
+        The history starts filled with zeros; ``at(0)`` is the current value.
+        """
+        t = to_plain(t, "time", "delay")
+        if isinstance(t, jax.core.Tracer) or not float(t) >= 0:
+            raise ConfigError(f"A delay must be a concrete time >= 0 (ms), got {t!r}. Fix: pass e.g. at(1.5).")
+        steps = int(round(float(t) / get_dt()))
+        self.module._register_history(self.item, steps)
+        return DelayedRead(self.module, self.item, steps)
+
+
+class DelayedRead(Node):
+    """Calling it returns the variable ``steps`` calls of the module ago."""
+
+    _graph_skip = ("module",)
+
+    def __init__(self, module: Dynamics, item: str, steps: int) -> None:
+        self.module, self.item, self.steps = module, item, steps
+
+    def __call__(self) -> Any:
+        buf = self.module.__dict__.get(f"_history_{self.item}")
+        if buf is None:
+            raise InputError(f"The history of {type(self.module).__name__}.{self.item} does not exist yet. Fix: call "
+                             "brainstate.nn.init_all_states(model) before running it.")
+        return buf.value[self.steps]
+
+    def __repr__(self) -> str:
+        return f"DelayedRead({type(self.module).__name__}.{self.item}, steps={self.steps})"
