@@ -28,10 +28,6 @@ def _sibling(name: str):
 
 
 F = _sibling("_fuzz_programs")
-# hessian's grad_states hold no dict-valued state: brainstate's hessian fails on one (KeyError) or
-# drops rows of a tuple-valued one (test_hessian_of_a_state_holding_a_pytree, xfail). Set to True
-# once that is fixed.
-HESSIAN_TREES = False
 AD, LANE, LANE_SHAPE = F.AD, F.LANE, F.LANE_SHAPE
 Block, Count, Draw, Mix, Program, Reshape, Scale, StateSpec, Update = (
     F.Block, F.Count, F.Draw, F.Mix, F.Program, F.Reshape, F.Scale, F.StateSpec, F.Update)
@@ -43,12 +39,11 @@ class Ctx:
     """Where a body is generated, and so what its ops may do."""
 
     names: tuple[str, ...]  # the float states (with LANE when the program has it)
-    arrays: tuple[str, ...] = ()  # those whose value is one array, not a dict (hessian's grad_states, HESSIAN_TREES)
     vmap: bool = False  # under vmap / pmap: no state may depend on the lane (no draws, no x in updates, no derivatives)
     reverse: bool = False  # reverse-differentiated: no while_loop
     fixed: bool = False  # in a loop, branch or derivative: states keep their shapes (no Reshape)
     lane: bool = False  # under vmap_states: LANE is per lane, no other state may read it
-    pmap: bool = False  # under pmap: no nested pmap, and no writes unless F.PMAP_WRITES
+    pmap: bool = False  # under pmap: no nested pmap
 
 
 @functools.cache  # building strategies is slow: build each once
@@ -56,8 +51,6 @@ def _leaf_ops(ctx: Ctx) -> st.SearchStrategy:
     names = ctx.names
     floats, sources, coef = st.sampled_from(names), st.sampled_from([*names, "n"]), st.sampled_from(F.COEFS)
     mix = st.builds(Mix, sources, coef)
-    if ctx.pmap and not F.PMAP_WRITES:
-        return st.one_of(mix, st.just(Scale()))
     update = st.builds(Update, floats, sources, st.sampled_from(sorted(F.FNS)), coef, coef,
                        st.just(0.0) if ctx.vmap else coef)
     if ctx.lane:
@@ -110,7 +103,7 @@ def _ops(ctx: Ctx, depth: int) -> st.SearchStrategy:
             inner = _bodies(replace(ctx, fixed=True, reverse=ctx.reverse or kind != "jacfwd"), d)
             modes = []
             for mode in AD.MODES[kind]:
-                params = ctx.arrays if kind == "hessian" and mode == "states" and not HESSIAN_TREES else ctx.names
+                params = ctx.names
                 if params:
                     modes.append(st.tuples(st.just(mode), st.sampled_from(params)))
             blocks.append(st.builds(lambda kind, body, choice, lr: Block(kind, body, param=choice[1], lr=lr, mode=choice[0]),
@@ -129,8 +122,7 @@ def programs(draw: st.DrawFn, max_depth: int = 2) -> Program:
     )
     lane_kind = draw(st.sampled_from(["", *F.KINDS]))
     names = tuple(s.name for s in specs) + ((LANE,) if lane_kind else ())
-    arrays = tuple(s.name for s in specs if s.shape != "tree") + ((LANE,) if lane_kind else ())
-    body = draw(_bodies(Ctx(names, arrays), max_depth, max_size=3))
+    body = draw(_bodies(Ctx(names), max_depth, max_size=3))
     # Mostly one compiled program: each transformation run eagerly at the top compiles on its own.
     top_jit = draw(st.sampled_from([True, True, False]))
     return Program(specs, body, draw(st.integers(0, 2**16)), draw(st.integers(1, 2)), top_jit, lane_kind)

@@ -33,8 +33,7 @@ under ``vmap`` / ``pmap`` no op makes a state depend on the batched value (no dr
 updates, no derivatives) and under ``vmap_states`` no state but the lane state reads it;
 ``while_loop`` is kept out of reverse-differentiated bodies (JAX cannot reverse-differentiate it);
 shapes change nowhere in a loop, branch or derivative (carried states keep their shapes); ``pmap``
-is not nested in ``pmap`` (the devices would not suffice) and its bodies write no state (see
-:data:`PMAP_WRITES`).
+is not nested in ``pmap`` (the devices would not suffice).
 """
 
 from __future__ import annotations
@@ -78,10 +77,6 @@ ENV_KEY, SCALES = "fuzz_scale", (0.9, 0.6)  # the environ value seen by each cal
 X_DIM = 3
 LANE, LANE_SHAPE = "b", (2, 3)  # the lane state: vmap_states maps over its axis 0 (2 lanes) or 1 (3 lanes)
 RESHAPES = {(): (2,), (2,): (), (3,): (4,), (4,): (3,), (2, 3): (1, 3), (1, 3): (2, 3)}  # and back
-# pmap bodies write no state: brainstate's pmap refuses even a lane-independent write with
-# BatchAxisError (test_pmap_writes_a_state_that_does_not_depend_on_the_lane, xfail). Set to True
-# once that is fixed.
-PMAP_WRITES = False
 
 
 def devices() -> int:

@@ -183,8 +183,8 @@ def test_generator_reaches_every_construct_and_keeps_bodies_valid() -> None:
                 assert not (isinstance(op, F.Block) and op.kind in (*F.AD.KINDS, "vmap_states"))
             if ctx["lane"] and isinstance(op, F.Update):  # only the lane state reads the lane state
                 assert op.src != F.LANE or op.dst == F.LANE
-            if ctx["pmap"]:  # no state written, no pmap nested
-                assert isinstance(op, (F.Mix, F.Scale, F.Block)) and not (isinstance(op, F.Block) and op.kind == "pmap")
+            if ctx["pmap"]:  # no pmap nested
+                assert not (isinstance(op, F.Block) and op.kind == "pmap")
             if ctx["fixed"]:  # carried states keep their shapes
                 assert not isinstance(op, F.Reshape)
             if ctx["reverse"]:
@@ -245,13 +245,9 @@ def test_eager_transformations_accept_python_control_flow_on_concrete_values(tra
         assert out.tolist() == [2.0, 2.0]
 
 
-# -- found by the fuzzer (open: pinned until brainstate-transform fixes them) ----------------------------
-# pmap writes back a lane-independent value once, as vmap does (docs/transforms.md, "unbatched value:
-# written back once"). It raises BatchAxisError instead, whatever the value: jax.pmap runs the body
-# under shard_map, where the vmap test for "batched" (a BatchTracer with a batch_dim) does not apply,
-# so every written value counts as per-lane. The generator keeps writes out of pmap bodies
-# (PMAP_WRITES in tests/_fuzz_programs.py) until this passes.
-@pytest.mark.xfail(strict=True, raises=brainstate.BatchAxisError, reason="pmap treats every state write as per-lane")
+# -- found by the fuzzer, fixed: regression tests ------------------------------------------------------
+# pmap writes back a lane-independent value once, as vmap does (docs/transforms.md). jax.pmap runs each
+# lane as its own program, so brainstate tells lane-independent writes apart by their values.
 def test_pmap_writes_a_state_that_does_not_depend_on_the_lane() -> None:
     count = brainstate.State(jnp.asarray(0.0))
 
@@ -264,12 +260,7 @@ def test_pmap_writes_a_state_that_does_not_depend_on_the_lane() -> None:
     assert out.tolist() == [2.0 * i for i in range(n)] and float(count.value) == 1.0
 
 
-# hessian with grad_states arranges the blocks as if every state held one array: for a State whose
-# value is a dict it raises KeyError (_autograd.py, GradFunction.__call__, `row[0]`), for a tuple it
-# returns the blocks of the first leaf only. jax.hessian of the value gives the nested blocks. The
-# generator keeps dict-valued states out of hessian's grad_states (HESSIAN_TREES in
-# tests/_fuzz_generator.py) until this passes.
-@pytest.mark.xfail(strict=True, reason="hessian of a pytree-valued State: KeyError (dict) or rows dropped (tuple)")
+# hessian with grad_states nests the blocks of a pytree-valued State as jax.hessian nests them.
 @pytest.mark.parametrize("container", [dict, tuple])
 def test_hessian_of_a_state_holding_a_pytree(container) -> None:
     value = {"b": jnp.asarray(0.5), "w": jnp.ones(2)}

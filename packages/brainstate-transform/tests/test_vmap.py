@@ -188,14 +188,6 @@ def test_pmap_with_states():
     w = bc.State(jnp.array(3.0))
     out = T.pmap(lambda x: x * w.value)(jnp.arange(float(n)))
     np.testing.assert_allclose(out, jnp.arange(float(n)) * 3.0)
-    acc = bc.State(jnp.zeros(()))
-
-    def g(x):
-        acc.value = acc.value + x
-        return x
-
-    with pytest.raises(bc.BatchAxisError):
-        T.pmap(g)(jnp.arange(float(n)) + 1)
 
 
 def test_vmap_new_states_can_return_objects_holding_new_states():
@@ -208,3 +200,31 @@ def test_vmap_new_states_can_return_objects_holding_new_states():
     assert isinstance(cell, Cell) and cell.size == 2
     assert cell.h.value.shape == (3, 2)
     assert scale.shape == (3,)
+
+
+@pytest.mark.parametrize("under_jit", [False, True])
+def test_pmap_writes_a_lane_independent_state_back_once(under_jit):
+    count = bc.State(jnp.zeros(()))
+
+    def step(x):
+        count.value = count.value + 1.0
+        return x * 2.0
+
+    n = jax.local_device_count()
+    run = (lambda: T.pmap(step)(jnp.arange(float(n))))
+    out = T.jit(run)() if under_jit else run()
+    assert out.tolist() == [2.0 * i for i in range(n)]
+    assert float(count.value) == 1.0
+
+
+@pytest.mark.skipif(jax.local_device_count() < 2, reason="needs two devices to disagree")
+def test_pmap_refuses_a_per_device_write_it_was_not_told_about():
+    s = bc.State(jnp.zeros(()))
+
+    def step(x):
+        s.value = s.value + x
+        return x
+
+    with pytest.raises(bc.BatchAxisError, match=r"differs per pmap device.*out_states="):
+        T.pmap(step)(jnp.arange(2.0))
+    assert float(s.value) == 0.0

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from brainstate_core import State, StateUsageError
-from brainstate_core.internal import read_values
+from brainstate_core.internal import peek, read_values
 
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import describe, fun_name, is_state, normalize_argnums
@@ -191,8 +191,15 @@ class _HessianFunction(GradFunction):
         super().__init__(fun, grad_states, argnums, **kwargs)
 
     def _arrange(self, grads: tuple) -> Any:
-        if self._grad_states:  # grads[0][a][0][b] is d2f / (d state_a d state_b): nest it like grad_states twice
-            rows = [jax.tree.unflatten(self._grad_tree, list(row[0])) for row in grads[0]]
+        if self._grad_states:
+            # grads[0][a] has the structure of state a's value; each of its leaves is a 1-tuple holding
+            # the list, over states b, of blocks shaped like b's value. Nest it as jax.hessian nests the
+            # value of one state: grad_states, then a's value, then grad_states, then b's value.
+            rows = []
+            for state, row in zip(self._grad_states, grads[0]):
+                value_tree = jax.tree.structure(peek(state))
+                blocks = [jax.tree.unflatten(self._grad_tree, list(leaf[0])) for leaf in value_tree.flatten_up_to(row)]
+                rows.append(jax.tree.unflatten(value_tree, blocks))
             return jax.tree.unflatten(self._grad_tree, rows)
         return grads[0][0] if isinstance(self._argnums, int) else grads
 

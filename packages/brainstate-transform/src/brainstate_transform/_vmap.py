@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import BatchAxisError, State, StateUsageError, catch_new_states
-from brainstate_core.internal import peek, read_values, to_predicate
+from brainstate_core.internal import contains_tracer, peek, read_values, to_predicate
 
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name, is_state
@@ -129,8 +129,8 @@ class VmapFunction:
         for i, v in new.items():
             if i in out_index:
                 declared[i] = v
-            elif _is_batched(v, reference):
-                if type(states[i]).from_lanes is State.from_lanes:
+            elif self._kind == "pmap" or _is_batched(v, reference):  # pmap lanes are told apart afterwards
+                if self._kind == "vmap" and type(states[i]).from_lanes is State.from_lanes:
                     states[i].from_lanes(v, True, n)  # raises BatchAxisError, naming the state
                 batched[i] = v
             else:
@@ -175,6 +175,8 @@ class VmapFunction:
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         states, writes, snapshot, out = self._sf._retry(lambda known: self._attempt(known, args, kwargs))
+        if self._kind == "pmap":
+            writes = {i: _same_on_every_device(states[i], w, v) for i, (w, v) in writes.items()}
         try:
             for i, (write, value) in writes.items():
                 write(states[i], value)
@@ -182,6 +184,29 @@ class VmapFunction:
             _restore(states, snapshot)
             raise
         return out
+
+
+def _same_on_every_device(state: State, write: Callable, value: Any) -> tuple[Callable, Any]:
+    """A pmap write that came back stacked per device: kept as one value when every device wrote the same.
+
+    pmap's lanes are separate programs, so whether a write depended on the lane shows only in the
+    values: a state written with equal values everywhere is written back once, as vmap does. Inside an
+    enclosing trace the values are not known yet; the first device's value is kept and a runtime check
+    (:func:`jit_error_if`) fails the call if the devices disagree.
+    """
+    if not isinstance(write, functools.partial) or not write.keywords.get("batched"):
+        return write, value
+    leaves = jax.tree.leaves(value)
+    message = (f"{state!r} (created at {state.source_info}) was written with a value that differs per pmap "
+               "device, but it was not declared batched. Fix: declare it with `out_states=` (and `in_states=` "
+               "if its input is batched too), or write a value that does not depend on the device's inputs.")
+    if contains_tracer(value):
+        from ._misc import jit_error_if
+
+        jit_error_if(jnp.any(jnp.stack([jnp.any(leaf != leaf[0:1]) for leaf in leaves])), message)
+    elif not all(np.array_equal(np.asarray(leaf), np.broadcast_to(np.asarray(leaf)[0:1], leaf.shape)) for leaf in leaves):
+        raise BatchAxisError(message)
+    return functools.partial(_from_lanes, batched=False, n=write.keywords["n"]), jax.tree.map(lambda x: x[0], value)
 
 
 def _set_value(state: State, value: Any) -> None:
