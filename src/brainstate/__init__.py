@@ -41,6 +41,7 @@ from . import environ as environ
 from . import graph as graph
 from . import nn as nn
 from . import random as random
+from . import surrogate as surrogate
 from . import transform as transform
 from . import util as util
 
