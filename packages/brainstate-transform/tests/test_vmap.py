@@ -211,7 +211,10 @@ def test_pmap_writes_a_lane_independent_state_back_once(under_jit):
         return x * 2.0
 
     n = jax.local_device_count()
-    run = (lambda: T.pmap(step)(jnp.arange(float(n))))
+
+    def run():
+        return T.pmap(step)(jnp.arange(float(n)))
+
     out = T.jit(run)() if under_jit else run()
     assert out.tolist() == [2.0 * i for i in range(n)]
     assert float(count.value) == 1.0

@@ -12,7 +12,8 @@ import jax
 
 from brainstate_core.internal import read_values, write_values
 
-from ._stateful import Known, StatefulFunction, _Rediscover, _release_traces, as_tracer, boundary
+from ._aborts import release_traces
+from ._stateful import Known, StatefulFunction, _Rediscover, as_tracer, boundary
 from ._util import environ_values, fun_name, normalize_argnums
 
 __all__ = ["jit", "JittedFunction"]
@@ -105,7 +106,7 @@ class JittedFunction:
                 out = method(token, env, read_values(known.states), *args, **kwargs)
             except _Rediscover as signal:
                 self._pending.recording = None
-                _release_traces(signal)
+                release_traces(signal)
                 if signal.owner is not sf:
                     raise
                 known = sf._known = signal.known
@@ -114,7 +115,7 @@ class JittedFunction:
                 continue
             except BaseException as exc:
                 self._pending.recording = None
-                _release_traces(exc)
+                release_traces(exc)
                 raise
             self._pending.recording = None
             sf._validated = True

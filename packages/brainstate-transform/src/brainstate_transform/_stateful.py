@@ -29,11 +29,13 @@ from typing import Any, NamedTuple, TypeVar
 import jax
 import jax.extend
 import numpy as np
-from jax.extend.core import ClosedJaxpr, Primitive, jaxpr_as_fun
+from jax.extend.core import ClosedJaxpr
 
 from brainstate_core import State, StateTrace
-from brainstate_core.internal import is_tracer, peek, read_values, write_values
+from brainstate_core.internal import peek, read_values, write_values
 
+from ._aborts import note_traces, release_traces
+from ._recording import Recording, record
 from ._traceback import boundary as boundary
 from ._util import fun_name, normalize_argnums
 
@@ -100,57 +102,12 @@ class _Result(NamedTuple):
 class _Rediscover(BaseException):
     """Internal signal: a trace touched states the transformation did not know. Never escapes."""
 
-    def __init__(self, owner: object, known: Known, recording: _Recording | None = None) -> None:
+    def __init__(self, owner: object, known: Known, recording: Recording | None = None) -> None:
         super().__init__("internal brainstate signal; should never escape a transformation")
         self.owner = owner
         self.known = known
         self.recording = recording
-        _note_traces(self)
-
-
-# -- aborted JAX traces --------------------------------------------------------------------------
-def _jax_traces() -> list:
-    """The JAX traces active in this thread, innermost first."""
-    from jax._src import core
-
-    trace, chain = core.trace_ctx.trace, []
-    while trace is not None and not isinstance(trace, core.EvalTrace):
-        chain.append(trace)
-        trace = getattr(trace, "parent_trace", None)
-    return chain
-
-
-def _note_traces(exc: BaseException) -> None:
-    """Remember on ``exc`` the JAX traces it is about to abort (see :func:`_release_traces`)."""
-    if getattr(exc, "_brainstate_traces", None) is None:
-        try:
-            exc._brainstate_traces = _jax_traces()  # type: ignore[attr-defined]
-        except AttributeError:  # an exception type without a __dict__
-            pass
-
-
-def _release_traces(exc: BaseException) -> None:
-    """Free the JAX traces that ``exc`` aborted and that are no longer active.
-
-    JAX (0.8 to 0.12 at least) keeps a jaxpr trace that ended with an exception alive for good, with
-    every constant it captured (a ``weakref.finalize`` on each constant refers back to the trace).
-    Discovery traces end that way by design, and their constants are the values of the states they
-    met, so without this every new jitted model would stay in memory. Clearing the trace's tables
-    (what JAX does for a trace that ends normally) lets both go.
-    """
-    traces = getattr(exc, "_brainstate_traces", None)
-    if not traces:
-        return
-    from jax._src.interpreters.partial_eval import DynamicJaxprTrace
-
-    active = {id(t) for t in _jax_traces()}
-    for trace in traces:
-        if id(trace) not in active and isinstance(trace, DynamicJaxprTrace):
-            try:
-                trace.invalidate()
-            except Exception:  # noqa: BLE001 - a JAX version whose trace cannot be cleared this way
-                pass
-    exc._brainstate_traces = [t for t in traces if id(t) in active]  # type: ignore[attr-defined]
+        note_traces(self)
 
 
 def _fresh(value: Any) -> Any:
@@ -168,68 +125,6 @@ def as_tracer(state: State, value: Any) -> Any:
     by that trace, so computing with them there would leave a cache entry behind per trace.
     """
     return jax.tree.map(lambda x: jax.lax.optimization_barrier(x) if isinstance(x, (jax.Array, np.ndarray)) else x, value)
-
-
-# -- recording -----------------------------------------------------------------------------------
-# A state a recording trace did not know reads as ``_state_input_p(value, slot=k)``: an identity that
-# marks the place where the state's k-th leaf enters. Recordings are always rewritten (the marker
-# becomes an input of the jaxpr) before they are evaluated, so the marker is never lowered.
-_state_input_p = Primitive("brainstate_state_input")
-_state_input_p.def_abstract_eval(lambda x, *, slot: x)
-_state_input_p.def_impl(lambda x, *, slot: x)
-
-
-class _Recording:
-    """One trace of a stateful function as a jaxpr whose inputs are (known state values, new states, args).
-
-    Attributes:
-        known: what is known once the recorded trace is counted (the states it met, appended).
-        found_new: whether the trace met states (or ``environ`` keys) it did not know.
-    """
-
-    __slots__ = ("known", "found_new", "_closed", "_dyn", "_in_tree", "_out_tree", "_lifted", "_n_known")
-
-    def __init__(self, closed: ClosedJaxpr, n_markers: int, known_before: Known, known: Known, found_new: bool,
-                 dyn: list[int], in_tree: Any, out_tree: Any, lifted: list[tuple[State, Any, int]]) -> None:
-        jaxpr = closed.jaxpr
-        markers = [e for e in jaxpr.eqns if e.primitive is _state_input_p]
-        assert len(markers) == n_markers, "a recorded state input was lost"
-        marker_out = sorted(((e.params["slot"], e.outvars[0]) for e in markers), key=lambda p: p[0])
-        eqns = [e for e in jaxpr.eqns if e.primitive is not _state_input_p]
-        used = {v for e in eqns for v in e.invars if not isinstance(v, jax.extend.core.Literal)}
-        used.update(v for v in jaxpr.outvars if not isinstance(v, jax.extend.core.Literal))
-        keep = [i for i, v in enumerate(jaxpr.constvars) if v in used]
-        invars = [v for _, v in marker_out] + list(jaxpr.invars)
-        debug = jaxpr.debug_info
-        if debug is not None and debug.arg_names is not None:
-            debug = debug._replace(arg_names=tuple(f"state{k}" for k in range(len(marker_out))) + tuple(debug.arg_names))
-        rewritten = jaxpr.replace(constvars=[jaxpr.constvars[i] for i in keep], invars=invars, eqns=eqns,
-                                  debug_info=debug)
-        self._closed = ClosedJaxpr(rewritten, [closed.consts[i] for i in keep])
-        self.known, self.found_new = known, found_new
-        self._n_known = len(known_before.states)
-        self._dyn, self._in_tree, self._out_tree, self._lifted = dyn, in_tree, out_tree, lifted
-
-    def replay(self, known: Known, values: Sequence[Any], args: tuple, kwargs: dict) -> Any:
-        """Evaluate the recording on ``known``'s state values and the arguments: ``(out, new values)``.
-
-        Returns ``None`` when the inputs do not match what was recorded (the caller then runs the
-        function itself).
-        """
-        leaves, tree = jax.tree.flatten((list(values[: self._n_known]), args, kwargs))
-        if tree != self._in_tree:
-            return None
-        inputs = []
-        for state, vtree, _ in self._lifted:
-            sub, sub_tree = jax.tree.flatten(values[known.index[state]])
-            if sub_tree != vtree:
-                return None
-            inputs.extend(sub)
-        inputs.extend(leaves[i] for i in self._dyn)
-        expected = self._closed.in_avals
-        if len(inputs) != len(expected) or any(jax.typeof(x) != a for x, a in zip(inputs, expected)):
-            return None
-        return jax.tree.unflatten(self._out_tree, jaxpr_as_fun(self._closed)(*inputs))
 
 
 _MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -306,7 +201,7 @@ class StatefulFunction:
             try:
                 out = self.fun(*args, **kwargs)
             except BaseException as exc:
-                _note_traces(exc)
+                note_traces(exc)
                 raise
             new_values = {s: peek(s) for s, w in zip(trace.states, trace.written) if w}
         return _Result(out, trace.states, trace.written, new_values, trace.env_reads)
@@ -352,13 +247,13 @@ class StatefulFunction:
             try:
                 result = attempt(known)
             except _Rediscover as signal:
-                _release_traces(signal)
+                release_traces(signal)
                 if signal.owner is not self:
                     raise
                 known = self._learn(signal.known)
                 continue
             except BaseException as exc:
-                _release_traces(exc)
+                release_traces(exc)
                 raise
             self._validated = True
             return result
@@ -380,15 +275,15 @@ class StatefulFunction:
             with StateTrace(check_tracers=False):
                 jax.eval_shape(abstract)
         except _Rediscover as signal:
-            _release_traces(signal)
+            release_traces(signal)
             if signal.owner is not self:
                 raise
             known = self._learn(signal.known)
         except (jax.errors.JAXTypeError, jax.errors.NonConcreteBooleanIndexError) as exc:
             # The function branches on concrete values (allowed eagerly): discover by running it.
-            _release_traces(exc)
+            release_traces(exc)
         except BaseException as exc:
-            _release_traces(exc)
+            release_traces(exc)
             raise
         return known
 
@@ -398,39 +293,12 @@ class StatefulFunction:
             _MEMO[self._memo_key] = known
         return known
 
-    def _record(self, known: Known, values: Sequence[Any], args: tuple, kwargs: dict) -> _Recording:
+    def _record(self, known: Known, values: Sequence[Any], args: tuple, kwargs: dict) -> Recording:
         """Trace the function once into a jaxpr; every state ``known`` lacks becomes a fresh input.
 
-        The tracers among ``values``, ``args`` and ``kwargs`` (those of the enclosing JAX trace) are the
-        jaxpr's other inputs; everything else is a constant of the recording.
+        See :func:`brainstate_transform._recording.record`.
         """
-        leaves, in_tree = jax.tree.flatten((list(values), args, kwargs))
-        dyn = [i for i, x in enumerate(leaves) if is_tracer(x)]
-        lifted: list[tuple[State, Any, int]] = []
-        slots = [0]
-        box: dict[str, Any] = {}
-
-        def lift(state: State, value: Any) -> Any:
-            sub, sub_tree = jax.tree.flatten(value)
-            first = slots[0]
-            slots[0] += len(sub)
-            lifted.append((state, sub_tree, first))
-            return jax.tree.unflatten(sub_tree, [_state_input_p.bind(x, slot=first + k) for k, x in enumerate(sub)])
-
-        def traced(*dyn_leaves: Any) -> Any:
-            full = list(leaves)
-            for i, x in zip(dyn, dyn_leaves):
-                full[i] = x
-            v, a, kw = jax.tree.unflatten(in_tree, full)
-            result = self._run(known.states, v, a, kw, lift)
-            wider = known if known.covers(result, writes=False) else known.widen(result)
-            box["known"], box["found_new"] = wider, wider is not known
-            out = (result.out, {wider.index[s]: x for s, x in result.new_values.items()})
-            flat, box["out_tree"] = jax.tree.flatten(out)
-            return flat
-
-        closed = jax.make_jaxpr(traced)(*[leaves[i] for i in dyn])
-        return _Recording(closed, slots[0], known, box["known"], box["found_new"], dyn, in_tree, box["out_tree"], lifted)
+        return record(self, known, values, args, kwargs)
 
     def _split_static(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, dict, Hashable]:
         """Split off static arguments: (function of the dynamic args, dyn args, dyn kwargs, static key)."""
