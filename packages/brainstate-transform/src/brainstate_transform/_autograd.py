@@ -259,24 +259,19 @@ vector_grad = _make(_VectorGradFunction, """Gradient of the sum of a function's 
         Array([2., 4.], dtype=float32)
 """)
 
-jacrev = _make(_JacrevFunction, """Jacobian by reverse mode with respect to States and/or arguments.
-""" + _COMMON_ARGS + """
+def _jacobian_doc(mode: str, name: str) -> str:
+    return f"""Jacobian by {mode} mode with respect to States and/or arguments.
+""" + _COMMON_ARGS + f"""
     Example:
         >>> import brainstate, jax.numpy as jnp
-        >>> brainstate.transform.jacrev(lambda x: x * 3.0)(jnp.ones(2))
+        >>> brainstate.transform.{name}(lambda x: x * 3.0)(jnp.ones(2))
         Array([[3., 0.],
                [0., 3.]], dtype=float32)
-""")
+"""
 
-jacfwd = _make(_JacfwdFunction, """Jacobian by forward mode with respect to States and/or arguments.
-""" + _COMMON_ARGS + """
-    Example:
-        >>> import brainstate, jax.numpy as jnp
-        >>> brainstate.transform.jacfwd(lambda x: x * 3.0)(jnp.ones(2))
-        Array([[3., 0.],
-               [0., 3.]], dtype=float32)
-""")
 
+jacrev = _make(_JacrevFunction, _jacobian_doc("reverse", "jacrev"))
+jacfwd = _make(_JacfwdFunction, _jacobian_doc("forward", "jacfwd"))
 jacobian = jacrev
 
 hessian = _make(_HessianFunction, """Hessian of a scalar function with respect to States and/or arguments.
