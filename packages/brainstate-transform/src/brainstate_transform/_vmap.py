@@ -200,13 +200,17 @@ def _same_on_every_device(state: State, write: Callable, value: Any) -> tuple[Ca
     message = (f"{state!r} (created at {state.source_info}) was written with a value that differs per pmap "
                "device, but it was not declared batched. Fix: declare it with `out_states=` (and `in_states=` "
                "if its input is batched too), or write a value that does not depend on the device's inputs.")
+    once = functools.partial(_from_lanes, batched=False, n=write.keywords["n"])
     if contains_tracer(value):
         from ._misc import jit_error_if
 
         jit_error_if(jnp.any(jnp.stack([jnp.any(leaf != leaf[0:1]) for leaf in leaves])), message)
-    elif not all(np.array_equal(np.asarray(leaf), np.broadcast_to(np.asarray(leaf)[0:1], leaf.shape)) for leaf in leaves):
+        return once, jax.tree.map(lambda x: x[0], value)
+    host = [np.asarray(leaf) for leaf in leaves]
+    if not all(np.array_equal(h, np.broadcast_to(h[0:1], h.shape)) for h in host):
         raise BatchAxisError(message)
-    return functools.partial(_from_lanes, batched=False, n=write.keywords["n"]), jax.tree.map(lambda x: x[0], value)
+    # From the host: the first device's slice of a pmap output stays laid out over pmap's mesh.
+    return once, jax.tree.unflatten(jax.tree.structure(value), [jnp.asarray(h[0]) for h in host])
 
 
 def _set_value(state: State, value: Any) -> None:
