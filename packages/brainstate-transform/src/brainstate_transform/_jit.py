@@ -61,7 +61,8 @@ class JittedFunction:
         # after clear_cache() they go on from where they were, so no cached trace is ever reused.
         self._by_token: list[Known] = []
         self._token_base = 0
-        self._pending = threading.local()  # .recording: (token, recording) for the next trace, this thread
+        # (thread, token, recording): what the next trace of that token, on that thread, evaluates.
+        self._pending: tuple[int, int, Any] | None = None
         self._in_shardings = in_shardings
         self._out_shardings = out_shardings
         # The jitted pure function is traced(token, env, state_values, *args, **kwargs): shift positions by 3.
@@ -79,11 +80,10 @@ class JittedFunction:
         known = self._by_token[token - self._token_base]
         if self._in_shardings is not None:
             args = jax.lax.with_sharding_constraint(args, self._in_shardings)
-        pending = getattr(self._pending, "recording", None)
-        result = None
-        if pending is not None and pending[0] == token:
-            self._pending.recording = None
-            result = pending[1].replay(known, values, args, kwargs)  # None if the inputs differ
+        pending, result = self._pending, None
+        if pending is not None and pending[:2] == (threading.get_ident(), token):
+            self._pending = None
+            result = pending[2].replay(known, values, args, kwargs)  # None if the inputs differ
         if result is None and self._sf._validated:
             result = self._sf._pure(known, known.states, lift=as_tracer)(values, args, kwargs)
         elif result is None:
@@ -105,20 +105,22 @@ class JittedFunction:
             try:
                 out = method(token, env, read_values(known.states), *args, **kwargs)
             except _Rediscover as signal:
-                self._pending.recording = None
+                self._pending = None
                 release_traces(signal)
                 if signal.owner is not sf:
                     raise
                 known = sf._known = signal.known
                 if signal.recording is not None:  # the next trace evaluates it instead of the user's code
-                    self._pending.recording = (self._token(known), signal.recording)
+                    self._pending = (threading.get_ident(), self._token(known), signal.recording)
                 continue
             except BaseException as exc:
-                self._pending.recording = None
+                self._pending = None
                 release_traces(exc)
                 raise
-            self._pending.recording = None
-            sf._validated = True
+            if self._pending is not None:  # a cached program ran: the recording was not needed
+                self._pending = None
+            if not sf._validated:
+                sf._validated = True
             return known, out
 
     def _token(self, known: Known) -> int:
