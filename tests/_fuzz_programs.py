@@ -206,6 +206,9 @@ def _mix(op: Mix, src: Any, x: jax.Array) -> jax.Array:
 
 
 def _lanes(x: jax.Array, n: int) -> jax.Array:
+    if not isinstance(x, jax.core.Tracer) and len(x.sharding.device_set) > 1:
+        # x came out of an earlier pmap, laid out over its devices: jax.pmap refuses such an input.
+        x = jnp.asarray(np.asarray(x))
     return x[None, :] + 0.1 * jnp.arange(n, dtype=jnp.float32)[:, None]
 
 
