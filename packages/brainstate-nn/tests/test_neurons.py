@@ -431,7 +431,9 @@ def izhikevich_runs():
     * ``step``: I = 10 from t = 20 ms (the step of Izhikevich 2003, Fig. 2);
     * ``small``: I = 1 from t = 20 ms (TC's tonic mode, depolarised from rest);
     * ``rebound``: I = -10 for 20-120 ms, then 0 (TC's burst mode, after a hyperpolarisation);
-    * ``pulse``: I = 1 for 2 ms at 20 ms (subthreshold: RZ's damped oscillation).
+    * ``pulse``: I = 1 for 2 ms at 20 ms (subthreshold: RZ's damped oscillation);
+    * ``doublet_<gap>``: two such pulses (I = 1.1) ``gap`` ms apart (RZ's resonance: its damped
+      oscillation has a period of ~41 ms, 2 pi / Im(eigenvalue) of the model linearised at rest).
     """
     a, b, c, d = (np.array([IZH[k][i] for k in IZH_NAMES], np.float32) for i in range(4))
     rest = (-(5 - b) - np.sqrt((5 - b) ** 2 - 4 * 0.04 * 140)) / 0.08   # stable fixed point with u = b V
@@ -441,6 +443,9 @@ def izhikevich_runs():
     protocols["small"][200:] = 1.0
     protocols["rebound"][200:1200] = -10.0
     protocols["pulse"][200:220] = 1.0
+    for gap in (22, 42, 62):
+        doublet = protocols[f"doublet_{gap}"] = np.zeros((steps, len(IZH_NAMES)), np.float32)
+        doublet[200:220] = doublet[200 + 10 * gap:220 + 10 * gap] = 1.1
     with bc.environ.context(dt=dt):
         neurons = nn.init_all_states(nn.Izhikevich(len(IZH_NAMES), a=a, b=b, c=c, d=d, V_initializer=rest))
 
@@ -516,3 +521,10 @@ def test_izhikevich_rz_oscillates_below_threshold(izhikevich_runs):
     assert max(v for n, v in crossings.items() if n != "RZ") <= 1
     undershoot = -dv["pulse"][220:, IZH_NAMES.index("RZ")].min() / dv["pulse"][220:, IZH_NAMES.index("RZ")].max()
     assert undershoot > 0.25
+
+
+def test_izhikevich_rz_resonates_to_a_doublet_at_its_period(izhikevich_runs):
+    times, _ = izhikevich_runs
+    fired = {gap: len(times[f"doublet_{gap}"]["RZ"]) > 0 for gap in (22, 42, 62)}
+    assert fired == {22: False, 42: True, 62: False}    # only the doublet at the resonant interval fires it
+    assert all(len(times[f"doublet_{gap}"]["RS"]) == 0 for gap in (22, 42, 62))   # an integrator stays silent

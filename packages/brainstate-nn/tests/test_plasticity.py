@@ -148,3 +148,30 @@ def test_stdp_bad_spike_shape_raises_input_error():
     stdp = nn.init_all_states(nn.STDP(2, 3))
     with bc.environ.context(dt=DT), pytest.raises(bc.InputError, match=r"pre_spike has shape \(3,\).*Fix"):
         stdp(jnp.ones(3), jnp.ones(3))
+
+
+def test_stp_parameters_are_trainable():
+    U, tau_d = bc.ParamState(jnp.array(0.3)), bc.ParamState(jnp.array(50.0))
+    stp = nn.STP(1, U=U, tau_f=100.0, tau_d=tau_d)
+    spikes = jnp.zeros(40).at[::10].set(1.0)
+    nn.init_all_states(stp)
+
+    def loss():
+        nn.reset_all_states(stp)
+        return jnp.sum(T.for_loop(lambda s: stp(s[None]), spikes))
+
+    with bc.environ.context(dt=DT):
+        grads = T.grad(loss, grad_states=[U, tau_d])()
+    assert all(np.isfinite(g) and g != 0 for g in map(float, grads))
+
+
+def test_stdp_with_a_batch_sums_the_changes_of_the_samples():
+    pre = jnp.array([[1.0], [1.0]])
+    post = jnp.array([[1.0], [0.0]])
+    with bc.environ.context(dt=DT):
+        batched = nn.init_all_states(nn.STDP(1, 1, weight=0.5), batch_size=2)
+        batched(pre, jnp.zeros((2, 1)))
+        w = batched(jnp.zeros((2, 1)), post)
+    # only sample 0 has a post spike after the pre spike: one pair's potentiation
+    np.testing.assert_allclose(w[0, 0] - 0.5, 0.01 * math.exp(-DT / 20.0), rtol=1e-5)
+    assert batched.pre_trace.value.shape == (2, 1)

@@ -42,6 +42,13 @@ def test_dense_raster_uses_the_given_times(spikes):
     plt.close(ax.figure)
 
 
+def test_raster_accepts_brainpys_argument_order(spikes):
+    ts = np.arange(200) * 0.5
+    a, b = nn.raster_plot(spikes, ts), nn.raster_plot(ts, spikes)
+    np.testing.assert_array_equal(a.lines[0].get_xdata(), b.lines[0].get_xdata())
+    plt.close("all")
+
+
 def test_plots_with_a_new_figure_and_environ_dt(spikes):
     with bc.environ.context(dt=0.1):
         ax = nn.rate_plot(spikes, width=1.0)

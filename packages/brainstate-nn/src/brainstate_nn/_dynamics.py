@@ -245,6 +245,11 @@ class Dynamics(Module):
         ``inp`` is a callable, called at every step with the arguments of
         :meth:`sum_current_inputs` (a neuron passes its membrane potential), or a value added once,
         at the next step. Registering a different input under a used key raises ``ConfigError``.
+
+        The neurons call their current inputs inside the derivative that :func:`exp_euler_step`
+        linearises, so a conductance input's dependence on ``V`` is part of the exponential step;
+        such a callable may read States but must not write them (keep per-step values in the
+        synapse, as ``COBA.bind_cond`` does).
         """
         _add(self, self._current_inputs, "current", key, inp, label)
 

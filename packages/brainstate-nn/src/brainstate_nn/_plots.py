@@ -61,7 +61,8 @@ def raster_plot(spikes: Any, ts: Any = None, ax: Any = None, marker: str = ".", 
 
     Args:
         spikes: a :class:`SpikeRecord`, or a dense ``(time, neurons)`` array (non-zero = spike).
-        ts: the time of each step (ms), for a dense array; default the step index.
+        ts: the time of each step (ms), for a dense array; default the step index. brainpy's
+            argument order, ``raster_plot(ts, spikes)``, is accepted too.
         ax: the axes to draw into (default: a new figure).
         marker, markersize, color: passed to ``ax.plot``.
         xlabel, ylabel, title: labels.
@@ -77,6 +78,8 @@ def raster_plot(spikes: Any, ts: Any = None, ax: Any = None, marker: str = ".", 
         >>> len(ax.lines[0].get_xdata())
         5
     """
+    if ts is not None and not isinstance(spikes, SpikeRecord) and np.ndim(spikes) == 1 and np.ndim(ts) >= 2:
+        spikes, ts = ts, spikes  # brainpy's order, raster_plot(ts, spikes)
     times, sources = _spike_points(spikes, ts)
     ax = _axes(ax)
     ax.plot(times, sources, linestyle="none", marker=marker, markersize=markersize, color=color, **kwargs)
