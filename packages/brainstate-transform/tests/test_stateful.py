@@ -250,13 +250,35 @@ def test_eager_transformation_discovers_once_then_traces_once_per_call(name):
 
 @pytest.mark.parametrize("name", TRANSFORMS)
 def test_transformation_inside_jit_is_traced_on_the_first_call_only(name):
-    f = Counted()
+    f = Counted()  # writes a state the inner transformation does not know
     g = T.jit(TRANSFORMS[name](f))
     g(jnp.ones(3))
+    # grad and vmap evaluate f in jit's recording: an attempt that meets an unknown state is aborted
+    # there, and jit traces once more without it (3); the others trace f in a trace of their own (2).
+    assert f.calls == (3 if name in ("grad", "vector_grad", "jacrev", "jacfwd", "hessian", "vmap") else 2)
     first = f.calls
-    assert first <= 2
     g(jnp.ones(3))
     assert f.calls == first
+
+
+def test_grad_of_grad_states_only_inside_jit_traces_the_loss_once():
+    w = bc.ParamState(jnp.ones(3))
+    calls = []
+
+    def loss(x):
+        calls.append(1)
+        return jnp.sum(w.value * x)
+
+    @T.jit
+    def step(x):
+        g = T.grad(loss, grad_states=w)(x)
+        w.value = w.value - 0.1 * g
+        return g
+
+    step(jnp.ones(3))
+    step(jnp.ones(3))
+    assert len(calls) == 1
+    np.testing.assert_allclose(w.value, 0.8)
 
 
 @pytest.mark.parametrize("name", ["for_loop", "scan", "cond", "while_loop"])

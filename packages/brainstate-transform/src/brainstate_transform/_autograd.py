@@ -156,7 +156,7 @@ class GradFunction(_Differentiated):
             grads, (value, aux, new) = transformed(read_values(self._grad_states), other_values, *args)
             return states, new, (grads, value, aux)
 
-        grads, value, aux = self._sf._apply(attempt)
+        grads, value, aux = self._sf._apply(attempt, pollutes=True)
         extras = ((value,) if self.return_value else ()) + ((aux,) if self.has_aux else ())
         result = self._arrange(grads)
         return (result, *extras) if extras else result
@@ -303,7 +303,7 @@ class _VJPFunction(_Differentiated):
                                                   has_aux=True)
             return states, new, (value, pullback, aux)
 
-        value, pullback, aux = self._sf._apply(attempt)
+        value, pullback, aux = self._sf._apply(attempt, pollutes=True)
         structured = lambda cotangent: self._arrange(pullback(cotangent))  # noqa: E731
         return (value, structured, aux) if self.has_aux else (value, structured)
 
@@ -332,7 +332,7 @@ class _JVPFunction(_Differentiated):
                                                  (list(state_tangents), *tangents), has_aux=True)
             return states, new, (value, tangent, aux)
 
-        value, tangent, aux = self._sf._apply(attempt)
+        value, tangent, aux = self._sf._apply(attempt, pollutes=True)
         return (value, tangent, aux) if self.has_aux else (value, tangent)
 
 

@@ -13,7 +13,7 @@ import jax
 from brainstate_core.internal import read_values, write_values
 
 from ._aborts import release_traces
-from ._stateful import Known, StatefulFunction, _Rediscover, as_tracer, boundary
+from ._stateful import Known, StatefulFunction, _Rediscover, aborts, as_tracer, boundary
 from ._util import environ_values, fun_name, normalize_argnums
 
 __all__ = ["jit", "JittedFunction"]
@@ -87,7 +87,11 @@ class JittedFunction:
         if result is None and self._sf._validated:
             result = self._sf._pure(known, known.states, lift=as_tracer)(values, args, kwargs)
         elif result is None:
+            before = aborts()
             recording = self._sf._record(known, values, args, kwargs)
+            if aborts() != before:  # a nested grad or vmap left an aborted attempt in the recording
+                self._sf._validated = True  # what the recording learnt is complete: trace directly
+                raise _Rediscover(self._sf, recording.known)
             if recording.found_new:
                 raise _Rediscover(self._sf, recording.known, recording)
             result = recording.replay(known, values, args, kwargs)

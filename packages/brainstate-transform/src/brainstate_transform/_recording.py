@@ -31,6 +31,31 @@ _state_input_p.def_abstract_eval(lambda x, *, slot: x)
 _state_input_p.def_impl(lambda x, *, slot: x)
 
 
+def _call(closed: ClosedJaxpr, inputs: list, name: str) -> list:
+    """Evaluate ``closed`` in the current trace as one ``jit`` equation (not op by op).
+
+    The equation's parameters are taken from a ``jax.jit`` of a stand-in with as many inputs and
+    outputs, traced here (a few microseconds), so they are whatever this JAX version's ``jit`` uses;
+    only the jaxpr is swapped for the recording. Where that is not possible the recording is
+    evaluated op by op instead (``jaxpr_as_fun``), which gives the same program more slowly.
+    """
+    n_out = len(closed.out_avals)
+
+    def stand_in(*xs: Any) -> tuple:
+        return tuple(jax.numpy.zeros(a.shape, a.dtype) for a in closed.out_avals)
+
+    stand_in.__name__ = stand_in.__qualname__ = name
+    try:
+        template = jax.make_jaxpr(jax.jit(stand_in))(*inputs)
+        (eqn,) = template.jaxpr.eqns
+        params = dict(eqn.params, jaxpr=closed)
+        if len(eqn.outvars) != n_out or "jaxpr" not in eqn.params:
+            raise TypeError("unexpected jit equation")
+    except Exception:  # noqa: BLE001 - a JAX whose jit equation looks otherwise
+        return jaxpr_as_fun(closed)(*inputs)
+    return eqn.primitive.bind(*inputs, **params)
+
+
 class Recording:
     """One trace of a stateful function as a jaxpr whose inputs are (known state values, new states, args).
 
@@ -39,10 +64,10 @@ class Recording:
         found_new: whether the trace met states (or ``environ`` keys) it did not know.
     """
 
-    __slots__ = ("known", "found_new", "_closed", "_dyn", "_in_tree", "_out_tree", "_lifted", "_n_known")
+    __slots__ = ("known", "found_new", "_closed", "_dyn", "_in_tree", "_out_tree", "_lifted", "_n_known", "_name")
 
     def __init__(self, closed: ClosedJaxpr, n_markers: int, known_before: Known, known: Known, found_new: bool,
-                 dyn: list[int], in_tree: Any, out_tree: Any, lifted: list[tuple[State, Any, int]]) -> None:
+                 dyn: list[int], in_tree: Any, out_tree: Any, lifted: list[tuple[State, Any, int]], name: str) -> None:
         jaxpr = closed.jaxpr
         markers = [e for e in jaxpr.eqns if e.primitive is _state_input_p]
         assert len(markers) == n_markers, "a recorded state input was lost"
@@ -61,6 +86,7 @@ class Recording:
         self.known, self.found_new = known, found_new
         self._n_known = len(known_before.states)
         self._dyn, self._in_tree, self._out_tree, self._lifted = dyn, in_tree, out_tree, lifted
+        self._name = name
 
     def replay(self, known: Known, values: Sequence[Any], args: tuple, kwargs: dict) -> Any:
         """Evaluate the recording on ``known``'s state values and the arguments: ``(out, new values)``.
@@ -81,7 +107,7 @@ class Recording:
         expected = self._closed.in_avals
         if len(inputs) != len(expected) or any(jax.typeof(x) != a for x, a in zip(inputs, expected)):
             return None
-        return jax.tree.unflatten(self._out_tree, jaxpr_as_fun(self._closed)(*inputs))
+        return jax.tree.unflatten(self._out_tree, _call(self._closed, inputs, self._name))
 
 
 def record(sf: StatefulFunction, known: Known, values: Sequence[Any], args: tuple, kwargs: dict) -> Recording:
@@ -116,4 +142,6 @@ def record(sf: StatefulFunction, known: Known, values: Sequence[Any], args: tupl
         return flat
 
     closed = jax.make_jaxpr(traced)(*[leaves[i] for i in dyn])
-    return Recording(closed, slots[0], known, box["known"], box["found_new"], dyn, in_tree, box["out_tree"], lifted)
+    name = getattr(sf.fun, "__name__", None) or "recorded"
+    return Recording(closed, slots[0], known, box["known"], box["found_new"], dyn, in_tree, box["out_tree"], lifted,
+                     name)

@@ -22,6 +22,7 @@ A transformation then only says which ``jax.*`` function to call, how the state 
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -130,6 +131,25 @@ def as_tracer(state: State, value: Any) -> Any:
 _MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _Aborts(threading.local):
+    count = 0
+
+
+_ABORTS = _Aborts()
+
+
+def aborts() -> int:
+    """How many attempts that may have left traced work in an enclosing trace were aborted, this thread."""
+    return _ABORTS.count
+
+
+def _executing_eagerly() -> bool:
+    """True outside every JAX trace, where an aborted attempt would really compute."""
+    from jax._src import core
+
+    return isinstance(core.trace_ctx.trace, core.EvalTrace)
+
+
 class StatefulFunction:
     """Turn a Python function that reads and writes States into a pure function of their values.
 
@@ -232,16 +252,20 @@ class StatefulFunction:
 
         return pure
 
-    def _retry(self, attempt: Callable[[Known], R], known: Known | None = None) -> R:
+    def _retry(self, attempt: Callable[[Known], R], known: Known | None = None, *, pollutes: bool = False) -> R:
         """Run ``attempt(known)``, widening what is known and retrying while a trace finds more.
 
-        Run for the first time, the states are first discovered by running ``attempt`` abstractly
-        (under ``jax.eval_shape``). Eagerly, an aborted attempt would compute (and run ``jax.debug``
-        callbacks) for nothing; under an enclosing JAX trace, it would leave what it had traced so far,
-        side effects included, in that trace. The abstract run keeps both away.
+        Executed eagerly for the first time, the states are first discovered by running ``attempt``
+        abstractly (under ``jax.eval_shape``), so an eager transformation never computes (or runs
+        ``jax.debug`` callbacks) twice because it met a state it did not know. Under an enclosing JAX
+        trace an aborted attempt only traces, but a transformation that evaluates the user's code in
+        the enclosing trace (``pollutes``: ``grad``, ``vmap``) may have left what it traced so far there,
+        side effects included: the abort is counted (:func:`aborts`), and ``jit``, whose recorded trace
+        it was, traces again.
         """
         known = self._known if known is None else known
-        if not self._validated:
+        eager = _executing_eagerly()
+        if not self._validated and eager:
             known = self._discover(attempt, known)
         while True:
             try:
@@ -250,6 +274,8 @@ class StatefulFunction:
                 release_traces(signal)
                 if signal.owner is not self:
                     raise
+                if pollutes and not eager:
+                    _ABORTS.count += 1
                 known = self._learn(signal.known)
                 continue
             except BaseException as exc:
@@ -258,9 +284,10 @@ class StatefulFunction:
             self._validated = True
             return result
 
-    def _apply(self, attempt: Callable[[Known], tuple[Sequence[State], Mapping[int, Any], R]]) -> R:
+    def _apply(self, attempt: Callable[[Known], tuple[Sequence[State], Mapping[int, Any], R]], *,
+               pollutes: bool = False) -> R:
         """:meth:`_retry` an attempt returning ``(states, new values by position, result)``; write back."""
-        states, new_values, result = self._retry(attempt)
+        states, new_values, result = self._retry(attempt, pollutes=pollutes)
         write_values(states, new_values)
         return result
 

@@ -174,7 +174,7 @@ class VmapFunction:
 
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        states, writes, snapshot, out = self._sf._retry(lambda known: self._attempt(known, args, kwargs))
+        states, writes, snapshot, out = self._sf._retry(lambda known: self._attempt(known, args, kwargs), pollutes=True)
         if self._kind == "pmap":
             writes = {i: _same_on_every_device(states[i], w, v) for i, (w, v) in writes.items()}
         try:
