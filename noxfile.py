@@ -223,7 +223,7 @@ def fuzz(session: nox.Session) -> None:
     Each program runs with the brainstate transformations, eagerly and as hand-threaded pure JAX;
     the results must agree. The normal suite replays a fixed set of programs; this session draws new
     ones on every run: 3,000 by default, ``BRAINSTATE_FUZZ_EXAMPLES=N nox -s fuzz`` for another number
-    (about 0.5 s each on one CPU core, spread over the cores). A failure prints the shrunk program and a
+    (about 0.6 s each on one CPU core, spread over the cores). A failure prints the shrunk program and a
     ``@reproduce_failure`` line to replay it.
     """
     install_workspace(session)
