@@ -2,6 +2,7 @@
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -85,6 +86,13 @@ def test_lhs_dilation():
     np.testing.assert_array_equal(conv(jnp.arange(1.0, 5.0)[:, None])[:, 0], [1, 0, 2, 0, 3, 0, 4])
 
 
+_JAX_08 = tuple(int(p) for p in jax.__version__.split(".")[:2]) < (0, 9)
+
+
+# XLA in jax 0.8.x folds a convolution whose input and mask are both constants wrongly in the backward
+# pass: plain `jax.jit(jax.grad(lambda w: conv(x, w * mask)))` with numpy `x` and `mask` gives non-zero
+# gradients for masked entries. Fixed in jax 0.9.0; docs/packaging.md names it.
+@pytest.mark.xfail(_JAX_08, strict=True, reason="XLA constant folding bug of jax 0.8.x (see the comment)")
 def test_mask_zeroes_kernel_entries(param_grads):
     mask = np.ones((3, 2, 4), np.float32)
     mask[1] = 0
