@@ -10,9 +10,8 @@ from typing import Any, TypeVar, overload
 
 import jax
 
-from brainstate_core.internal import read_values, write_values
+from brainstate_core.internal import read_values
 
-from ._aborts import release_traces
 from ._stateful import Known, StatefulFunction, _Rediscover, aborts, as_tracer, boundary
 from ._util import environ_values, fun_name, normalize_argnums
 
@@ -100,32 +99,26 @@ class JittedFunction:
             out = jax.lax.with_sharding_constraint(out, self._out_shardings)
         return out, new_values
 
-    def _invoke(self, method: Callable, args: tuple, kwargs: dict) -> tuple[Known, Any]:
-        sf = self._sf
-        known = sf._known
-        while True:
-            token = self._token(known)
+    def _invoke(self, method: Callable, args: tuple, kwargs: dict, *, write_back: bool = False) -> Any:
+        """Call ``method`` (the jitted function, or its ``lower`` / ``eval_shape``) through the primitive."""
+
+        def attempt(known: Known):
             env = environ_values(known.env_keys) if known.env_keys else ()
-            try:
-                out = method(token, env, read_values(known.states), *args, **kwargs)
-            except _Rediscover as signal:
+            out = method(self._token(known), env, read_values(known.states), *args, **kwargs)
+            return (known.states, out[1], out[0]) if write_back else out
+
+        try:
+            drive = self._sf._apply if write_back else self._sf._retry
+            return drive(attempt, discover=False, on_retry=self._keep_recording)
+        finally:
+            if self._pending is not None:  # used by the trace it was kept for, or not needed
                 self._pending = None
-                release_traces(signal)
-                if signal.owner is not sf:
-                    raise
-                known = sf._known = signal.known
-                if signal.recording is not None:  # the next trace evaluates it instead of the user's code
-                    self._pending = (threading.get_ident(), self._token(known), signal.recording)
-                continue
-            except BaseException as exc:
-                self._pending = None
-                release_traces(exc)
-                raise
-            if self._pending is not None:  # a cached program ran: the recording was not needed
-                self._pending = None
-            if not sf._validated:
-                sf._validated = True
-            return known, out
+
+    def _keep_recording(self, signal: _Rediscover) -> None:
+        """A trace met new states: the next trace (of the wider set) evaluates its recording, if any."""
+        self._pending = None
+        if signal.recording is not None:
+            self._pending = (threading.get_ident(), self._token(signal.known), signal.recording)
 
     def _token(self, known: Known) -> int:
         tokens = self._by_token
@@ -137,26 +130,14 @@ class JittedFunction:
 
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if jax.config.jax_disable_jit:
-            return self._eager(args, kwargs)
-        known, (out, new_values) = self._invoke(self._jitted, args, kwargs)
-        if new_values:
-            write_values(known.states, new_values)
-        return out
-
-    def _eager(self, args: tuple, kwargs: dict) -> Any:
-        """Under ``jax.disable_jit()``: run the function once, as plain Python, on the states themselves."""
-        sf = self._sf
-        result = sf._run((), (), args, kwargs)
-        sf._known = sf._known if sf._known.covers(result, writes=True) else sf._known.widen(result)
-        states = list(result.new_values)
-        write_values(states, dict(enumerate(result.new_values.values())))
-        return result.out
+        if jax.config.jax_disable_jit:  # plain Python, once, on the states themselves
+            return self._sf._run_eagerly(args, kwargs)
+        return self._invoke(self._jitted, args, kwargs, write_back=True)
 
     # -- ahead-of-time and inspection --------------------------------------------------------
     def lower(self, *args: Any, **kwargs: Any) -> jax.stages.Lowered:
         """Lower the program for these arguments (states included as leading inputs)."""
-        return self._invoke(self._jitted.lower, args, kwargs)[1]
+        return self._invoke(self._jitted.lower, args, kwargs)
 
     def compile(self, *args: Any, **kwargs: Any) -> jax.stages.Compiled:
         """Lower and compile the program for these arguments."""
@@ -164,7 +145,7 @@ class JittedFunction:
 
     def eval_shape(self, *args: Any, **kwargs: Any) -> Any:
         """Shapes and dtypes of the output, without running anything or changing any state."""
-        return self._invoke(self._jitted.eval_shape, args, kwargs)[1][0]
+        return self._invoke(self._jitted.eval_shape, args, kwargs)[0]
 
     def clear_cache(self) -> None:
         """Forget compiled programs and the states learnt by tracing (of every instance, for a method)."""

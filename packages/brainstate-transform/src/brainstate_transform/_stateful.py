@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import jax
 import jax.extend
@@ -36,6 +36,7 @@ from brainstate_core import State, StateTrace
 from brainstate_core.internal import peek, read_values, write_values
 
 from ._aborts import note_traces, release_traces
+from ._known import Known, _Result
 from ._recording import Recording, record
 from ._traceback import boundary as boundary
 from ._util import fun_name, normalize_argnums
@@ -43,61 +44,6 @@ from ._util import fun_name, normalize_argnums
 __all__ = ["StatefulFunction", "make_jaxpr", "Known"]
 
 R = TypeVar("R")
-
-
-class Known:
-    """What a transformation knows about the states of a function (immutable; hashed by identity).
-
-    Attributes:
-        states: the states, ordered by first access over all traces so far.
-        writes: one bool per state, True if some trace wrote it.
-        env_keys: the ``environ`` keys some trace read.
-    """
-
-    __slots__ = ("states", "writes", "env_keys", "index")
-
-    def __init__(self, states: Sequence[State] = (), writes: Sequence[bool] = (), env_keys: Sequence[str] = ()):
-        self.states = tuple(states)
-        self.writes = tuple(writes)
-        self.env_keys = tuple(env_keys)
-        self.index = {s: i for i, s in enumerate(self.states)}
-
-    def write_states(self) -> list[State]:
-        return [s for s, w in zip(self.states, self.writes) if w]
-
-    def read_states(self) -> list[State]:
-        return [s for s, w in zip(self.states, self.writes) if not w]
-
-    def widen(self, result: _Result) -> Known:
-        states, writes = list(self.states), list(self.writes)
-        for state, written in zip(result.states, result.written):
-            i = self.index.get(state)
-            if i is None:
-                states.append(state)
-                writes.append(written)
-            elif written:
-                writes[i] = True
-        env = list(self.env_keys) + [k for k in result.env_reads if k not in self.env_keys]
-        return Known(states, writes, env)
-
-    def covers(self, result: _Result, *, writes: bool) -> bool:
-        """Whether a trace stayed inside what is known (and, with ``writes``, wrote only known writes)."""
-        index = self.index
-        for state, written in zip(result.states, result.written):
-            i = index.get(state)
-            if i is None or (writes and written and not self.writes[i]):
-                return False
-        return all(k in self.env_keys for k in result.env_reads)
-
-
-class _Result(NamedTuple):
-    """What one run of a stateful function did."""
-
-    out: Any
-    states: list[State]
-    written: list[bool]
-    new_values: dict[State, Any]
-    env_reads: dict[str, Any]
 
 
 class _Rediscover(BaseException):
@@ -252,7 +198,8 @@ class StatefulFunction:
 
         return pure
 
-    def _retry(self, attempt: Callable[[Known], R], known: Known | None = None, *, pollutes: bool = False) -> R:
+    def _retry(self, attempt: Callable[[Known], R], known: Known | None = None, *, pollutes: bool = False,
+               discover: bool = True, on_retry: Callable[[_Rediscover], None] | None = None) -> R:
         """Run ``attempt(known)``, widening what is known and retrying while a trace finds more.
 
         Executed eagerly for the first time, the states are first discovered by running ``attempt``
@@ -261,11 +208,12 @@ class StatefulFunction:
         trace an aborted attempt only traces, but a transformation that evaluates the user's code in
         the enclosing trace (``pollutes``: ``grad``, ``vmap``) may have left what it traced so far there,
         side effects included: the abort is counted (:func:`aborts`), and ``jit``, whose recorded trace
-        it was, traces again.
+        it was, traces again. ``jit`` passes ``discover=False`` (its recording is its discovery) and
+        ``on_retry``, which sees each signal before the next attempt.
         """
         known = self._known if known is None else known
         eager = _executing_eagerly()
-        if not self._validated and eager:
+        if discover and not self._validated and eager:
             known = self._discover(attempt, known)
         while True:
             try:
@@ -277,19 +225,30 @@ class StatefulFunction:
                 if pollutes and not eager:
                     _ABORTS.count += 1
                 known = self._learn(signal.known)
+                if on_retry is not None:
+                    on_retry(signal)
                 continue
             except BaseException as exc:
                 release_traces(exc)
                 raise
-            self._validated = True
+            if not self._validated:
+                self._validated = True
             return result
 
-    def _apply(self, attempt: Callable[[Known], tuple[Sequence[State], Mapping[int, Any], R]], *,
-               pollutes: bool = False) -> R:
+    def _apply(self, attempt: Callable[[Known], tuple[Sequence[State], Mapping[int, Any], R]], **retry: Any) -> R:
         """:meth:`_retry` an attempt returning ``(states, new values by position, result)``; write back."""
-        states, new_values, result = self._retry(attempt, pollutes=pollutes)
-        write_values(states, new_values)
+        states, new_values, result = self._retry(attempt, **retry)
+        if new_values:
+            write_values(states, new_values)
         return result
+
+    def _run_eagerly(self, args: tuple, kwargs: dict) -> Any:
+        """Run the function once, as plain Python, on the states themselves (``jit`` under ``disable_jit``)."""
+        result = self._run((), (), args, kwargs)
+        if not self._known.covers(result, writes=True):
+            self._learn(self._known.widen(result))
+        write_values(list(result.new_values), dict(enumerate(result.new_values.values())))
+        return result.out
 
     def _discover(self, attempt: Callable[[Known], Any], known: Known) -> Known:
         """One abstract run of ``attempt``: one trace finds every state the function touches."""
