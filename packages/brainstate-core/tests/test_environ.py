@@ -305,3 +305,13 @@ def test_reads_outside_any_trace_do_not_leak_into_later_traces():
     with bc.StateTrace() as trace:
         pass
     assert trace.env_reads == {}
+
+
+def test_a_traced_value_is_recorded_as_traced_not_as_the_tracer():
+    def f(t):
+        with environ.context(t=t):
+            return environ.get("t")
+
+    with bc.StateTrace() as trace:
+        jax.make_jaxpr(f)(1.0)
+    assert trace.env_reads["t"] is environ.TRACED

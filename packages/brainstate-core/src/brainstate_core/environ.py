@@ -39,6 +39,7 @@ from . import _trace
 from ._errors import EnvironKeyError, EnvironValueError
 
 __all__ = [
+    "TRACED",
     "I",
     "T",
     "DT",
@@ -94,9 +95,25 @@ class _Local(threading.local):
 _LOCAL = _Local()
 
 
+class _Traced:
+    """What a trace records for a value that is itself a JAX tracer (the tracer may not outlive its trace)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<traced value>"
+
+
+TRACED = _Traced()
+"""Recorded in ``StateTrace.env_reads`` for a value that was a JAX tracer (it must not outlive its trace)."""
+
+
 def _record(key: str, value: Any) -> None:
-    for trace in _trace.LOCAL.traces:
-        trace.env_reads[key] = value
+    traces = _trace.LOCAL.traces
+    if traces:
+        recorded = TRACED if _trace._contains_tracer(value) else value
+        for trace in traces:
+            trace.env_reads[key] = recorded
 
 
 def _check_precision(precision: Any) -> int | str:

@@ -28,8 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_core import ConfigError, HiddenState, InputError, State, environ
-from brainstate_core._node import Node
+from brainstate_core import ConfigError, HiddenState, InputError, Node, State, environ
 
 from . import _init as init
 from ._module import Module
