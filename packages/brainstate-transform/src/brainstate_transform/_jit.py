@@ -10,8 +10,9 @@ from typing import Any, TypeVar, overload
 
 import jax
 
-from brainstate_core.internal import read_values
+from brainstate_core.internal import read_values, write_values
 
+from ._aborts import release_traces
 from ._stateful import Known, StatefulFunction, _Rediscover, aborts, as_tracer, boundary
 from ._util import environ_values, fun_name, normalize_argnums
 
@@ -132,6 +133,22 @@ class JittedFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if jax.config.jax_disable_jit:  # plain Python, once, on the states themselves
             return self._sf._run_eagerly(args, kwargs)
+        sf = self._sf
+        if sf._validated:  # the steady state: one call into JAX's dispatch, then the write-back
+            known = sf._known
+            env = environ_values(known.env_keys) if known.env_keys else ()
+            try:
+                out, new_values = self._jitted(self._token(known), env, read_values(known.states), *args, **kwargs)
+            except _Rediscover as signal:  # a retrace met new states: the primitive takes it from here
+                release_traces(signal)
+                if signal.owner is not sf:
+                    raise
+                sf._learn(signal.known)
+                self._keep_recording(signal)
+            else:
+                if new_values:
+                    write_values(known.states, new_values)
+                return out
         return self._invoke(self._jitted, args, kwargs, write_back=True)
 
     # -- ahead-of-time and inspection --------------------------------------------------------
