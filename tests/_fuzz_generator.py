@@ -6,28 +6,11 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 
+import _fuzz_programs as F
 from hypothesis import strategies as st
 
-
-def _sibling(name: str):
-    """``tests/<name>.py`` as the one module object pytest's doctest run also uses (``tests.<name>``)."""
-    path = Path(__file__).resolve().with_name(f"{name}.py")
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) and Path(module.__file__).resolve() == path:
-            return module
-    spec = importlib.util.spec_from_file_location(f"tests.{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _sibling("_fuzz_programs")
 AD, LANE, LANE_SHAPE = F.AD, F.LANE, F.LANE_SHAPE
 Block, Count, Draw, Mix, Program, Reshape, Scale, StateSpec, Update = (
     F.Block, F.Count, F.Draw, F.Mix, F.Program, F.Reshape, F.Scale, F.StateSpec, F.Update)

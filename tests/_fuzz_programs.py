@@ -39,34 +39,17 @@ is not nested in ``pmap`` (the devices would not suffice).
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import _fuzz_autodiff as AD
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import brainstate
 
-
-def _sibling(name: str):
-    """``tests/<name>.py`` as the one module object pytest's doctest run also uses (``tests.<name>``)."""
-    path = Path(__file__).resolve().with_name(f"{name}.py")
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) and Path(module.__file__).resolve() == path:
-            return module
-    spec = importlib.util.spec_from_file_location(f"tests.{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-AD = _sibling("_fuzz_autodiff")
 T = brainstate.transform
 
 KINDS = ("State", "ShortTermState", "LongTermState", "ParamState", "HiddenState", "BatchState")

@@ -22,11 +22,10 @@ as ``nox -s fuzz`` does, Hypothesis draws new programs on each run. The programs
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
+import _fuzz_generator as G
+import _fuzz_programs as F
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,27 +33,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, seed, settings
 
 import brainstate
-
-
-def _load_helpers(name: str):
-    """A helper module next to this file, as the one module object pytest's doctest run uses.
-
-    pytest imports ``tests/<name>.py`` as ``tests.<name>`` when it collects doctests; importing it
-    again under another name would make a second module object.
-    """
-    path = Path(__file__).resolve().with_name(f"{name}.py")
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) and Path(module.__file__).resolve() == path:
-            return module
-    spec = importlib.util.spec_from_file_location(f"tests.{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _load_helpers("_fuzz_programs")
-G = _load_helpers("_fuzz_generator")
 
 EXAMPLES_ENV = "BRAINSTATE_FUZZ_EXAMPLES"
 EXAMPLES = int(os.environ.get(EXAMPLES_ENV, "144"))
