@@ -94,7 +94,8 @@ def test_backup_and_restore_key():
 
 @pytest.mark.parametrize(
     "seed, match",
-    [(-1, r"0 <= seed < 2\*\*32"), (2**32, r"0 <= seed < 2\*\*32"), (True, "a seed must be an integer"),
+    [(2**63, r"fit in a 64-bit signed integer"), (-(2**63) - 1, r"fit in a 64-bit signed integer"),
+     (True, "a seed must be an integer"),
      (1.5, "expected an integer seed or a PRNG key"), (np.zeros(3, np.float32), "expected an integer seed or a PRNG key")],
 )
 def test_bad_seeds_raise(seed, match):
@@ -157,10 +158,7 @@ def test_default_rng():
     assert isinstance(a, RandomState) and a is not random.DEFAULT
     np.testing.assert_array_equal(a.rand(2), random.default_rng(4).rand(2))
     assert random.default_rng(a) is a
-    np.random.seed(2)
-    b = random.default_rng().rand(2)
-    np.random.seed(2)
-    np.testing.assert_array_equal(random.default_rng().rand(2), b)
+    assert random.default_rng() is random.DEFAULT  # upstream's meaning, not NumPy's fresh generator
 
 
 def test_module_key_functions_act_on_default():
@@ -225,3 +223,80 @@ def test_copy_keeps_the_key():
     twin = rng.copy()
     assert isinstance(twin, RandomState) and twin is not rng
     np.testing.assert_array_equal(twin.rand(2), rng.rand(2))
+
+
+# -- upstream brainstate's key API -------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**32 + 5, 2**63 - 1, -(2**63), np.int64(-7), np.array([9])])
+@pytest.mark.parametrize("x64", [False, True])
+def test_every_64_bit_seed_gives_the_key_jax_gives(seed, x64):
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", x64)
+    try:
+        want = jax.random.PRNGKey(int(np.asarray(seed).reshape(())))
+        np.testing.assert_array_equal(RandomState(seed).value, want)
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+def test_seed_seeds_numpy_with_the_low_word():
+    random.seed(2**32 + 5)
+    got = np.random.rand()
+    np.random.seed(5)
+    assert got == np.random.rand()
+
+
+@pytest.mark.parametrize("seed", [0, 7, np.int32(3), jnp.array(4)])
+def test_sampler_key_may_be_an_integer_seed(seed):
+    rng = RandomState(1)
+    before = rng.value
+    got = rng.normal(size=3, key=seed)
+    np.testing.assert_array_equal(got, rng.normal(size=3, key=jax.random.PRNGKey(int(seed))))
+    np.testing.assert_array_equal(random.uniform(size=2, key=seed), random.uniform(size=2, key=jax.random.key(int(seed))))
+    np.testing.assert_array_equal(rng.value, before)  # an explicit key leaves the generator alone
+
+
+def test_split_key_backup_and_split_keys():
+    random.seed(3)
+    before = random.get_key()
+    keys = random.split_keys(3, backup=True)
+    assert keys.shape == (3, 2) and len({tuple(k) for k in keys.tolist()}) == 3
+    assert random.get_key().tolist() != before.tolist()
+    random.restore_key()
+    np.testing.assert_array_equal(random.get_key(), before)
+    np.testing.assert_array_equal(random.split_keys(3), keys)  # the same split, replayed
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(RandomParameterError, match=r"n must be a positive int"):
+            random.split_keys(bad)
+
+
+def test_get_key_data_is_the_raw_key():
+    random.set_key(jax.random.key(11))
+    data = random.get_key_data()
+    assert data.dtype == jnp.uint32 and data.tolist() == [0, 11]
+
+
+def test_self_assign_multi_keys_gives_each_vmap_lane_its_own_key():
+    import brainstate
+
+    rng = RandomState(0)
+    single = rng.value
+    rng.self_assign_multi_keys(4)
+    assert rng.value.shape == (4, 2)
+    np.testing.assert_array_equal(rng.value, jax.random.split(single, 4))
+    draws = brainstate.transform.vmap(lambda: rng.normal(), in_states={0: rng}, out_states={0: rng})()
+    assert draws.shape == (4,) and len(set(np.asarray(draws).tolist())) == 4
+    assert rng.value.shape == (4, 2)  # each lane advanced its own key
+    rng.restore_key()
+    np.testing.assert_array_equal(rng.value, single)
+    with pytest.raises(RandomParameterError, match=r"self_assign_multi_keys\(\): n must be a positive int"):
+        rng.self_assign_multi_keys(0)
+
+
+def test_clone_rng():
+    random.seed(0)
+    a = random.clone_rng()
+    assert isinstance(a, RandomState) and a is not random.DEFAULT
+    assert random.clone_rng(clone=False) is random.DEFAULT
+    b = random.clone_rng()
+    assert a.value.tolist() != b.value.tolist()  # each clone takes a fresh split
+    np.testing.assert_array_equal(random.clone_rng(4).rand(3), RandomState(4).rand(3))

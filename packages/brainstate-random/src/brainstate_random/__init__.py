@@ -40,6 +40,7 @@ from ._module_api import categorical as categorical
 from ._module_api import cauchy as cauchy
 from ._module_api import chisquare as chisquare
 from ._module_api import choice as choice
+from ._module_api import clone_rng as clone_rng
 from ._module_api import default_rng as default_rng
 from ._module_api import dirichlet as dirichlet
 from ._module_api import exponential as exponential
@@ -47,6 +48,7 @@ from ._module_api import f as f
 from ._module_api import gamma as gamma
 from ._module_api import geometric as geometric
 from ._module_api import get_key as get_key
+from ._module_api import get_key_data as get_key_data
 from ._module_api import gumbel as gumbel
 from ._module_api import hypergeometric as hypergeometric
 from ._module_api import laplace as laplace
@@ -81,9 +83,11 @@ from ._module_api import restore_key as restore_key
 from ._module_api import sample as sample
 from ._module_api import seed as seed
 from ._module_api import seed_context as seed_context
+from ._module_api import self_assign_multi_keys as self_assign_multi_keys
 from ._module_api import set_key as set_key
 from ._module_api import shuffle as shuffle
 from ._module_api import split_key as split_key
+from ._module_api import split_keys as split_keys
 from ._module_api import standard_cauchy as standard_cauchy
 from ._module_api import standard_exponential as standard_exponential
 from ._module_api import standard_gamma as standard_gamma
@@ -107,9 +111,13 @@ __all__ = [
     "seed",
     "seed_context",
     "default_rng",
+    "clone_rng",
     "get_key",
+    "get_key_data",
     "set_key",
     "split_key",
+    "split_keys",
+    "self_assign_multi_keys",
     "backup_key",
     "restore_key",
     "rand",

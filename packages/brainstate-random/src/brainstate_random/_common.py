@@ -201,16 +201,29 @@ def _is_typed_key(x: Any) -> bool:
 
 
 def check_key(key: Any, where: str) -> Any:
-    """Return ``key`` if it is a single PRNG key (typed, or raw ``uint32``), else raise."""
+    """Return ``key`` if it is a single PRNG key (typed, or raw ``uint32``) or an integer seed (made
+    into a key, as ``jax.random.PRNGKey(seed)`` does), else raise."""
     if _is_typed_key(key):
         if key.shape == ():
             return key
     elif getattr(key, "dtype", None) == jnp.uint32 and tuple(key.shape) == _raw_key_shape():
         return key
+    elif _is_integer_seed(key):
+        return seed_to_key(key, where)
     raise RandomParameterError(
         f"{where}: expected one PRNG key (jax.random.key(n), or a raw uint32 key of shape {_raw_key_shape()} "
-        f"from jax.random.PRNGKey(n)), got {_key_summary(key)}. Fix: pass a single key, e.g. jax.random.key(0)."
+        f"from jax.random.PRNGKey(n)) or an integer seed, got {_key_summary(key)}. Fix: pass a single key, "
+        "e.g. jax.random.key(0), or an int."
     )
+
+
+def _is_integer_seed(x: Any) -> bool:
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    if isinstance(x, (int, np.integer)):
+        return True
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and getattr(x, "size", None) == 1 and jnp.issubdtype(dtype, jnp.integer)
 
 
 def _key_summary(x: Any) -> str:
@@ -231,26 +244,36 @@ def as_raw_key(key: Any, where: str) -> jax.Array:
     )
 
 
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+"""The integer seeds accepted: those ``jax.random.PRNGKey`` accepts (64-bit signed)."""
+
+
 def seed_to_key(seed_or_key: Any, where: str) -> jax.Array:
-    """A raw key from an integer seed (0 <= seed < 2**32, or a traced integer scalar) or a key."""
+    """A raw key from an integer seed (any 64-bit signed int, or a traced integer scalar) or a key.
+
+    An integer gives the key ``jax.random.PRNGKey(seed)`` gives: with 64-bit mode off JAX keeps the
+    seed's low 32 bits, with it on the high word too.
+    """
     if isinstance(seed_or_key, (bool, np.bool_)):
         raise RandomParameterError(f"{where}: a seed must be an integer, got {seed_or_key!r}. Fix: pass an int.")
     if isinstance(seed_or_key, (int, np.integer)):
-        if not 0 <= int(seed_or_key) < 2**32:
+        seed = int(seed_or_key)
+        if not SEED_MIN <= seed <= SEED_MAX:
             raise RandomParameterError(
-                f"{where}: seed must satisfy 0 <= seed < 2**32, got {seed_or_key}. Fix: reduce it, e.g. seed % 2**32."
+                f"{where}: a seed must fit in a 64-bit signed integer (-2**63 <= seed < 2**63), got {seed}. "
+                "Fix: reduce it, e.g. seed % 2**63."
             )
         if jax.config.jax_default_prng_impl == "threefry2x32":
             # What jax.random.PRNGKey(seed) gives for this impl, built with NumPy: making a generator
             # (the default one, at import) must not start the JAX backend.
-            return np.array([0, int(seed_or_key)], dtype=np.uint32)
+            high = (seed >> 32) & 0xFFFFFFFF if jax.config.jax_enable_x64 else 0
+            return np.array([high, seed & 0xFFFFFFFF], dtype=np.uint32)
         with jax.ensure_compile_time_eval():  # a concrete key even when called inside a trace
-            return jax.random.PRNGKey(int(seed_or_key))
-    dtype = getattr(seed_or_key, "dtype", None)
-    if dtype is not None and getattr(seed_or_key, "ndim", None) == 0 and jnp.issubdtype(dtype, jnp.integer):
+            return jax.random.PRNGKey(seed)
+    if _is_integer_seed(seed_or_key) and not _is_typed_key(seed_or_key):
         if not isinstance(seed_or_key, core.Tracer):
-            return seed_to_key(int(seed_or_key), where)
-        return jax.random.PRNGKey(seed_or_key)
+            return seed_to_key(int(np.asarray(seed_or_key).reshape(())), where)
+        return jax.random.PRNGKey(jnp.reshape(seed_or_key, ()))
     return as_raw_key(seed_or_key, where)
 
 

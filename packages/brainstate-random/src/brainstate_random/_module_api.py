@@ -19,7 +19,7 @@ import numpy as np
 from ._common import is_tracer, seed_to_key
 from ._rng import RandomState
 
-__all__ = ["DEFAULT", "seed", "seed_context", "default_rng"]
+__all__ = ["DEFAULT", "seed", "seed_context", "default_rng", "clone_rng", "split_keys", "get_key_data"]
 
 DEFAULT = RandomState(name="DEFAULT")
 """The default generator, used by every module-level sampling function."""
@@ -51,6 +51,7 @@ def _derive(name: str) -> Callable[..., Any]:
 get_key = _derive("get_key")
 set_key = _derive("set_key")
 split_key = _derive("split_key")
+self_assign_multi_keys = _derive("self_assign_multi_keys")
 backup_key = _derive("backup_key")
 restore_key = _derive("restore_key")
 
@@ -124,8 +125,9 @@ def seed(seed_or_key: Any = None) -> None:
     """Seed the default generator, and NumPy's global generator with it.
 
     Args:
-        seed_or_key: an integer seed (``0 <= seed < 2**32``), a PRNG key, or ``None`` for a fresh
-            seed from OS entropy. A key seeds NumPy with its last word.
+        seed_or_key: an integer seed (any 64-bit signed int), a PRNG key, or ``None`` for a fresh
+            seed from OS entropy. NumPy is seeded with the key's last word (``seed % 2**32`` for
+            an integer seed).
 
     Example:
         >>> import brainstate
@@ -163,19 +165,76 @@ def seed_context(seed_or_key: Any) -> Iterator[None]:
         np.random.set_state(numpy_state)
 
 
-def default_rng(seed: Any | None = None) -> RandomState:
-    """A new :class:`RandomState` (NumPy's ``default_rng`` spelling); a ``RandomState`` is returned as is.
+def default_rng(seed_or_key: Any | None = None) -> RandomState:
+    """The default generator :data:`DEFAULT`, or a new :class:`RandomState` from a seed or key.
+
+    As in upstream brainstate, ``default_rng()`` is the generator the module-level functions draw
+    from (not a fresh one, as NumPy's ``default_rng()`` would be); a ``RandomState`` is returned as is.
 
     Args:
-        seed: an integer seed, a PRNG key, ``None`` (a seed from NumPy's global generator, so
-            :func:`seed` makes it reproducible) or a ``RandomState``.
+        seed_or_key: ``None`` (the default generator), an integer seed, a PRNG key or a ``RandomState``.
 
     Example:
         >>> import brainstate
+        >>> brainstate.random.default_rng() is brainstate.random.DEFAULT
+        True
         >>> rng = brainstate.random.default_rng(3)
         >>> bool((rng.rand(2) == brainstate.random.default_rng(3).rand(2)).all())
         True
     """
-    if isinstance(seed, RandomState):
-        return seed
-    return RandomState(seed)
+    if seed_or_key is None:
+        return DEFAULT
+    if isinstance(seed_or_key, RandomState):
+        return seed_or_key
+    return RandomState(seed_or_key)
+
+
+def clone_rng(seed_or_key: Any | None = None, clone: bool = True) -> RandomState:
+    """An independent generator: a clone of :data:`DEFAULT` (seeded from a key split from it), or a
+    new one from ``seed_or_key``.
+
+    Args:
+        seed_or_key: ``None`` to clone the default generator, else an integer seed or a PRNG key.
+        clone: with ``seed_or_key=None``, ``False`` returns :data:`DEFAULT` itself.
+
+    Example:
+        >>> import brainstate
+        >>> rng = brainstate.random.clone_rng()
+        >>> rng is brainstate.random.DEFAULT
+        False
+        >>> bool((brainstate.random.clone_rng(5).rand(2) == brainstate.random.clone_rng(5).rand(2)).all())
+        True
+    """
+    if seed_or_key is None:
+        return DEFAULT.clone() if clone else DEFAULT
+    return RandomState(seed_or_key)
+
+
+def split_keys(n: int, backup: bool = False) -> Any:
+    """``n`` fresh keys from the default generator (which advances), stacked: ``split_key(n)``.
+
+    Args:
+        n: how many keys (a positive int).
+        backup: remember the key before the split, for :func:`restore_key`.
+
+    Example:
+        >>> import brainstate
+        >>> brainstate.random.split_keys(4).shape
+        (4, 2)
+    """
+    return DEFAULT.split_key(n, backup=backup)
+
+
+def get_key_data() -> Any:
+    """The default generator's key as raw ``uint32`` data (shape ``(2,)`` for the default PRNG).
+
+    The generator stores raw keys, so this is :func:`get_key`; upstream brainstate stores typed keys,
+    where the two differ.
+
+    Example:
+        >>> import brainstate
+        >>> brainstate.random.seed(11)
+        >>> brainstate.random.get_key_data().tolist()
+        [0, 11]
+    """
+    return DEFAULT.get_key()

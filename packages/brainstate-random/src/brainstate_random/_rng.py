@@ -33,6 +33,17 @@ def _split_many(key, n):
     return keys[0], keys[1:]
 
 
+@partial(jax.jit, static_argnames="n")
+def _split_only(key, n):
+    return jax.random.split(key, n)
+
+
+def _count(n: Any, where: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise RandomParameterError(f"{where}: n must be a positive int, got {n!r}. Fix: pass n >= 1.")
+    return int(n)
+
+
 class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, MultivariateSamplers, State):
     """A random number generator that is a State: its value is a JAX PRNG key.
 
@@ -46,9 +57,10 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
     each also accepts ``key=`` to draw with a given key instead, leaving the generator alone.
 
     Args:
-        seed_or_key: an integer seed (``0 <= seed < 2**32``), a PRNG key (typed ``jax.random.key``
-            or raw ``jax.random.PRNGKey``), or ``None`` for a seed drawn from NumPy's global
-            generator (so :func:`brainstate.random.seed` makes it reproducible).
+        seed_or_key: an integer seed (any 64-bit signed int, as ``jax.random.PRNGKey`` takes), a
+            PRNG key (typed ``jax.random.key`` or raw ``jax.random.PRNGKey``), or ``None`` for a
+            seed drawn from NumPy's global generator (so :func:`brainstate.random.seed` makes it
+            reproducible).
         name: optional display name.
         **metadata: State metadata.
 
@@ -102,8 +114,12 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
         """
         self.value = as_raw_key(key, f"{type(self).__name__}.set_key()")
 
-    def split_key(self, n: int | None = None) -> jax.Array:
+    def split_key(self, n: int | None = None, backup: bool = False) -> jax.Array:
         """Advance the generator and return a fresh key, or ``n`` fresh keys stacked.
+
+        Args:
+            n: how many keys (``None``: one key, unstacked).
+            backup: remember the key before the split, for :meth:`restore_key`.
 
         Example:
             >>> import brainstate
@@ -111,14 +127,54 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
             >>> rng.split_key().shape, rng.split_key(4).shape
             ((2,), (4, 2))
         """
+        if n is not None:
+            n = _count(n, "split_key()")
+        if backup:
+            self.backup_key()
         if n is None:
             new, sub = _split_one(self.value)
         else:
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise RandomParameterError(f"split_key(): n must be a positive int, got {n!r}. Fix: pass n >= 1.")
-            new, sub = _split_many(self.value, n=int(n))
+            new, sub = _split_many(self.value, n=n)
         self.value = new
         return sub
+
+    def self_assign_multi_keys(self, n: int, backup: bool = True) -> None:
+        """Replace the key by ``n`` keys split from it (a value of shape ``(n, 2)``), one per lane.
+
+        The generator then holds a batch of keys, for a ``vmap`` or ``pmap`` that maps this state
+        along axis 0 (``in_states``), so that every lane draws with its own key. A generator holding
+        several keys cannot draw outside such a map; :meth:`restore_key` (with ``backup=True``, the
+        default) puts the single key back.
+
+        Args:
+            n: how many keys.
+            backup: remember the single key, for :meth:`restore_key`.
+
+        Example:
+            >>> import brainstate
+            >>> rng = brainstate.random.RandomState(0)
+            >>> rng.self_assign_multi_keys(3)
+            >>> rng.value.shape
+            (3, 2)
+            >>> rng.restore_key(); rng.value.shape
+            (2,)
+        """
+        n = _count(n, "self_assign_multi_keys()")
+        if backup:
+            self.backup_key()
+        self.value = _split_only(self.value, n=n)
+
+    def clone(self) -> RandomState:
+        """A new, independent generator seeded with a key split from this one (which advances).
+
+        Example:
+            >>> import brainstate
+            >>> rng = brainstate.random.RandomState(0)
+            >>> other = rng.clone()
+            >>> bool((other.rand(3) != rng.rand(3)).all())
+            True
+        """
+        return type(self)(self.split_key())
 
     def backup_key(self) -> None:
         """Remember the current key so that :meth:`restore_key` can put it back.
