@@ -39,10 +39,12 @@ from brainstate_core import current_trace as current_trace
 
 from . import environ as environ
 from . import graph as graph
+from . import mixin as mixin
 from . import nn as nn
 from . import random as random
 from . import surrogate as surrogate
 from . import transform as transform
+from . import typing as typing
 from . import util as util
 
 __version__ = "0.1.0"
