@@ -139,8 +139,9 @@ CATALOGUE: list[Misuse] = [
     # -- TraceContextError: tracers where they do not belong ------------------------------------------
     Misuse("tracer-in-raw-jit", brainstate.TraceContextError, rf"tracer was written into State \({CREATED}\) outside "
            r"any brainstate transformation.*Fix: use brainstate.transform.jit", lambda: jax.jit(_write(_vec()))(1.0)),
-    Misuse("state-made-in-raw-jit", brainstate.TraceContextError, r"tracer was written into State.*outside any brainstate",
-           lambda: jax.jit(lambda x: brainstate.State(x).value)(1.0)),
+    Misuse("state-made-in-raw-jit", brainstate.TraceContextError, r"tracer was written into State.*outside any brainstate"
+           r".*that the state was not created in", lambda: jax.jit(lambda x: jax.vmap(_write(brainstate.State(x)))(
+               jnp.ones(2)))(0.0)),
     Misuse("escaped-state", brainstate.TraceContextError, rf"{CREATED} was created inside a brainstate transformation "
            r"and still holds a tracer.*Fix: create the state outside", _escape),
     Misuse("raw-jax-inside-brainstate", brainstate.TraceContextError, rf"{CREATED}\) was assigned a JAX tracer inside "

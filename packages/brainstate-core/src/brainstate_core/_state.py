@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from ._errors import BatchAxisError, StateArgumentError, TraceContextError
-from ._trace import _ABSENT, LOCAL, _contains_tracer, peek
+from ._trace import _ABSENT, LOCAL, _contains_tracer, _note_raw_owner, _raw_owner_is_current, peek
 
 __all__ = [
     "State",
@@ -132,7 +132,7 @@ class State:
         self._metadata = metadata
         self._dead = False
         traces = LOCAL.traces
-        if not traces and _contains_tracer(value):
+        if not traces and not _note_raw_owner(self) and _contains_tracer(value):
             raise TraceContextError(self._tracer_message())
         self._value = value
         if traces:
@@ -180,7 +180,7 @@ class State:
         if traces:
             traces[-1].write(self, value)
             return
-        if _contains_tracer(value):
+        if _contains_tracer(value) and not _raw_owner_is_current(self):
             raise TraceContextError(self._tracer_message())
         self._value = value
         self._dead = False
@@ -188,9 +188,10 @@ class State:
     def _tracer_message(self) -> str:
         return (
             f"A JAX tracer was written into {type(self).__name__} (created at {self.source_info}) outside "
-            "any brainstate transformation, probably inside a raw jax.jit / jax.grad / jax.vmap. The state "
-            "would keep a tracer that is invalid once that trace ends. Fix: use brainstate.transform.jit "
-            "(or the matching brainstate.transform function), which threads states through JAX."
+            "any brainstate transformation, probably inside a raw jax.jit / jax.grad / jax.vmap that the state "
+            "was not created in. The state would keep a tracer that is invalid once that trace ends. Fix: use "
+            "brainstate.transform.jit (or the matching brainstate.transform function), which threads states "
+            "through JAX, or create the states inside the traced function (graph.treefy_merge does)."
         )
 
     def restore_value(self, value: Any) -> None:

@@ -15,6 +15,7 @@ its real value, never a tracer of this thread's trace.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -236,6 +237,27 @@ def _contains_tracer(value: Any) -> bool:
     if isinstance(value, _CONCRETE):
         return False
     return any(isinstance(leaf, Tracer) for leaf in jax.tree.leaves(value))
+
+
+# A State created inside a raw JAX trace (jax.jit, jax.grad, jax.vmap, ... with no brainstate trace
+# active) belongs to that trace and may hold its tracers, as graph.treefy_merge under a raw jax.grad
+# needs. State -> weak reference to the JAX trace it was created in.
+_RAW_OWNER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _note_raw_owner(state: State) -> bool:
+    """Record the raw JAX trace ``state`` is created in; ``False`` at JAX's top level (no trace)."""
+    trace = _jax_core.trace_ctx.trace
+    if isinstance(trace, _jax_core.EvalTrace):
+        return False
+    _RAW_OWNER[state] = trace._weakref
+    return True
+
+
+def _raw_owner_is_current(state: State) -> bool:
+    """Whether ``state`` was created in the JAX trace that is running now (so may hold its tracers)."""
+    ref = _RAW_OWNER.get(state)
+    return ref is not None and ref() is _jax_core.trace_ctx.trace
 
 
 class catch_new_states:
