@@ -74,8 +74,9 @@ class BoundedCache:
                 return self._data[key]
             self._misses += 1
             if raise_on_miss:
-                cached = "\n".join(f"  [{i}] {k!r}" for i, k in enumerate(self._data, 1)) or "  (none)"
-                raise KeyError(f"{error_context} is not cached under the key {key!r}. Cached keys:\n{cached}")
+                raise KeyError(
+                    f"{error_context} is not cached under the key {key!r}; cached keys: {list(self._data)!r}."
+                )
             return default
 
     def set(self, key: Hashable, value: Any) -> None:

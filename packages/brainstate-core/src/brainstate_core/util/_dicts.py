@@ -101,8 +101,10 @@ class DotDict(dict):
         return self[key]
 
     def copy(self) -> DotDict:
-        """A shallow copy (a DotDict)."""
-        return type(self)(dict(self))
+        """A shallow copy (a DotDict sharing the nested DotDicts)."""
+        new = type(self)()
+        dict.update(new, self)
+        return new
 
     def deepcopy(self) -> DotDict:
         """A deep copy, the same as ``copy.deepcopy(self)``."""
@@ -125,7 +127,7 @@ class DotDict(dict):
     def __or__(self, other: Any) -> DotDict:
         if not isinstance(other, Mapping):
             return NotImplemented
-        new = self.copy()
+        new = type(self)(self.to_dict())  # new nested levels, so the merge leaves self unchanged
         new.update(other)
         return new
 

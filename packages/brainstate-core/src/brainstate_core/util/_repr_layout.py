@@ -329,9 +329,14 @@ def _flat(doc: str | _Group) -> str:
     return f"{doc.head}{doc.open}{', '.join(p + _flat(d) + e for p, d, e, _ in doc.items)}{doc.close}"
 
 
+def _has_comment(doc: str | _Group) -> bool:
+    return isinstance(doc, _Group) and any(comment or _has_comment(child) for _, child, _, comment in doc.items)
+
+
 def _fits(doc: str | _Group, avail: float) -> bool:
+    """Whether ``doc`` goes on one line: short enough, and no ``# comment`` inside that would be lost."""
     text = _flat(doc)
-    return "\n" not in text and len(text) <= avail and not any(c for *_, c in getattr(doc, "items", ()))
+    return "\n" not in text and len(text) <= avail and not _has_comment(doc)
 
 
 def _render(doc: str | _Group, indent: int, avail: int, width: int) -> str:
