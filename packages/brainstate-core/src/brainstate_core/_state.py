@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import jax
 import numpy as np
 
-from ._errors import BatchAxisError, StateArgumentError, TraceContextError
-from ._trace import _ABSENT, LOCAL, _contains_tracer, _note_raw_owner, _raw_owner_is_current, peek
+from . import _hooks
+from ._errors import BatchAxisError, ConfigError, StateArgumentError, TraceContextError
+from ._trace import _ABSENT, LOCAL, SWITCH, _contains_tracer, _note_raw_owner, _raw_owner_is_current, peek
 
 __all__ = [
     "State",
@@ -20,6 +22,9 @@ __all__ = [
     "ParamState",
     "HiddenState",
     "BatchState",
+    "DelayState",
+    "FakeState",
+    "maybe_state",
 ]
 
 S = TypeVar("S", bound="State")
@@ -97,6 +102,21 @@ def _register_refusal(cls: type) -> None:
     jax.tree_util.register_pytree_node(cls, _refuse_flatten, lambda aux, children: None)
 
 
+_MISSING = object()
+
+# Metadata keys that may share the name of a State attribute (the attribute reads them).
+_METADATA_ATTRIBUTES = frozenset({"tag", "tags"})
+
+
+def _check_metadata(cls: type, metadata: dict[str, Any]) -> None:
+    clashes = [k for k in metadata if k not in _METADATA_ATTRIBUTES and hasattr(cls, k)]
+    if clashes:
+        raise ConfigError(
+            f"{cls.__name__}(..., {clashes[0]}=...): the metadata key {clashes[0]!r} is the name of a "
+            f"{cls.__name__} attribute, so `state.{clashes[0]}` could not read it. Fix: choose another key."
+        )
+
+
 class State:
     """A mutable variable that brainstate transformations find and thread through JAX.
 
@@ -104,6 +124,10 @@ class State:
     equal only if they are the same object, and they hash by identity, so they can key dicts.
     A State is deliberately not a JAX pytree: handing one to a raw JAX transformation raises
     :class:`StateArgumentError` instead of silently freezing its value.
+
+    Metadata keyword arguments are stored in :attr:`metadata`, read as attributes
+    (``State(x, unit='mV').unit``) and kept by :meth:`copy` and :meth:`replace`. A key may not be
+    the name of a State attribute (:class:`ConfigError`), except ``tag``.
 
     Args:
         value: the initial value, a pytree of arrays (or scalars).
@@ -120,17 +144,20 @@ class State:
         (12.0, 6)
     """
 
-    __slots__ = ("_value", "_name", "_metadata", "_source", "_dead", "__weakref__")
+    __slots__ = ("_value", "_name", "_metadata", "_source", "_dead", "_hooks", "__weakref__")
 
     def __init__(self, value: Any, name: str | None = None, **metadata: Any) -> None:
         if isinstance(value, State):
             raise StateArgumentError(
                 f"A State cannot hold another State ({value!r}). Pass `other.value` to copy its value."
             )
+        if metadata:
+            _check_metadata(type(self), metadata)
         self._source = _creation_site()
         self._name = name
         self._metadata = metadata
         self._dead = False
+        self._hooks = None
         traces = LOCAL.traces
         if not traces and not _note_raw_owner(self) and _contains_tracer(value):
             raise TraceContextError(self._tracer_message())
@@ -139,6 +166,8 @@ class State:
             traces[-1].record_new(self)
         for catcher in LOCAL.catchers:
             catcher.append(self)
+        if SWITCH.on:
+            _hooks.on_init(self, value, name, metadata)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # JAX registers pytree nodes per exact type, so every subclass must refuse flattening too.
@@ -148,26 +177,17 @@ class State:
     # -- value -------------------------------------------------------------------------------
     @property
     def value(self) -> Any:
-        """The current value. Reads and writes are recorded by the active state trace."""
+        """The current value. Reads and writes are recorded by the active state trace, and run hooks."""
         traces = LOCAL.traces
         if traces:
-            trace = traces[-1]
-            overlay = LOCAL.overlay
-            if trace.lift is not None and (not self._dead or self in overlay):
-                return trace.lifted_read(self)
-            value = overlay.get(self, _ABSENT) if overlay else _ABSENT
-            if value is not _ABSENT:
-                trace.record_read(self)
-                return value
-        if self._dead:
-            raise TraceContextError(
-                f"{type(self).__name__} created at {self.source_info} was created inside a brainstate "
-                "transformation and still holds a tracer of that finished trace. Fix: create the state "
-                "outside the transformed function, or return its `.value` from the function."
-            )
-        if traces:
-            traces[-1].record_read(self)
-        return self._value
+            value = self._traced_read(traces[-1])
+        elif self._dead:
+            raise TraceContextError(self._dead_message())
+        else:
+            value = self._value
+        if SWITCH.on:
+            _hooks.after_read(self, value)
+        return value
 
     @value.setter
     def value(self, value: Any) -> None:
@@ -176,14 +196,38 @@ class State:
                 f"Cannot assign the State {value!r} as the value of {self!r} (created at "
                 f"{self.source_info}). Assign `other.value` instead."
             )
+        hooked = SWITCH.on
+        if hooked:
+            value, old, after = _hooks.before_write(self, value)
         traces = LOCAL.traces
         if traces:
             traces[-1].write(self, value)
-            return
-        if _contains_tracer(value) and not _raw_owner_is_current(self):
+        elif _contains_tracer(value) and not _raw_owner_is_current(self):
             raise TraceContextError(self._tracer_message())
-        self._value = value
-        self._dead = False
+        else:
+            self._value = value
+            self._dead = False
+        if hooked and after:
+            _hooks.after_write(self, value, old, after)
+
+    def _traced_read(self, trace: Any) -> Any:
+        overlay = LOCAL.overlay
+        if trace.lift is not None and (not self._dead or self in overlay):
+            return trace.lifted_read(self)
+        value = overlay.get(self, _ABSENT) if overlay else _ABSENT
+        if value is _ABSENT:
+            if self._dead:
+                raise TraceContextError(self._dead_message())
+            value = self._value
+        trace.record_read(self)
+        return value
+
+    def _dead_message(self) -> str:
+        return (
+            f"{type(self).__name__} created at {self.source_info} was created inside a brainstate "
+            "transformation and still holds a tracer of that finished trace. Fix: create the state "
+            "outside the transformed function, or return its `.value` from the function."
+        )
 
     def _tracer_message(self) -> str:
         return (
@@ -195,16 +239,21 @@ class State:
         )
 
     def restore_value(self, value: Any) -> None:
-        """Put ``value`` back without recording a write (used to undo changes).
+        """Put ``value`` back without recording a write (used to undo changes); runs the restore hooks.
 
         Inside a transformation that already wrote this state, the value this thread sees is replaced.
         """
+        hooked = SWITCH.on
+        if hooked:
+            old = None if self._dead and self not in LOCAL.overlay else peek(self)
         overlay = LOCAL.overlay
         if overlay and self in overlay:
             overlay[self] = value
-            return
-        self._value = value
-        self._dead = False
+        else:
+            self._value = value
+            self._dead = False
+        if hooked:
+            _hooks.on_restore(self, value, old)
 
     def value_call(self, fn: Callable[[Any], Any]) -> Any:
         """Apply ``fn`` to every leaf of the value and return the resulting pytree.
@@ -221,12 +270,59 @@ class State:
         return sum(math.prod(np.shape(leaf)) for leaf in jax.tree.leaves(peek(self)))
 
     def copy(self: S) -> S:
-        """A new State of the same type holding the same value, name and metadata."""
+        """A new State of the same type holding the same value, name and metadata (not its hooks)."""
+        return self._clone(peek(self), self._name, dict(self._metadata))
+
+    def replace(self: S, value: Any = _MISSING, **changes: Any) -> S:
+        """A new State of the same type with ``value`` and the given name or metadata changed.
+
+        Everything not given is kept: the value, the name, the other metadata (the new state has
+        no hooks of its own, like a :meth:`copy`).
+
+        Example:
+            >>> import brainstate
+            >>> s = brainstate.ParamState(1.0, name='w', unit='mV')
+            >>> r = s.replace(2.0, name='w2')
+            >>> r, r.unit, s
+            (ParamState(2.0, name='w2'), 'mV', ParamState(1.0, name='w'))
+        """
+        name = changes.pop("name", self._name)
+        value = peek(self) if value is _MISSING else value
+        return self._clone(value, name, {**self._metadata, **changes})
+
+    def _clone(self: S, value: Any, name: str | None, metadata: dict[str, Any]) -> S:
         new = type(self).__new__(type(self))
-        State.__init__(new, peek(self), self._name, **dict(self._metadata))
+        State.__init__(new, value, name, **metadata)
         for key, val in getattr(self, "__dict__", {}).items():
             setattr(new, key, val)
         return new
+
+    def to_state_ref(self) -> Any:
+        """A :class:`TreefyState`: the type, value, name and metadata, as a JAX pytree.
+
+        Example:
+            >>> import brainstate, jax.numpy as jnp
+            >>> ref = brainstate.ParamState(jnp.ones(2), name='w').to_state_ref()
+            >>> ref
+            TreefyState(ParamState, f32[2], name='w')
+        """
+        from ._treefy import TreefyState
+
+        return TreefyState(type(self), self.value, self._name, **self._metadata)
+
+    def update_from_ref(self, state_ref: Any) -> None:
+        """Take the value (as a write), the name and the metadata of a :class:`TreefyState`."""
+        self._check_ref_type(state_ref)
+        self.value = state_ref.value
+        self._name = state_ref.name
+        self._metadata = dict(state_ref.metadata)
+
+    def _check_ref_type(self, state_ref: Any) -> None:
+        if not isinstance(self, state_ref.type):
+            raise StateArgumentError(
+                f"{self!r} (created at {self.source_info}) cannot take the value of a TreefyState of "
+                f"{state_ref.type.__name__}. Fix: update a state of that type, or call ref.to_state()."
+            )
 
     # -- metadata ----------------------------------------------------------------------------
     @property
@@ -247,8 +343,121 @@ class State:
         self._metadata["tag"] = tag
 
     @property
+    def tags(self) -> tuple[str, ...]:
+        """Every tag of the state: :attr:`tag` first, then those added by :meth:`add_tag`."""
+        tag = self._metadata.get("tag")
+        extra = self._metadata.get("tags", ())
+        return extra if tag is None else (tag, *extra)
+
+    def add_tag(self, *tags: str) -> None:
+        """Give the state more tags.
+
+        The first tag a state gets is its :attr:`tag`, which string filters (``graph.states(obj,
+        'hidden')``) match; further ones are found by :meth:`has_tag` and
+        ``catch_new_states.get_by_tag``. Adding a tag the state has changes nothing.
+
+        Example:
+            >>> import brainstate
+            >>> s = brainstate.State(0.0)
+            >>> s.add_tag('hidden', 'fast'); s.add_tag('hidden')
+            >>> s.tag, s.tags, s.has_tag('fast'), s.has_tag('slow')
+            ('hidden', ('hidden', 'fast'), True, False)
+        """
+        for tag in tags:
+            if not isinstance(tag, str):
+                raise ConfigError(f"add_tag takes strings; got {type(tag).__name__} {tag!r} for {self!r}.")
+            if tag in self.tags:
+                continue
+            if self._metadata.get("tag") is None:
+                self._metadata["tag"] = tag
+            else:
+                self._metadata["tags"] = (*self._metadata.get("tags", ()), tag)
+
+    def has_tag(self, tag: str) -> bool:
+        """Whether ``tag`` is one of :attr:`tags`."""
+        return tag in self.tags
+
+    @property
     def metadata(self) -> dict[str, Any]:
+        """The metadata keyword arguments (also readable as attributes)."""
         return self._metadata
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: metadata keys read as attributes.
+        if not name.startswith("_"):
+            try:
+                metadata = object.__getattribute__(self, "_metadata")
+            except AttributeError:
+                metadata = {}
+            if name in metadata:
+                return metadata[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute or metadata key {name!r}")
+
+    # -- hooks (see brainstate_core._hooks) -----------------------------------------------------
+    @property
+    def hooks(self) -> _hooks.HookManager:
+        """This state's :class:`HookManager` (made at the first use)."""
+        if self._hooks is None:
+            self._hooks = _hooks.HookManager()
+        return self._hooks
+
+    def register_hook(self, hook_type: _hooks.HookType, callback: Callable[[_hooks.HookContext], Any],
+                      priority: int = 0, name: str | None = None, enabled: bool = True) -> _hooks.HookHandle:
+        """Run ``callback`` on this state's ``hook_type`` operations; see :func:`register_state_hook`.
+
+        Example:
+            >>> import brainstate
+            >>> s = brainstate.State(1.0)
+            >>> h = s.register_hook('write_after', lambda ctx: print('now', ctx.value))
+            >>> s.value = 2.0
+            now 2.0
+            >>> s.unregister_hook(h), s.has_hooks()
+            (True, False)
+        """
+        return self.hooks.register_hook(hook_type, callback, priority, name, enabled)
+
+    def unregister_hook(self, handle: _hooks.HookHandle) -> bool:
+        """Remove one of this state's hooks; ``False`` if it is not registered here."""
+        return self._hooks is not None and self._hooks.unregister_hook(handle)
+
+    def list_hooks(self, hook_type: _hooks.HookType | None = None) -> list[_hooks.Hook]:
+        """This state's hooks (of ``hook_type``, if given)."""
+        return [] if self._hooks is None else self._hooks.get_hooks(hook_type)
+
+    def clear_hooks(self, hook_type: _hooks.HookType | None = None) -> None:
+        """Remove this state's hooks (of ``hook_type`` only, if given)."""
+        if self._hooks is not None:
+            self._hooks.clear_hooks(hook_type)
+
+    def has_hooks(self, hook_type: _hooks.HookType | None = None) -> bool:
+        """Whether this state has an enabled hook of its own (for ``hook_type``, if given)."""
+        return self._hooks is not None and self._hooks.has_hooks(hook_type)
+
+    @contextlib.contextmanager
+    def temporary_hook(self, hook_type: _hooks.HookType, callback: Callable[[_hooks.HookContext], Any],
+                       priority: int = 0) -> Iterator[_hooks.HookHandle]:
+        """A hook registered for the duration of a ``with`` block.
+
+        Example:
+            >>> import brainstate
+            >>> s = brainstate.State(1.0)
+            >>> with s.temporary_hook('read', lambda ctx: print('read')):
+            ...     _ = s.value
+            read
+            >>> _ = s.value
+        """
+        handle = self.register_hook(hook_type, callback, priority)
+        try:
+            yield handle
+        finally:
+            handle.remove()
+
+    def __getstate__(self) -> Any:
+        # Copies (copy.copy, pickling, graph clones) do not share this state's hook manager.
+        state = super().__getstate__()
+        if isinstance(state, tuple) and state[1]:
+            state[1]["_hooks"] = None
+        return state
 
     @property
     def source_info(self) -> str:
@@ -264,7 +473,7 @@ class State:
         current value to all lanes (``in_axis=None``). Subclasses override it to give each lane
         its own value; ``RandomState`` splits its key so that every lane draws different numbers.
         """
-        return self.value, None
+        return read_without_hooks(self), None
 
     def from_lanes(self, value: Any, batched: bool, axis_size: int) -> None:
         """Take back the value the vmap lanes wrote (the other half of :meth:`to_lanes`).
@@ -281,7 +490,7 @@ class State:
                 "`out_states=` (and `in_states=` if its input is batched too) so the stacked value is kept, "
                 "or write a value that does not depend on the batched inputs."
             )
-        self.value = value
+        write_without_hooks(self, value)
 
     # -- Python protocol ---------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -316,6 +525,29 @@ class State:
         )
 
 
+def read_without_hooks(state: State) -> Any:
+    """``state.value`` (recorded by the active trace as usual) without running hooks.
+
+    For a transformation's own reads: handing values to JAX is not a read by the user's code.
+    """
+    if not SWITCH.on:
+        return state.value
+    with _hooks.QUIET:
+        return state.value
+
+
+def write_without_hooks(state: State, value: Any) -> None:
+    """``state.value = value`` (recorded by the active trace as usual) without running hooks.
+
+    For a transformation's write-back: the hooks already ran when the user's code made the write.
+    """
+    if not SWITCH.on:
+        state.value = value
+        return
+    with _hooks.QUIET:
+        state.value = value
+
+
 class ShortTermState(State):
     """A State whose value is transient: it is reset between trials or sequences."""
 
@@ -339,11 +571,71 @@ class HiddenState(ShortTermState):
 
     __slots__ = ()
 
+    @property
+    def varshape(self) -> tuple[int, ...]:
+        """The shape of the value (an array)."""
+        return tuple(np.shape(peek(self)))
+
+    @property
+    def num_state(self) -> int:
+        """How many hidden variables the state holds: 1 (see :class:`HiddenGroupState`)."""
+        return 1
+
 
 class BatchState(LongTermState):
     """Statistics accumulated over batches, such as BatchNorm's running mean and variance."""
 
     __slots__ = ()
+
+
+class DelayState(ShortTermState):
+    """The buffer of a delay (past values kept for delayed reads).
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> isinstance(brainstate.DelayState(jnp.zeros((5, 3))), brainstate.ShortTermState)
+        True
+    """
+
+    __slots__ = ()
+
+
+class FakeState:
+    """A value holder with a State's ``value`` and ``name`` that no transformation tracks.
+
+    Use it where code expects something with a ``.value`` but the value is a constant (or is
+    threaded by hand). It is not a :class:`State`: reads and writes are not recorded, so a
+    transformation neither threads it nor restores it; under a transformation it keeps whatever
+    is written, tracers included, so write only values that may outlive the trace.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> f = brainstate.FakeState(jnp.ones(2), name='c')
+        >>> f.value = f.value * 2
+        >>> f, isinstance(f, brainstate.State)
+        (FakeState(f32[2], name='c'), False)
+    """
+
+    __slots__ = ("value", "name")
+
+    def __init__(self, value: Any, name: str | None = None) -> None:
+        self.value = value
+        self.name = name
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name is not None else ""
+        return f"FakeState({format_value(self.value)}{name})"
+
+
+def maybe_state(val: Any) -> Any:
+    """``val.value`` if ``val`` is a :class:`State`, else ``val`` itself.
+
+    Example:
+        >>> import brainstate
+        >>> brainstate.maybe_state(brainstate.State(3.0)), brainstate.maybe_state(4.0)
+        (3.0, 4.0)
+    """
+    return val.value if isinstance(val, State) else val
 
 
 _register_refusal(State)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -26,11 +26,19 @@ from jax._src.array import ArrayImpl
 from jax.core import Tracer
 
 from ._errors import TraceContextError
+from ._filter import to_predicate
 
 if TYPE_CHECKING:
     from ._state import State
 
-__all__ = ["StateTrace", "catch_new_states", "current_trace"]
+__all__ = [
+    "StateTrace",
+    "StateTraceStack",
+    "catch_new_states",
+    "current_trace",
+    "check_state_value_tree",
+    "check_state_jax_tracer",
+]
 
 
 class _Local(threading.local):
@@ -39,9 +47,39 @@ class _Local(threading.local):
         self.catchers: list[list] = []
         # State -> the value this thread sees while a restoring trace is active (see the module doc).
         self.overlay: dict[State, Any] = {}
+        self.tree_checks: list[bool] = []  # the check_state_value_tree() blocks of this thread
 
 
 LOCAL = _Local()
+
+
+class _Switch:
+    """``on`` is true while some state operation needs more than the plain path.
+
+    That is while any hook is registered (``_hooks.py``) or some thread is inside a
+    :class:`check_state_value_tree` block. ``State.value`` checks this one flag and nothing else.
+    """
+
+    __slots__ = ("on", "_hooks", "_checks", "_lock")
+
+    def __init__(self) -> None:
+        self.on = False
+        self._hooks = False
+        self._checks = 0
+        self._lock = threading.Lock()
+
+    def set_hooks(self, active: bool) -> None:
+        with self._lock:
+            self._hooks = active
+            self.on = active or self._checks > 0
+
+    def add_checks(self, delta: int) -> None:
+        with self._lock:
+            self._checks += delta
+            self.on = self._hooks or self._checks > 0
+
+
+SWITCH = _Switch()
 
 _ABSENT = object()
 
@@ -263,16 +301,23 @@ def _raw_owner_is_current(state: State) -> bool:
 class catch_new_states:
     """Collect (and optionally tag) every State created inside the block.
 
+    Args:
+        tag: a tag given to every caught state when the block ends (upstream's ``state_tag``).
+        state_to_exclude: a filter (see ``brainstate.graph.to_predicate``); the states it matches
+            are dropped from the catch when the block ends, and not tagged.
+
     Example:
         >>> import brainstate, jax.numpy as jnp
-        >>> with brainstate.catch_new_states("hidden") as new:
+        >>> with brainstate.catch_new_states("hidden", state_to_exclude=brainstate.ParamState) as new:
         ...     h = brainstate.HiddenState(jnp.zeros(3))
-        >>> new.states == [h], h.tag
-        (True, 'hidden')
+        ...     w = brainstate.ParamState(jnp.ones(3))
+        >>> new.get_states() == [h], h.tag, w.tag, h in new, w in new
+        (True, 'hidden', None, True, False)
     """
 
-    def __init__(self, tag: str | None = None) -> None:
+    def __init__(self, tag: str | None = None, state_to_exclude: Any = None) -> None:
         self.tag = tag
+        self.state_to_exclude = state_to_exclude
         self.states: list[State] = []
 
     def __enter__(self) -> catch_new_states:
@@ -282,12 +327,205 @@ class catch_new_states:
     def __exit__(self, exc_type, exc, tb) -> None:
         popped = LOCAL.catchers.pop()
         assert popped is self.states, "catch_new_states contexts closed out of order"
+        if self.state_to_exclude is not None:
+            excluded = to_predicate(self.state_to_exclude)
+            self.states[:] = [s for s in self.states if not excluded((), s)]
         if self.tag is not None:
             for state in self.states:
                 state.tag = self.tag
+
+    def get_states(self) -> list[State]:
+        """The caught states, in creation order."""
+        return list(self.states)
+
+    def get_state_values(self) -> list[Any]:
+        """The values of the caught states (read through ``State.value``)."""
+        return [state.value for state in self.states]
+
+    def get_by_tag(self, tag: str) -> list[State]:
+        """The caught states whose tags include ``tag``."""
+        return [state for state in self.states if state.has_tag(tag)]
 
     def __iter__(self) -> Iterator[State]:
         return iter(self.states)
 
     def __len__(self) -> int:
         return len(self.states)
+
+    def __getitem__(self, index: int) -> State:
+        return self.states[index]
+
+    def __contains__(self, state: object) -> bool:
+        return any(s is state for s in self.states)
+
+
+class check_state_value_tree:
+    """Inside this block, assigning a State a value of another pytree structure raises.
+
+    Outside it the structure is not checked (a check costs a tree flatten per write). The check
+    runs under transformations too, on the value the code assigns.
+
+    Args:
+        val: ``False`` turns the check off again inside an enclosing checking block.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> s = brainstate.State(jnp.zeros(2))
+        >>> with brainstate.check_state_value_tree():
+        ...     s.value = jnp.ones(2)
+        ...     s.value = (jnp.ones(2), jnp.ones(2))
+        Traceback (most recent call last):
+        ...
+        brainstate_core.StateShapeError: State(f32[2]) (created at ...) was assigned a value whose tree structure ...
+    """
+
+    def __init__(self, val: bool = True) -> None:
+        self.val = bool(val)
+
+    def __enter__(self) -> check_state_value_tree:
+        LOCAL.tree_checks.append(self.val)
+        SWITCH.add_checks(1)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        LOCAL.tree_checks.pop()
+        SWITCH.add_checks(-1)
+
+
+class check_state_jax_tracer:
+    """Upstream's switch for the tracer checks; in brainstate they are always on.
+
+    A State never keeps a JAX tracer outside the trace it belongs to: writing a tracer outside a
+    brainstate transformation raises :class:`TraceContextError` whether or not this block is
+    active. ``check_state_jax_tracer()`` is accepted (it changes nothing);
+    ``check_state_jax_tracer(False)`` raises, because the check cannot be turned off.
+
+    Example:
+        >>> import brainstate
+        >>> with brainstate.check_state_jax_tracer():
+        ...     pass
+        >>> brainstate.check_state_jax_tracer(False)
+        Traceback (most recent call last):
+        ...
+        brainstate_core.TraceContextError: The tracer checks of brainstate cannot be turned off: ...
+    """
+
+    def __init__(self, val: bool = True) -> None:
+        if not val:
+            raise TraceContextError(
+                "The tracer checks of brainstate cannot be turned off: a State that kept a tracer of a finished "
+                "trace would hand a stale or invalid value to later code. Remove check_state_jax_tracer(False); "
+                "if a check fires, use the brainstate.transform version of the JAX transformation."
+            )
+
+    def __enter__(self) -> check_state_jax_tracer:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        return None
+
+
+class StateTraceStack(StateTrace):
+    """Upstream's name and query methods for a :class:`StateTrace` that keeps its writes.
+
+    ``StateTraceStack(name=...)`` is ``StateTrace(restore=False)``: writes made in the block stay
+    when it ends normally and are undone if it raises. The queries are upstream's.
+
+    Args:
+        new_arg: not supported (upstream let it replace a state's stored value at its first read);
+            passing one raises :class:`TraceContextError`. Transformations use ``StateTrace(lift=...)``.
+        name: a name shown in the repr.
+
+    Example:
+        >>> import brainstate, jax.numpy as jnp
+        >>> a, b = brainstate.State(jnp.zeros(2)), brainstate.ParamState(jnp.ones(2))
+        >>> with brainstate.StateTraceStack(name='step') as trace:
+        ...     a.value = b.value + 1
+        >>> trace.get_read_states() == (b,), trace.get_write_states() == (a,), trace.been_writen
+        (True, True, [False, True])
+        >>> trace.state_subset(brainstate.ParamState) == [b], trace
+        (True, StateTraceStack(step))
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, new_arg: Callable | None = None, name: str | None = None) -> None:
+        if new_arg is not None:
+            raise TraceContextError(
+                "StateTraceStack(new_arg=...) is not supported: it replaced a state's stored value at its first "
+                "read, which leaves the state holding a tracer if the trace fails. Use StateTrace(lift=...), whose "
+                "lift only changes what the trace sees, or a brainstate.transform function."
+            )
+        super().__init__(restore=False)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name or ''})"
+
+    @property
+    def been_writen(self) -> list[bool]:
+        """Per state in :attr:`states`: whether it was written (upstream's spelling)."""
+        return list(self.written)
+
+    @property
+    def original_state_values(self) -> tuple[Any, ...]:
+        """The value each state had when the trace first touched it."""
+        return tuple(self.originals)
+
+    def get_state_values(self, separate: bool = False, replace: bool = False) -> tuple:
+        """Current values of the states; with ``separate``, ``(written values, read values)``.
+
+        With ``separate`` and ``replace``, both tuples have one entry per state, ``None`` where the
+        state belongs to the other group.
+        """
+        values = [peek(s) for s in self.states]
+        if not separate:
+            return tuple(values)
+        writes = [v if w else None for v, w in zip(values, self.written)]
+        reads = [None if w else v for v, w in zip(values, self.written)]
+        if not replace:
+            writes = [v for v, w in zip(values, self.written) if w]
+            reads = [v for v, w in zip(values, self.written) if not w]
+        return tuple(writes), tuple(reads)
+
+    def get_read_states(self, replace_writen: bool = False) -> tuple:
+        """States read but never written (``None`` in place of written ones with ``replace_writen``)."""
+        if replace_writen:
+            return tuple(None if w else s for s, w in zip(self.states, self.written))
+        return tuple(self.read_states())
+
+    def get_write_states(self, replace_read: bool = False) -> tuple:
+        """States written (``None`` in place of read-only ones with ``replace_read``)."""
+        if replace_read:
+            return tuple(s if w else None for s, w in zip(self.states, self.written))
+        return tuple(self.write_states())
+
+    def get_read_state_values(self, replace_writen: bool = False) -> tuple:
+        """Values of :meth:`get_read_states`."""
+        return tuple(None if s is None else peek(s) for s in self.get_read_states(replace_writen))
+
+    def get_write_state_values(self, replace_read: bool = False) -> tuple:
+        """Values of :meth:`get_write_states`."""
+        return tuple(None if s is None else peek(s) for s in self.get_write_states(replace_read))
+
+    def state_subset(self, state_type: type) -> list[State]:
+        """The traced states that are instances of ``state_type``."""
+        return [s for s in self.states if isinstance(s, state_type)]
+
+    def recovery_original_values(self) -> None:
+        """Put back the value every written state had before the trace touched it."""
+        self.restore()
+
+    def assign_state_vals(self, state_vals: Sequence[Any]) -> None:
+        """Give every traced state a value: written states by assignment, read ones by ``restore_value``.
+
+        Raises:
+            ValueError: ``state_vals`` does not have one value per traced state.
+        """
+        if len(state_vals) != len(self.states):
+            raise ValueError(f"assign_state_vals needs {len(self.states)} values, one per traced state; got {len(state_vals)}.")
+        for state, written, value in zip(self.states, self.written, state_vals):
+            if written:
+                state.value = value
+            else:
+                state.restore_value(value)

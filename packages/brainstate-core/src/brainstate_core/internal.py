@@ -6,7 +6,9 @@ named and documented, and core is free to change how it is implemented.
 
 * :func:`peek` reads the value a state has for this thread without recording a read;
 * :func:`read_values` / :func:`write_values` are the fast paths a transformation uses to hand state
-  values to JAX and to write the results back;
+  values to JAX and to write the results back; like :func:`read_without_hooks` and
+  :func:`write_without_hooks` (for single states), they run no state hooks: the hooks ran when the
+  user's code touched the state;
 * :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere;
 * :func:`format_value` describes a pytree of arrays compactly for error messages and reprs;
 * :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``.
@@ -29,7 +31,7 @@ from jax.core import Tracer
 
 from ._errors import TraceContextError
 from ._filter import FilterLike, to_predicate
-from ._state import State, format_value
+from ._state import State, format_value, read_without_hooks, write_without_hooks
 from ._trace import LOCAL, _contains_tracer, peek
 
 __all__ = [
@@ -40,6 +42,8 @@ __all__ = [
     "in_state_trace",
     "read_values",
     "write_values",
+    "read_without_hooks",
+    "write_without_hooks",
     "is_tracer",
     "contains_tracer",
     "format_value",
@@ -73,7 +77,7 @@ def read_values(states: Sequence[State]) -> list[Any]:
     transformation learns the states); outside every transformation it skips the bookkeeping.
     """
     if LOCAL.traces:
-        return [s.value for s in states]
+        return [read_without_hooks(s) for s in states]
     return [s.value if s._dead else s._value for s in states]
 
 
@@ -87,7 +91,7 @@ def write_values(states: Sequence[State], new_values: Mapping[int, Any]) -> None
         return
     if LOCAL.traces:
         for i, value in new_values.items():
-            states[i].value = value
+            write_without_hooks(states[i], value)
         return
     first = next(iter(new_values))
     if _contains_tracer(new_values[first]):

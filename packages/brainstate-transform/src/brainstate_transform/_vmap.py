@@ -11,7 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import BatchAxisError, State, StateUsageError, catch_new_states
-from brainstate_core.internal import contains_tracer, peek, read_values, to_predicate
+from brainstate_core.internal import (
+    contains_tracer,
+    peek,
+    read_values,
+    read_without_hooks,
+    to_predicate,
+    write_without_hooks,
+)
 
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name, is_state
@@ -72,7 +79,7 @@ def _axis_size(in_axes: Any, args: tuple, declared: dict[State, int], axis_size:
     if len(sizes) > 1:
         raise BatchAxisError(f"vmap got inconsistent sizes {sorted(sizes)} for the mapped axes of the arguments.")
     for state, ax in declared.items():
-        for leaf in jax.tree.leaves(state.value):
+        for leaf in jax.tree.leaves(read_without_hooks(state)):
             shape = jnp.shape(leaf)
             size = shape[ax] if -len(shape) <= ax < len(shape) else None
             if size is None or (sizes and size not in sizes):
@@ -214,7 +221,7 @@ def _same_on_every_device(state: State, write: Callable, value: Any) -> tuple[Ca
 
 
 def _set_value(state: State, value: Any) -> None:
-    state.value = value
+    write_without_hooks(state, value)
 
 
 def _from_lanes(state: State, value: Any, *, batched: bool, n: int) -> None:
