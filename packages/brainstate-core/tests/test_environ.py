@@ -16,10 +16,13 @@ from brainstate_core._errors import BrainStateError, EnvironKeyError, EnvironVal
 @pytest.fixture(autouse=True)
 def _restore_environ():
     saved = dict(environ._GLOBAL)
+    behaviors = dict(environ._ENV.functions)
     x64 = jax.config.jax_enable_x64
     yield
     environ._GLOBAL.clear()
     environ._GLOBAL.update(saved)
+    environ._ENV.functions.clear()
+    environ._ENV.functions.update(behaviors)
     jax.config.update("jax_enable_x64", x64)
     assert environ._LOCAL.frames == [] and environ._LOCAL.merged == {}
 
@@ -237,10 +240,10 @@ def test_set_precision_inside_context_applies_after_block():
     assert jax.config.jax_enable_x64 and environ.dftype() is jnp.float64
 
 
-@pytest.mark.parametrize("bad", [8, 128, "fp32", "64", True, 64.0, None])
+@pytest.mark.parametrize("bad", [4, 128, "fp32", "6", True, 64.0, None])
 def test_invalid_precision_is_rejected(bad):
     before = environ.get_precision()
-    with pytest.raises(EnvironValueError, match=r"precision=.* is not supported.*64, 32, 16 or 'bf16'"):
+    with pytest.raises(EnvironValueError, match=r"precision=.* is not supported.*64, 32, 16, 8 or 'bf16'"):
         environ.set(precision=bad)
     with pytest.raises(ValueError, match=r"is not supported"):
         environ.context(precision=bad)
@@ -315,3 +318,157 @@ def test_a_traced_value_is_recorded_as_traced_not_as_the_tracer():
     with bc.StateTrace() as trace:
         jax.make_jaxpr(f)(1.0)
     assert trace.env_reads["t"] is environ.TRACED
+
+
+# -- upstream's environ API: behaviours, separate environments, reset, platform, devices -------------
+def test_behaviors_run_on_set_and_around_contexts():
+    seen = []
+    environ.register_default_behavior("dt", seen.append)
+    environ.set(dt=0.1)
+    with environ.context(dt=0.01):
+        with environ.context(fit=True):  # another key: no call
+            pass
+    assert seen == [0.1, 0.01, 0.1]
+    assert environ.list_registered_behaviors() == ["dt"]
+    with pytest.raises(EnvironValueError, match=r"already registered for 'dt'.*replace_if_exist=True"):
+        environ.register_default_behavior("dt", print)
+    environ.register_default_behavior("dt", lambda v: seen.append(("new", v)), replace_if_exist=True)
+    environ.set(dt=0.2)
+    assert seen[-1] == ("new", 0.2)
+    assert environ.unregister_default_behavior("dt") is True
+    assert environ.unregister_default_behavior("dt") is False
+    environ.set(dt=0.3)
+    assert seen[-1] == ("new", 0.2)
+
+
+@pytest.mark.parametrize("key, behavior, match", [(1, print, "key must be a str"), ("dt", 3, "behavior must be callable")])
+def test_bad_behavior_registration_raises(key, behavior, match):
+    with pytest.raises(EnvironValueError, match=match):
+        environ.register_default_behavior(key, behavior)
+
+
+def test_a_failing_behavior_undoes_the_change():
+    def refuse(value):
+        if value < 0:
+            raise ValueError("negative dt")
+
+    environ.set(dt=0.1, precision=32)
+    environ.register_default_behavior("dt", refuse)
+    with pytest.raises(ValueError, match="negative dt"):
+        environ.set(dt=-1.0, precision=64, other=1)
+    assert environ.get("dt") == 0.1 and environ.get("other", default=None) is None
+    assert environ.get_precision() == 32 and not jax.config.jax_enable_x64
+    with pytest.raises(ValueError, match="negative dt"):
+        with environ.context(dt=-2.0):
+            pytest.fail("the block must not run")
+    assert environ.get("dt") == 0.1  # the context was closed again
+
+
+def test_separate_environment_is_isolated():
+    mine = environ.EnvironmentState(dt=0.5, precision="16")
+    assert environ.get("dt", env=mine) == 0.5 and environ.get_precision(env=mine) == 16
+    assert environ.get("dt", default=None) is None
+    environ.set(tau=3.0, env=mine)
+    with environ.context(tau=4.0, env=mine) as values:
+        assert values["tau"] == 4.0 and environ.get("tau", env=mine) == 4.0
+        assert environ.get("tau", default=None) is None
+    assert environ.all(env=mine) == {"precision": 16, "dt": 0.5, "tau": 3.0}
+    assert environ.pop("tau", env=mine) == 3.0
+    assert environ.dftype(env=mine) is jnp.float16 and environ.get_dt(env=mine) == 0.5
+    with environ.context(precision=64, env=mine):  # another environment: JAX's x64 mode is not touched
+        assert not jax.config.jax_enable_x64 or environ.get_precision() == 64
+    with pytest.raises(EnvironValueError, match="is not an EnvironmentState"):
+        environ.get("dt", env={"dt": 1})
+    assert repr(mine).startswith("brainstate.environ.EnvironmentState(")
+
+
+def test_jit_follows_a_separate_environment():
+    import brainstate
+
+    mine = environ.EnvironmentState(scale=2.0)
+    traces = []
+
+    @brainstate.transform.jit
+    def f(x):
+        traces.append(1)
+        return x * environ.get("scale", env=mine)
+
+    assert float(f(1.0)) == 2.0 and float(f(1.0)) == 2.0 and len(traces) == 1
+    environ.set(scale=3.0, env=mine)
+    assert float(f(1.0)) == 3.0 and len(traces) == 2
+    environ.set(scale=5.0)  # the process-wide key of the same name is another value
+    assert float(f(1.0)) == 3.0 and len(traces) == 2
+
+
+def test_reset_forgets_values_and_behaviors():
+    environ.set(dt=0.1, precision=64)
+    environ.register_default_behavior("dt", print)
+    environ.reset()
+    assert environ.all() == {"precision": environ._INITIAL_PRECISION}
+    assert environ.list_registered_behaviors() == []
+    assert jax.config.jax_enable_x64 is (environ._INITIAL_PRECISION == 64)
+    with environ.context(dt=0.2):
+        environ.reset()
+        assert environ.get("dt") == 0.2  # an open block keeps its values
+    assert environ.get("dt", default=None) is None
+
+
+@pytest.mark.parametrize("precision, ftype, itype, tol", [
+    (64, jnp.float64, jnp.int64, 1e-12), (32, jnp.float32, jnp.int32, 1e-5), (16, jnp.float16, jnp.int16, 1e-2),
+    ("bf16", jnp.bfloat16, jnp.int16, 1e-2), (8, jnp.float8_e5m2, jnp.int8, 1e-2), ("32", jnp.float32, jnp.int32, 1e-5),
+])
+def test_precisions_dtypes_and_tolerance(precision, ftype, itype, tol):
+    environ.set_precision(precision)
+    assert environ.dftype() is ftype and environ.ditype() is itype
+    assert np.isclose(float(environ.tolerance()), tol, rtol=1e-3)
+    assert environ.tolerance().dtype == (np.float64 if tol == 1e-12 else np.float32 if tol == 1e-5 else np.float16)
+
+
+def test_constants_match_upstream():
+    assert (environ.PLATFORM, environ.HOST_DEVICE_COUNT, environ.JIT_ERROR_CHECK) == (
+        "platform", "host_device_count", "jit_error_check")
+    assert environ.DEFAULT_PRECISION == 32
+    assert environ.SUPPORTED_PLATFORMS == ("cpu", "gpu", "tpu")
+    assert environ.SUPPORTED_PRECISIONS == (8, 16, 32, 64, "bf16")
+    for p in environ.SUPPORTED_PRECISIONS:
+        environ.set(precision=p)
+
+
+def test_platform_setting():
+    seen = []
+    environ.register_default_behavior(environ.PLATFORM, seen.append)
+    before = jax.config.jax_default_device
+    try:
+        environ.set(platform="cpu")
+        assert environ.get_platform() == "cpu" and seen == ["cpu"]
+        assert environ.get("platform", default=None) is None  # a setting of JAX's, not an environ value
+    finally:
+        jax.config.update("jax_default_device", before)
+    with pytest.raises(EnvironValueError, match=r"platform='abacus' is not supported"):
+        environ.set_platform("abacus")
+    with pytest.raises(EnvironValueError, match=r"set_platform\('tpu'\): JAX finds no tpu device"):
+        environ.set_platform("tpu")
+    with pytest.raises(EnvironValueError, match=r"'platform' is a process-wide setting.*set_platform"):
+        environ.context(platform="cpu")
+    with pytest.raises(EnvironValueError, match=r"'host_device_count' is a process-wide setting"):
+        environ.context(host_device_count=2)
+
+
+def test_host_device_count_after_the_backend_started_raises():
+    jnp.zeros(1)  # the backend runs
+    with pytest.raises(EnvironValueError, match=r"came after JAX started its backend.*before any array is created"):
+        environ.set_host_device_count(4)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(EnvironValueError, match="expected a positive int"):
+            environ.set_host_device_count(bad)
+    assert environ.get_host_device_count() == max(jax.config.jax_num_cpu_devices, 0) or environ.get_host_device_count() >= 1
+
+
+def test_host_device_count_before_the_backend_starts():
+    code = ("import brainstate, jax; brainstate.environ.set_host_device_count(3); "
+            "print(brainstate.environ.get_host_device_count(), jax.device_count())")
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3", "3"]

@@ -22,18 +22,32 @@ thread-local override (``jax.enable_x64``), so inside the block, and on this thr
 created with the matching default width; leaving the block puts back whatever was in force before.
 The initial precision is 64 if JAX already runs in x64 mode when this module is imported (for
 example through ``JAX_ENABLE_X64=1``), else 32.
+
+Behaviours. :func:`register_default_behavior` attaches a callback to a key; it runs with the new
+value whenever :func:`set` (or :func:`set_precision`, :func:`set_platform`,
+:func:`set_host_device_count`) changes the key, and when a :func:`context` sets it (and again, with
+the value in force before, when the block ends). A callback that raises makes the change fail: the
+values are put back and the error propagates (upstream brainstate turns it into a warning).
+
+Separate environments. Every function takes ``env=`` to act on an :class:`EnvironmentState` of
+the caller's own instead of the process-wide one. Values read from one are tracked by the
+transformations like global ones: a jitted function that read ``get('dt', env=mine)`` recompiles
+when ``mine``'s ``dt`` changes.
 """
 
 from __future__ import annotations
 
 import functools
 import numbers
+import os
+import re
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _trace
 from ._errors import EnvironKeyError, EnvironValueError
@@ -45,17 +59,34 @@ __all__ = [
     "DT",
     "FIT",
     "PRECISION",
+    "PLATFORM",
+    "HOST_DEVICE_COUNT",
+    "JIT_ERROR_CHECK",
+    "DEFAULT_PRECISION",
+    "SUPPORTED_PLATFORMS",
+    "SUPPORTED_PRECISIONS",
+    "EnvironmentState",
     "set",
     "get",
     "pop",
     "all",
+    "reset",
     "context",
     "get_dt",
     "get_precision",
+    "set_precision",
+    "get_platform",
+    "set_platform",
+    "get_host_device_count",
+    "set_host_device_count",
     "dftype",
     "ditype",
     "dutype",
     "dctype",
+    "tolerance",
+    "register_default_behavior",
+    "unregister_default_behavior",
+    "list_registered_behaviors",
 ]
 
 I = "i"  # noqa: E741 - the upstream name of the step-index key
@@ -67,21 +98,35 @@ DT = "dt"
 FIT = "fit"
 """Key of the training flag (``True`` while fitting, ``False`` at inference)."""
 PRECISION = "precision"
-"""Key of the default numerical precision: 64, 32, 16 or ``'bf16'``."""
+"""Key of the default numerical precision: 64, 32, 16, 8 or ``'bf16'``."""
+PLATFORM = "platform"
+"""Name of the computing platform setting (:func:`set_platform`; not a value of the environment)."""
+HOST_DEVICE_COUNT = "host_device_count"
+"""Name of the host device count setting (:func:`set_host_device_count`; not a value of the environment)."""
+JIT_ERROR_CHECK = "jit_error_check"
+"""Key of the opt-in flag for runtime checks inside compiled code (for example delay index bounds)."""
+
+DEFAULT_PRECISION = 32
+"""The precision used when JAX does not run in x64 mode at import."""
+SUPPORTED_PLATFORMS = ("cpu", "gpu", "tpu")
+"""The platforms :func:`set_platform` accepts."""
+SUPPORTED_PRECISIONS = (8, 16, 32, 64, "bf16")
+"""The precisions :func:`set` and :func:`context` accept."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
 _builtin_all = all
 
-_FLOATS = {64: jnp.float64, 32: jnp.float32, 16: jnp.float16, "bf16": jnp.bfloat16}
-_INTS = {64: jnp.int64, 32: jnp.int32, 16: jnp.int16, "bf16": jnp.int16}
-_UINTS = {64: jnp.uint64, 32: jnp.uint32, 16: jnp.uint16, "bf16": jnp.uint16}
-_COMPLEXES = {64: jnp.complex128, 32: jnp.complex64, 16: jnp.complex64, "bf16": jnp.complex64}
+_FLOATS = {64: jnp.float64, 32: jnp.float32, 16: jnp.float16, "bf16": jnp.bfloat16, 8: jnp.float8_e5m2}
+_INTS = {64: jnp.int64, 32: jnp.int32, 16: jnp.int16, "bf16": jnp.int16, 8: jnp.int8}
+_UINTS = {64: jnp.uint64, 32: jnp.uint32, 16: jnp.uint16, "bf16": jnp.uint16, 8: jnp.uint8}
+_COMPLEXES = {64: jnp.complex128, 32: jnp.complex64, 16: jnp.complex64, "bf16": jnp.complex64, 8: jnp.complex64}
+_TOLERANCES = {64: np.float64(1e-12), 32: np.float32(1e-5)}
 
 _enable_x64: Callable[[bool], Any] = jax.enable_x64  # JAX's thread-local x64 override
 
-_LOCK = threading.Lock()
-_GLOBAL: dict[str, Any] = {PRECISION: 64 if jax.config.jax_enable_x64 else 32}
+_LOCK = threading.RLock()
+_INITIAL_PRECISION: int | str = 64 if jax.config.jax_enable_x64 else DEFAULT_PRECISION
 
 
 class _Local(threading.local):
@@ -92,7 +137,68 @@ class _Local(threading.local):
         self.frames: list[tuple[context, dict[str, Any], Any]] = []
 
 
-_LOCAL = _Local()
+class EnvironmentState:
+    """A set of environment values: global settings, per-thread contexts and registered behaviours.
+
+    The module's functions act on the process-wide one; pass ``env=`` to act on your own instead
+    (for a library that keeps its configuration apart, or a test). Its settings are shared by all
+    threads and its contexts are per thread, like the process-wide environment's.
+
+    Args:
+        **settings: initial values (``precision`` defaults to the process's initial precision).
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> mine = environ.EnvironmentState(dt=0.5)
+        >>> environ.get('dt', env=mine)
+        0.5
+        >>> environ.get('dt', default=None) is None   # the process-wide environment is unchanged
+        True
+    """
+
+    __slots__ = ("settings", "functions", "_local", "__weakref__")
+
+    def __init__(self, **settings: Any) -> None:
+        if PRECISION in settings:
+            settings[PRECISION] = _check_precision(settings[PRECISION])
+        self.settings: dict[str, Any] = {PRECISION: _INITIAL_PRECISION, **settings}
+        self.functions: dict[str, Callable[[Any], Any]] = {}  # registered behaviours, by key
+        self._local = _Local()
+
+    def __repr__(self) -> str:
+        return f"brainstate.environ.EnvironmentState({self.settings!r})"
+
+
+_ENV = EnvironmentState()
+_GLOBAL = _ENV.settings  # the process-wide settings and this thread's contexts: the fast path of get()
+_LOCAL = _ENV._local
+
+
+class _Scoped:
+    """How a trace records a key read from an :class:`EnvironmentState` other than the process-wide
+    one: :func:`get` given this key reads that environment's value of it."""
+
+    __slots__ = ("env", "key")
+
+    def __init__(self, env: EnvironmentState, key: str) -> None:
+        self.env, self.key = env, key
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is _Scoped and other.env is self.env and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash((id(self.env), self.key))
+
+    def __repr__(self) -> str:
+        return f"{self.key}@EnvironmentState({id(self.env):#x})"
+
+
+def _env(env: EnvironmentState | None) -> EnvironmentState:
+    if env is None:
+        return _ENV
+    if not isinstance(env, EnvironmentState):
+        raise EnvironValueError(f"env={env!r} is not an EnvironmentState. Fix: pass brainstate.environ.EnvironmentState().")
+    return env
 
 
 class _Traced:
@@ -117,15 +223,26 @@ def _record(key: str, value: Any) -> None:
 
 
 def _check_precision(precision: Any) -> int | str:
-    """Return ``precision`` as 64, 32, 16 or ``'bf16'``; integers of any type are accepted."""
-    if precision == "bf16" and isinstance(precision, str):
-        return precision
-    if isinstance(precision, numbers.Integral) and not isinstance(precision, bool) and int(precision) in _FLOATS:
+    """Return ``precision`` as 64, 32, 16, 8 or ``'bf16'``; integers of any type and their strings are accepted."""
+    if isinstance(precision, str):
+        if precision == "bf16":
+            return precision
+        if precision.isdigit() and int(precision) in _FLOATS:
+            return int(precision)
+    elif isinstance(precision, numbers.Integral) and not isinstance(precision, bool) and int(precision) in _FLOATS:
         return int(precision)
     raise EnvironValueError(
-        f"precision={precision!r} is not supported. Use one of 64, 32, 16 or 'bf16', e.g. "
+        f"precision={precision!r} is not supported. Use one of 64, 32, 16, 8 or 'bf16', e.g. "
         "`brainstate.environ.set(precision=32)`."
     )
+
+
+def _run_behaviors(env: EnvironmentState, values: dict[str, Any]) -> None:
+    functions = env.functions
+    for key, value in values.items():
+        behavior = functions.get(key)
+        if behavior is not None:
+            behavior(value)
 
 
 def _missing_key_error(key: str, desc: str | None) -> EnvironKeyError:
@@ -137,7 +254,7 @@ def _missing_key_error(key: str, desc: str | None) -> EnvironKeyError:
     )
 
 
-def get(key: str, default: Any = _MISSING, desc: str | None = None) -> Any:
+def get(key: str, default: Any = _MISSING, desc: str | None = None, *, env: EnvironmentState | None = None) -> Any:
     """Return the innermost value of an environment key.
 
     Contexts of the current thread take priority over global settings, and inner contexts over
@@ -147,6 +264,7 @@ def get(key: str, default: Any = _MISSING, desc: str | None = None) -> Any:
         key: Name of the value.
         default: Returned when the key is set nowhere. Without it a missing key raises.
         desc: A few words on what the key means, included in the error message.
+        env: an :class:`EnvironmentState` to read instead of the process-wide environment.
 
     Returns:
         The value of ``key``, or ``default``.
@@ -162,17 +280,31 @@ def get(key: str, default: Any = _MISSING, desc: str | None = None) -> Any:
         >>> environ.get('no_such_key', default=3)
         3
     """
-    value = _LOCAL.merged.get(key, _MISSING)
-    if value is _MISSING:
-        value = _GLOBAL.get(key, default)
+    if env is None:
+        value = _LOCAL.merged.get(key, _MISSING)
         if value is _MISSING:
-            raise _missing_key_error(key, desc)
+            value = _GLOBAL.get(key, _MISSING)
+            if value is _MISSING:
+                if type(key) is _Scoped:  # a key a trace recorded from another environment
+                    return get(key.key, default, desc, env=key.env)
+                if default is _MISSING:
+                    raise _missing_key_error(key, desc)
+                value = default
+    else:
+        env = _env(env)
+        value = env._local.merged.get(key, _MISSING)
+        if value is _MISSING:
+            value = env.settings.get(key, default)
+            if value is _MISSING:
+                raise _missing_key_error(key, desc)
+        if env is not _ENV:
+            key = _Scoped(env, key)
     if _trace.LOCAL.traces:
         _record(key, value)
     return value
 
 
-def all() -> dict[str, Any]:  # noqa: A001 - public name mirrors the upstream API
+def all(*, env: EnvironmentState | None = None) -> dict[str, Any]:  # noqa: A001 - public name mirrors the upstream API
     """Return every environment value visible on this thread, contexts overlaid on globals.
 
     Every key returned is recorded in the active state traces, as :func:`get` does.
@@ -186,25 +318,36 @@ def all() -> dict[str, Any]:  # noqa: A001 - public name mirrors the upstream AP
         ...     environ.all()['fit']
         True
     """
-    values = {**_GLOBAL, **_LOCAL.merged}
+    env = _env(env)
+    values = {**env.settings, **env._local.merged}
     if _trace.LOCAL.traces:
         for key, value in values.items():
-            _record(key, value)
+            _record(key if env is _ENV else _Scoped(env, key), value)
     return values
 
 
-def set(**values: Any) -> None:  # noqa: A001 - public name mirrors the upstream API
+def set(  # noqa: A001 - public name mirrors the upstream API
+    platform: str | None = None,
+    host_device_count: int | None = None,
+    *,
+    env: EnvironmentState | None = None,
+    **values: Any,
+) -> None:
     """Set global environment values, visible in every thread.
 
     A value set here is hidden on a thread while a :func:`context` of that thread overrides the same
-    key. ``precision=64`` turns JAX's x64 mode on for the whole process; 32, 16 and ``'bf16'`` turn
-    it off.
+    key. ``precision=64`` turns JAX's x64 mode on for the whole process; 32, 16, 8 and ``'bf16'``
+    turn it off. Registered behaviours of the keys run with their new values; if one raises, every
+    value is put back and the error propagates.
 
     Args:
+        platform: if given, :func:`set_platform` with it.
+        host_device_count: if given, :func:`set_host_device_count` with it.
+        env: an :class:`EnvironmentState` to change instead of the process-wide environment.
         **values: Keys and their new values. Values may be any Python object.
 
     Raises:
-        EnvironValueError: If ``precision`` is not one of 64, 32, 16 or ``'bf16'``.
+        EnvironValueError: If ``precision`` is not one of 64, 32, 16, 8 or ``'bf16'``.
 
     Example:
         >>> from brainstate_core import environ
@@ -213,15 +356,33 @@ def set(**values: Any) -> None:  # noqa: A001 - public name mirrors the upstream
         0.05
         >>> _ = environ.pop('dt'), environ.pop('fit')
     """
+    if platform is not None:
+        set_platform(platform)
+    if host_device_count is not None:
+        set_host_device_count(host_device_count)
     if PRECISION in values:
         values[PRECISION] = _check_precision(values[PRECISION])
+    env = _env(env)
     with _LOCK:
-        _GLOBAL.update(values)
-        if PRECISION in values:
-            jax.config.update("jax_enable_x64", values[PRECISION] == 64)
+        settings = env.settings
+        before = {key: settings.get(key, _MISSING) for key in values}
+        settings.update(values)
+        try:
+            if PRECISION in values and env is _ENV:
+                jax.config.update("jax_enable_x64", values[PRECISION] == 64)
+            _run_behaviors(env, values)
+        except BaseException:
+            for key, value in before.items():
+                if value is _MISSING:
+                    settings.pop(key, None)
+                else:
+                    settings[key] = value
+            if PRECISION in values and env is _ENV:
+                jax.config.update("jax_enable_x64", settings[PRECISION] == 64)
+            raise
 
 
-def pop(key: str, default: Any = _MISSING) -> Any:
+def pop(key: str, default: Any = _MISSING, *, env: EnvironmentState | None = None) -> Any:
     """Remove a global environment value and return it.
 
     Values set by open contexts are not affected; they disappear when their block ends.
@@ -229,6 +390,7 @@ def pop(key: str, default: Any = _MISSING) -> Any:
     Args:
         key: Name of the value.
         default: Returned when the key has no global value. Without it a missing key raises.
+        env: an :class:`EnvironmentState` to change instead of the process-wide environment.
 
     Returns:
         The removed value, or ``default``.
@@ -249,7 +411,7 @@ def pop(key: str, default: Any = _MISSING) -> Any:
             "`brainstate.environ.set(precision=32)` (or 64, 16, 'bf16')."
         )
     with _LOCK:
-        value = _GLOBAL.pop(key, default)
+        value = _env(env).settings.pop(key, default)
     if value is _MISSING:
         raise _missing_key_error(key, None)
     return value
@@ -261,12 +423,16 @@ class context:
     Use it as a ``with`` statement (which binds a snapshot dict of all values) or as a decorator.
     Contexts nest; the previous values come back when the block ends, also when it raises. A
     ``precision`` in the context switches JAX's x64 mode for the block on this thread only.
+    Registered behaviours of the keys run with the block's values on entry and with the values in
+    force again on exit.
 
     Args:
+        env: an :class:`EnvironmentState` to override instead of the process-wide environment.
         **values: Keys and the values they take inside the block.
 
     Raises:
-        EnvironValueError: If ``precision`` is not one of 64, 32, 16 or ``'bf16'``.
+        EnvironValueError: If ``precision`` is not one of 64, 32, 16, 8 or ``'bf16'``, or a key is
+            ``platform`` or ``host_device_count`` (process-wide settings: use :func:`set`).
 
     Example:
         >>> import jax.numpy as jnp
@@ -285,23 +451,44 @@ class context:
         False
     """
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, *, env: EnvironmentState | None = None, **values: Any) -> None:
+        for key, setter in ((PLATFORM, "set_platform"), (HOST_DEVICE_COUNT, "set_host_device_count")):
+            if key in values:
+                raise EnvironValueError(
+                    f"{key!r} is a process-wide setting and cannot be set for a block. "
+                    f"Fix: call brainstate.environ.{setter}(...) (or environ.set({key}=...)) once, at start-up."
+                )
         if PRECISION in values:
             values[PRECISION] = _check_precision(values[PRECISION])
         self.values = values
+        self.env = _env(env)
 
     def __enter__(self) -> dict[str, Any]:
-        local = _LOCAL
+        env = self.env
+        local = env._local
         x64 = None
-        if PRECISION in self.values:
+        if PRECISION in self.values and env is _ENV:
             x64 = _enable_x64(self.values[PRECISION] == 64)
             x64.__enter__()
         local.frames.append((self, local.merged, x64))
         local.merged = {**local.merged, **self.values}
-        return {**_GLOBAL, **local.merged}
+        if env.functions:
+            try:
+                _run_behaviors(env, self.values)
+            except BaseException:
+                self._leave(None, None, None)
+                raise
+        return {**env.settings, **local.merged}
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        local = _LOCAL
+        self._leave(exc_type, exc, tb)
+        env = self.env
+        if env.functions:
+            now = {**env.settings, **env._local.merged}
+            _run_behaviors(env, {key: now[key] for key in self.values if key in now})
+
+    def _leave(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        local = self.env._local
         owner, previous, x64 = local.frames.pop()
         assert owner is self, "brainstate.environ.context blocks closed out of order"
         local.merged = previous
@@ -321,7 +508,7 @@ class context:
         return f"brainstate.environ.context({items})"
 
 
-def get_dt() -> Any:
+def get_dt(*, env: EnvironmentState | None = None) -> Any:
     """Return the integration time step ``dt``.
 
     Raises:
@@ -333,11 +520,11 @@ def get_dt() -> Any:
         ...     environ.get_dt()
         0.1
     """
-    return get(DT, desc="the numerical integration time step")
+    return get(DT, desc="the numerical integration time step", env=env)
 
 
-def get_precision() -> int | str:
-    """Return the current default precision: 64, 32, 16 or ``'bf16'``.
+def get_precision(*, env: EnvironmentState | None = None) -> int | str:
+    """Return the current default precision: 64, 32, 16, 8 or ``'bf16'``.
 
     Example:
         >>> from brainstate_core import environ
@@ -345,7 +532,7 @@ def get_precision() -> int | str:
         ...     environ.get_precision()
         16
     """
-    return get(PRECISION)
+    return get(PRECISION, env=env)
 
 
 def _dtype_doc(kind: str, table: dict[Hashable, Any], example: str) -> str:
@@ -362,23 +549,213 @@ def _dtype_doc(kind: str, table: dict[Hashable, Any], example: str) -> str:
     """
 
 
-def dftype() -> Any:
-    return _FLOATS[get(PRECISION)]
+def dftype(*, env: EnvironmentState | None = None) -> Any:
+    return _FLOATS[get(PRECISION, env=env)]
 
 
-def ditype() -> Any:
-    return _INTS[get(PRECISION)]
+def ditype(*, env: EnvironmentState | None = None) -> Any:
+    return _INTS[get(PRECISION, env=env)]
 
 
-def dutype() -> Any:
-    return _UINTS[get(PRECISION)]
+def dutype(*, env: EnvironmentState | None = None) -> Any:
+    return _UINTS[get(PRECISION, env=env)]
 
 
-def dctype() -> Any:
-    return _COMPLEXES[get(PRECISION)]
+def dctype(*, env: EnvironmentState | None = None) -> Any:
+    return _COMPLEXES[get(PRECISION, env=env)]
 
 
 dftype.__doc__ = _dtype_doc("floating-point", _FLOATS, "dftype")
 ditype.__doc__ = _dtype_doc("signed integer", _INTS, "ditype")
 dutype.__doc__ = _dtype_doc("unsigned integer", _UINTS, "dutype")
 dctype.__doc__ = _dtype_doc("complex", _COMPLEXES, "dctype")
+
+
+def tolerance(*, env: EnvironmentState | None = None) -> np.floating:
+    """A comparison tolerance for the current precision: 1e-12 at 64 bits, 1e-5 at 32, 1e-2 below.
+
+    It is a NumPy scalar of the precision's float type (float16 below 32 bits).
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> with environ.context(precision=32):
+        ...     environ.tolerance()
+        np.float32(1e-05)
+    """
+    return _TOLERANCES.get(get(PRECISION, env=env), np.float16(1e-2))
+
+
+def set_precision(precision: int | str, *, env: EnvironmentState | None = None) -> None:
+    """Set the default precision (64, 32, 16, 8 or ``'bf16'``): ``set(precision=...)``.
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> mine = environ.EnvironmentState()
+        >>> environ.set_precision(16, env=mine)
+        >>> environ.get_precision(env=mine), environ.dftype(env=mine).__name__
+        (16, 'float16')
+    """
+    set(precision=precision, env=env)
+
+
+def reset(*, env: EnvironmentState | None = None) -> None:
+    """Forget every value and registered behaviour: only ``precision`` stays, at its initial value.
+
+    The initial precision is the one of the import (64 if JAX ran in x64 mode then, else 32), and
+    JAX's x64 mode follows it. Contexts open on the calling thread keep their values until their
+    blocks end. (Upstream brainstate also warns here; a reset that was asked for is not warned about.)
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> mine = environ.EnvironmentState(dt=0.1)
+        >>> environ.reset(env=mine)
+        >>> environ.get('dt', default=None, env=mine) is None
+        True
+    """
+    env = _env(env)
+    with _LOCK:
+        env.settings.clear()
+        env.settings[PRECISION] = _INITIAL_PRECISION
+        env.functions.clear()
+        if env is _ENV:
+            jax.config.update("jax_enable_x64", _INITIAL_PRECISION == 64)
+
+
+def get_platform() -> str:
+    """The platform computations run on by default: ``'cpu'``, ``'gpu'`` or ``'tpu'`` (starts JAX's backend).
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> environ.get_platform() in environ.SUPPORTED_PLATFORMS
+        True
+    """
+    device = jax.config.jax_default_device
+    if device is None or isinstance(device, str):
+        device = jax.devices(device)[0]
+    return device.platform
+
+
+def set_platform(platform: str) -> None:
+    """Run computations on ``platform`` (``'cpu'``, ``'gpu'`` or ``'tpu'``) by default, then run its behaviour.
+
+    It makes the platform's first device JAX's default device (``jax_default_device``), which takes
+    effect also after JAX's backend has started.
+
+    Raises:
+        EnvironValueError: if ``platform`` is not supported or this machine has no device of it.
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> environ.set_platform(environ.get_platform())   # e.g. 'cpu'
+        >>> environ.set_platform('abacus')
+        Traceback (most recent call last):
+        ...
+        brainstate_core.EnvironValueError: platform='abacus' is not supported. Fix: use one of ('cpu', 'gpu', 'tpu').
+    """
+    if platform not in SUPPORTED_PLATFORMS:
+        raise EnvironValueError(f"platform={platform!r} is not supported. Fix: use one of {SUPPORTED_PLATFORMS}.")
+    try:
+        device = jax.devices(platform)[0]
+    except RuntimeError as err:
+        raise EnvironValueError(
+            f"set_platform({platform!r}): JAX finds no {platform} device here ({err}). "
+            "Fix: install the matching extra (brainstate[cuda12], brainstate[tpu]) or pick another platform."
+        ) from err
+    jax.config.update("jax_default_device", device)
+    _run_behaviors(_ENV, {PLATFORM: platform})
+
+
+_DEVICE_COUNT_FLAG = re.compile(r"--xla_force_host_platform_device_count=(\d+)")
+
+
+def get_host_device_count() -> int:
+    """How many CPU devices JAX makes (or will make): :func:`set_host_device_count`'s value, else that
+    of ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``, else 1.
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> environ.get_host_device_count() >= 1
+        True
+    """
+    configured = jax.config.jax_num_cpu_devices
+    if configured is not None and configured > 0:
+        return int(configured)
+    match = _DEVICE_COUNT_FLAG.search(os.environ.get("XLA_FLAGS", ""))
+    return int(match.group(1)) if match else 1
+
+
+def set_host_device_count(n: int) -> None:
+    """Make JAX create ``n`` CPU devices (to test multi-device code on one machine), then run the behaviour.
+
+    It must be called before JAX starts its backend (before any array is created): JAX fixes the
+    device count then. Afterwards this raises instead of doing nothing (upstream brainstate edits
+    ``XLA_FLAGS``, which a running backend ignores).
+
+    Raises:
+        EnvironValueError: if ``n`` is not a positive int, or JAX's backend is already running.
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise EnvironValueError(f"host_device_count={n!r}: expected a positive int. Fix: e.g. set_host_device_count(8).")
+    try:
+        jax.config.update("jax_num_cpu_devices", int(n))
+    except RuntimeError as err:
+        raise EnvironValueError(
+            f"set_host_device_count({n}) came after JAX started its backend, which has fixed the device "
+            "count. Fix: call it right after the imports, before any array is created (or set "
+            f"XLA_FLAGS=--xla_force_host_platform_device_count={n} before starting Python)."
+        ) from err
+    _run_behaviors(_ENV, {HOST_DEVICE_COUNT: int(n)})
+
+
+def register_default_behavior(key: str, behavior: Callable[[Any], Any], replace_if_exist: bool = False,
+                              *, env: EnvironmentState | None = None) -> None:
+    """Run ``behavior(value)`` whenever ``key`` changes (see the module docs for when that is).
+
+    Args:
+        key: the environment key (or ``PLATFORM`` / ``HOST_DEVICE_COUNT``).
+        behavior: a callable of one argument, the new value.
+        replace_if_exist: replace a behaviour already registered for ``key`` instead of raising.
+        env: an :class:`EnvironmentState` instead of the process-wide environment.
+
+    Raises:
+        EnvironValueError: if ``key`` is not a string, ``behavior`` is not callable, or ``key`` has a
+            behaviour and ``replace_if_exist`` is false.
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> mine = environ.EnvironmentState()
+        >>> environ.register_default_behavior('dt', lambda v: print('dt is now', v), env=mine)
+        >>> environ.set(dt=0.1, env=mine)
+        dt is now 0.1
+        >>> with environ.context(dt=0.01, env=mine):
+        ...     pass
+        dt is now 0.01
+        dt is now 0.1
+        >>> environ.list_registered_behaviors(env=mine)
+        ['dt']
+        >>> environ.unregister_default_behavior('dt', env=mine)
+        True
+    """
+    if not isinstance(key, str):
+        raise EnvironValueError(f"register_default_behavior(): key must be a str, got {key!r}.")
+    if not callable(behavior):
+        raise EnvironValueError(f"register_default_behavior({key!r}): behavior must be callable, got {behavior!r}.")
+    env = _env(env)
+    with _LOCK:
+        if key in env.functions and not replace_if_exist:
+            raise EnvironValueError(
+                f"A behaviour is already registered for {key!r}: {env.functions[key]!r}. "
+                "Fix: pass replace_if_exist=True, or unregister_default_behavior() it first."
+            )
+        env.functions[key] = behavior
+
+
+def unregister_default_behavior(key: str, *, env: EnvironmentState | None = None) -> bool:
+    """Remove the behaviour of ``key``; ``True`` if there was one."""
+    with _LOCK:
+        return _env(env).functions.pop(key, None) is not None
+
+
+def list_registered_behaviors(*, env: EnvironmentState | None = None) -> list[str]:
+    """The keys that have a registered behaviour."""
+    return list(_env(env).functions)
