@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 from brainstate_core.util import (
+    DictManager,
     DotDict,
     FlattedDict,
     FrozenDict,
@@ -162,3 +163,54 @@ def test_flat_and_nest_mapping_errors():
         nest_mapping({("a",): 1, ("a", "b"): 2})
     with pytest.raises(ValueError, match=r"is a prefix of another path"):
         nest_mapping({("a", "b"): 1, ("a",): 2})
+
+
+# -- DictManager ---------------------------------------------------------------------------------
+def make_manager():
+    shared = [1]
+    return DictManager(a=1, b=2.0, c="text", d=shared, e=shared), shared
+
+
+def test_dict_manager_selections_return_new_managers():
+    d, shared = make_manager()
+    assert d.subset(int) == {"a": 1} and isinstance(d.subset(int), DictManager)
+    assert d.subset((int, float)) == {"a": 1, "b": 2.0}
+    assert d.subset(lambda v: v == "text") == {"c": "text"}
+    assert d.not_subset((int, float, list)) == {"c": "text"}
+    assert d.split(int, list) == ({"a": 1}, {"d": shared, "e": shared}, {"b": 2.0, "c": "text"})
+    assert list(d.unique()) == ["a", "b", "c", "d"]
+    assert d.filter_by_predicate(lambda k, v: k in "ab") == {"a": 1, "b": 2.0}
+    assert d.difference_by_keys("abc") == {"d": shared, "e": shared} and d.intersection_by_keys(["a"]) == {"a": 1}
+    assert list(d.intersection_by_values([shared])) == ["d", "e"]
+    assert list(d.difference_by_values([[1]], by="value")) == ["a", "b", "c"]
+    assert list(d.difference_by_values([[1]], by="id")) == list(d)  # an equal list is not the same object
+    assert d.map_values(str)["a"] == "1" and list(d.map_keys(str.upper)) == list("ABCDE")
+    assert (d + {"z": 0})["z"] == 0 and "z" not in d
+    assert len(d) == 5  # nothing above changed d
+
+
+def test_dict_manager_changes_in_place():
+    d, shared = make_manager()
+    assert d.add_unique_value("f", shared) is False and "f" not in d
+    assert d.add_unique_value("f", [2]) is True
+    d.add_unique_key("a", d["a"])  # the same object again is fine
+    with pytest.raises(ValueError, match=r"The key 'a' already holds 1; cannot also register 5 under it"):
+        d.add_unique_key("a", 5)
+    d.unique_()
+    assert "e" not in d
+    d.pop_by_keys(["a", "zz"])
+    d.pop_by_values(["text"], by="value")
+    assert list(d) == ["b", "d", "f"]
+    d.assign({"g": 1}, h=2)
+    assert d["g"] == 1 and d["h"] == 2
+    with pytest.raises(ValueError, match=r"by must be 'id' or 'value', got 'eq'"):
+        d.pop_by_values([], by="eq")
+    with pytest.raises(ValueError, match=r"map_keys maps two keys to 0"):
+        d.map_keys(lambda k: 0)
+
+
+def test_dict_manager_is_a_pytree():
+    d = DictManager(w=jnp.ones(2), b=jnp.zeros(2))
+    out = jax.jit(lambda t: jax.tree.map(lambda v: v * 3, t))(d)
+    assert isinstance(out, DictManager) and list(out) == ["w", "b"] and jnp.allclose(out["w"], 3.0)
+    assert isinstance(copy.deepcopy(d), DictManager) and isinstance(copy.copy(d), DictManager)

@@ -9,7 +9,7 @@ helpers and a bounded cache.
   :class:`PrettyDict`, :class:`PrettyMapping`, ...
 - Pytree containers: :func:`dataclass`, :class:`PyTreeNode`, :func:`field`,
   :class:`FrozenDict`, :func:`freeze`, :func:`unfreeze`.
-- Dict helpers: :class:`DotDict`, :func:`merge_dicts`, :func:`flatten_dict`,
+- Dict helpers: :class:`DotDict`, :class:`DictManager`, :func:`merge_dicts`, :func:`flatten_dict`,
   :func:`unflatten_dict`; and :class:`BoundedCache`, :func:`split_total`,
   :func:`get_unique_name`, :func:`clear_buffer_memory`.
 
@@ -26,6 +26,7 @@ from .._flatted import NestedDict as NestedDict
 from . import filter as filter  # noqa: A004 - upstream's public submodule name
 from . import struct as struct
 from ._cache import BoundedCache as BoundedCache
+from ._dict_manager import DictManager as DictManager
 from ._dicts import DotDict as DotDict
 from ._dicts import flatten_dict as flatten_dict
 from ._dicts import merge_dicts as merge_dicts
@@ -126,6 +127,7 @@ __all__ = [
     "pretty_repr",
     # helpers
     "DotDict",
+    "DictManager",
     "merge_dicts",
     "flatten_dict",
     "unflatten_dict",
