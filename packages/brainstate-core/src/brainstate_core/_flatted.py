@@ -64,6 +64,48 @@ class FlattedDict(dict):
         new.update(self)
         return new
 
+    def __sub__(self, other: Mapping) -> FlattedDict:
+        """The entries of ``self`` whose path is not in ``other`` (a NestedDict is flattened first)."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        other = _as_flat(other)
+        return type(self)((k, v) for k, v in self.items() if k not in other)
+
+    @staticmethod
+    def merge(*mappings: Mapping) -> FlattedDict:
+        """One ``FlattedDict`` with the entries of every mapping in turn (later ones win): the
+        inverse of :meth:`split`. NestedDicts are flattened first.
+
+        Example:
+            >>> from brainstate_core.util import FlattedDict, NestedDict
+            >>> FlattedDict.merge(FlattedDict({('a',): 1}), NestedDict({'b': NestedDict({'c': 2})}))
+            FlattedDict({('a',): 1, ('b', 'c'): 2})
+        """
+        out = FlattedDict()
+        for mapping in mappings:
+            out.update(_as_flat(mapping))
+        return out
+
+    def to_flat(self) -> FlattedDict:
+        """A copy (the mapping is flat already): lets code take either kind of mapping."""
+        return self.copy()
+
+    @classmethod
+    def from_nest(cls, nested: Mapping) -> FlattedDict:
+        """The flat form of a :class:`NestedDict` (or of a nested plain ``dict``, whose inner
+        ``dict`` levels count as nesting too).
+
+        Example:
+            >>> from brainstate_core.util import FlattedDict
+            >>> FlattedDict.from_nest({'a': {'b': 1}, 'c': 2})
+            FlattedDict({('a', 'b'): 1, ('c',): 2})
+        """
+        return cls(NestedDict._flat_items(nested, dict if type(nested) is dict else NestedDict))
+
+    def to_dict(self) -> dict:
+        """The entries as a plain ``dict``."""
+        return dict(self)
+
     # -- selection --------------------------------------------------------------------------
     def split(self, *filters: FilterLike) -> FlattedDict | tuple[FlattedDict, ...]:
         """One ``FlattedDict`` per filter, each entry going to the first filter it matches.
@@ -196,17 +238,76 @@ class NestedDict(dict):
 
     def to_flat(self) -> FlattedDict:
         """The inverse of :meth:`FlattedDict.to_nest`: ``path -> value`` in depth-first order."""
-        out = FlattedDict()
+        return FlattedDict(self._flat_items(self, NestedDict))
 
-        def visit(prefix: Path, node: NestedDict) -> None:
+    @staticmethod
+    def _flat_items(nested: Mapping, level: type) -> list:
+        out: list = []
+
+        def visit(prefix: Path, node: Mapping) -> None:
             for key, value in node.items():
-                if isinstance(value, NestedDict):
+                if isinstance(value, level):
                     visit(prefix + (key,), value)
                 else:
-                    out[prefix + (key,)] = value
+                    out.append((prefix + (key,), value))
 
-        visit((), self)
+        visit((), nested)
         return out
+
+    @classmethod
+    def from_flat(cls, flat: Mapping | Iterable[tuple[Path, Any]]) -> NestedDict:
+        """The nested form of a ``path -> value`` mapping (see :meth:`FlattedDict.to_nest`).
+
+        Example:
+            >>> from brainstate_core.util import NestedDict
+            >>> NestedDict.from_flat({('a', 'b'): 1, ('c',): 2})
+            NestedDict({'a': NestedDict({'b': 1}), 'c': 2})
+        """
+        return FlattedDict(flat).to_nest()
+
+    @staticmethod
+    def merge(*mappings: Mapping) -> NestedDict:
+        """One ``NestedDict`` with the entries of every mapping in turn (later ones win).
+
+        Example:
+            >>> from brainstate_core.util import FlattedDict, NestedDict
+            >>> NestedDict.merge(NestedDict({'a': 1}), FlattedDict({('b', 'c'): 2}))
+            NestedDict({'a': 1, 'b': NestedDict({'c': 2})})
+        """
+        return FlattedDict.merge(*mappings).to_nest()
+
+    def __or__(self, other: Mapping) -> NestedDict:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return NestedDict.merge(self, other)
+
+    def __sub__(self, other: Mapping) -> NestedDict:
+        """The entries whose path is not in ``other``."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return (self.to_flat() - other).to_nest()
+
+    def split(self, *filters: FilterLike) -> NestedDict | tuple[NestedDict, ...]:
+        """As :meth:`FlattedDict.split`, by path, giving NestedDicts.
+
+        Example:
+            >>> import brainstate_core as bc
+            >>> from brainstate_core.util import NestedDict
+            >>> NestedDict({'w': bc.ParamState(1.0), 'h': bc.State(0.0)}).split(bc.ParamState, ...)
+            (NestedDict({'w': ParamState(1.0)}), NestedDict({'h': State(0.0)}))
+        """
+        groups = self.to_flat().split(*filters)
+        return groups.to_nest() if isinstance(groups, FlattedDict) else tuple(g.to_nest() for g in groups)
+
+    def filter(self, *filters: FilterLike) -> NestedDict:
+        """The entries matching at least one of ``filters`` (see :meth:`FlattedDict.filter`)."""
+        return self.to_flat().filter(*filters).to_nest()
+
+    def to_dict(self) -> dict:
+        """The same nesting with plain ``dict`` levels."""
+        return {k: v.to_dict() if isinstance(v, NestedDict) else v for k, v in self.items()}
+
+    to_pure_dict = to_dict
 
 
 _MISSING = object()

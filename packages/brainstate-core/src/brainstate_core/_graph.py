@@ -36,7 +36,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from ._errors import StateShapeError
+from ._errors import StateArgumentError, StateShapeError, StateUsageError
 from ._filter import FilterLike, partition
 from ._flatted import FlattedDict, _as_flat
 from ._node import Node
@@ -340,14 +340,26 @@ class GraphDef:
     searched object, the type, name and metadata of every State, and the leaves (hashable ones by
     value, others, such as arrays, by identity). Two GraphDefs are equal, and hash equally,
     when their signatures are equal, so a GraphDef can be a static argument or a cache key.
+
+    A GraphDef made inside a ``split_context`` may refer to States that an earlier split of the
+    same context owns; it can then only be merged inside a ``merge_context``, after that one.
+
+    Example:
+        >>> import brainstate_core as bc, jax.numpy as jnp
+        >>> from brainstate_core import graph
+        >>> model = {'w': bc.ParamState(jnp.ones(2))}
+        >>> graph.graphdef(model) == graph.graphdef({'w': bc.ParamState(jnp.zeros(2))}), graph.graphdef(model).type
+        (True, <class 'dict'>)
     """
 
-    __slots__ = ("_template", "_paths", "_states", "_shared", "_signature", "_hash")
+    __slots__ = ("_template", "_paths", "_states", "_indices", "_refs", "_shared", "_signature", "_hash")
 
-    def __init__(self, template: Any, paths: tuple, templates: tuple, shared: tuple, signature: tuple):
+    def __init__(self, template: Any, owned: list, refs: tuple, shared: tuple, signature: tuple):
         self._template = template
-        self._paths = paths
-        self._states = templates
+        self._paths = tuple(path for path, _, _ in owned)
+        self._states = tuple(state for _, state, _ in owned)
+        self._indices = tuple(index for _, _, index in owned)
+        self._refs = refs  # ((index, template), ...) of States owned by an earlier split of the context
         self._shared = shared
         self._signature = signature
         self._hash = hash(signature)
@@ -356,6 +368,11 @@ class GraphDef:
     def paths(self) -> tuple[Path, ...]:
         """The paths of all States of the graph, in sorted order."""
         return self._paths
+
+    @property
+    def type(self) -> type:
+        """The type of the root object."""
+        return type(self._template)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GraphDef) and self._hash == other._hash and self._signature == other._signature
@@ -370,6 +387,75 @@ class GraphDef:
 def _state_pairs_for_copy(obj: Any) -> tuple[list, dict, list]:
     found, shared, signature = _walk_full(obj)
     return found, {id(x): x for x in shared}, signature
+
+
+def _split(obj: Any, memo: dict | None = None, ref_index: Any = None) -> tuple[GraphDef, list]:
+    """``(graphdef, [(path, state), ...])`` of the States ``obj`` owns (see :class:`GraphDef`).
+
+    Inside a split context, ``memo`` (original object id -> structural copy) and ``ref_index``
+    (State -> index) persist across calls: a State met again is a reference, not an owned state.
+    """
+    found, shared, signature = _walk_full(obj)
+    if memo is None:
+        memo = {}
+    for x in shared:
+        memo[id(x)] = x
+    owned, pairs, refs = [], [], []
+    for path, state in found:
+        template = memo.get(id(state))
+        if template is None:
+            memo[id(state)] = template = _template_state(state)
+            index = len(owned) if ref_index is None else ref_index.setdefault(state, len(ref_index))
+            owned.append((path, template, index))
+            pairs.append((path, state))
+        else:
+            refs.append((ref_index[state], template))
+    template_obj = copy.deepcopy(obj, memo)
+    return GraphDef(template_obj, owned, tuple(refs), tuple(shared), tuple(signature)), pairs
+
+
+def _merge(graphdef: GraphDef, values: tuple, memo: dict | None = None, index_ref: dict | None = None) -> Any:
+    """Rebuild ``graphdef`` with ``values``; inside a merge context ``memo`` and ``index_ref`` persist."""
+    from ._treefy import TreefyState
+
+    if not isinstance(graphdef, GraphDef):
+        raise StateArgumentError(
+            f"Expected a GraphDef (from graph.treefy_split or graph.flatten), got {type(graphdef).__name__}. "
+            "Fix: pass the graphdef first, then the state mappings."
+        )
+    given: dict = {}
+    for v in values:
+        given.update(_as_flat(v))
+    known = set(graphdef._paths)
+    problems = [f"  {p}: unknown path, the graph has no state there" for p in given if p not in known]
+    problems += [f"  {p}: missing, no value was given" for p in graphdef._paths if p not in given]
+    if problems:
+        raise StateShapeError(
+            f"Cannot merge values into {graphdef!r}:\n" + "\n".join(problems) + "\nFix: pass all the value "
+            "dicts that treefy_split returned (split with `...` as the last filter to keep every state)."
+        )
+    if memo is None:
+        memo = {}
+    missing = [index for index, template in graphdef._refs if id(template) not in memo]
+    if missing:
+        raise StateUsageError(
+            f"{graphdef!r} refers to States (indices {missing}) that another object split in the same "
+            "split_context owns. Fix: merge it inside a merge_context, after the graphdef that owns them."
+        )
+    if graphdef._states and id(graphdef._states[0]) in memo:
+        raise StateUsageError(f"{graphdef!r} was already merged in this merge_context. Fix: merge it once.")
+    for x in graphdef._shared:
+        memo[id(x)] = x
+    for path, template, index in zip(graphdef._paths, graphdef._states, graphdef._indices):
+        value = given[path]
+        if isinstance(value, State):
+            new = value
+        else:
+            new = _fresh_state(template, value.value if isinstance(value, TreefyState) else value)
+        memo[id(template)] = new
+        if index_ref is not None:
+            index_ref[index] = new
+    return copy.deepcopy(graphdef._template, memo)
 
 
 def treefy_split(obj: Any, *filters: FilterLike) -> tuple:
@@ -395,16 +481,12 @@ def treefy_split(obj: Any, *filters: FilterLike) -> tuple:
         >>> copy['w'] is model['w'], copy['w'].value is model['w'].value
         (False, True)
     """
-    found, memo, signature = _state_pairs_for_copy(obj)
-    shared = tuple(memo.values())
-    templates = []
-    for _, state in found:
-        memo[id(state)] = template = _template_state(state)
-        templates.append(template)
-    template_obj = copy.deepcopy(obj, memo)
-    graphdef = GraphDef(template_obj, tuple(p for p, _ in found), tuple(templates), shared, tuple(signature))
-    groups = partition(found, filters)
-    return (graphdef, *(FlattedDict((p, s.value) for p, s in group) for group in groups))
+    graphdef, found = _split(obj)
+    return (graphdef, *_values(found, filters))
+
+
+def _values(found: list, filters: tuple) -> list:
+    return [FlattedDict((p, s.value) for p, s in group) for group in partition(found, filters)]
 
 
 def treefy_merge(graphdef: GraphDef, *values: Mapping) -> Any:
@@ -413,31 +495,31 @@ def treefy_merge(graphdef: GraphDef, *values: Mapping) -> Any:
     The result is independent of the object that was split: new containers, new objects, new
     States (of the same types, names, metadata and creation sites). Values, JAX arrays and
     modules are shared, not copied; other leaves, NumPy arrays included, are deep-copied.
+    It works inside raw ``jax.jit`` / ``jax.grad`` / ``jax.vmap``: the new States belong to that
+    trace and may hold its tracers.
 
     Args:
         graphdef: from :func:`treefy_split`.
         *values: ``FlattedDict`` (or :class:`NestedDict`) ``path -> value`` mappings that together
             give one value per state path of ``graphdef``. Shapes are not checked, so values of a
-            different shape (say, stacked) may be given.
+            different shape (say, stacked) may be given. A ``TreefyState`` gives its value (the
+            graphdef fixes the state's type, name and metadata); a ``State`` is used as it is.
 
     Raises:
         StateShapeError: a path is given that is not in ``graphdef``, or a path has no value.
+        StateUsageError: ``graphdef`` came from a ``split_context`` and needs a ``merge_context``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, brainstate_core as bc
+        >>> from brainstate_core import graph
+        >>> graphdef, params = graph.treefy_split({'w': bc.ParamState(jnp.ones(2))})
+        >>> def loss(params):
+        ...     model = graph.treefy_merge(graphdef, params)
+        ...     return (model['w'].value ** 2).sum()
+        >>> jax.grad(loss)(params)
+        FlattedDict({('w',): Array([2., 2.], dtype=float32)})
     """
-    given: dict = {}
-    for v in values:
-        given.update(_as_flat(v))
-    known = set(graphdef._paths)
-    problems = [f"  {p}: unknown path, the graph has no state there" for p in given if p not in known]
-    problems += [f"  {p}: missing, no value was given" for p in graphdef._paths if p not in given]
-    if problems:
-        raise StateShapeError(
-            f"Cannot merge values into {graphdef!r}:\n" + "\n".join(problems) + "\nFix: pass all the value "
-            "dicts that treefy_split returned (split with `...` as the last filter to keep every state)."
-        )
-    memo = {id(x): x for x in graphdef._shared}
-    for path, template in zip(graphdef._paths, graphdef._states):
-        memo[id(template)] = _fresh_state(template, given[path])
-    return copy.deepcopy(graphdef._template, memo)
+    return _merge(graphdef, values)
 
 
 def update_states(obj: Any, *values: Mapping) -> None:
