@@ -73,6 +73,12 @@ from ._attention import MultiHeadAttention as MultiHeadAttention
 from ._attention import dot_product_attention as dot_product_attention
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._connectivity import AllToAll as AllToAll
+from ._connectivity import EventFixedProb as EventFixedProb
+from ._connectivity import EventLinear as EventLinear
+from ._connectivity import FixedNumConn as FixedNumConn
+from ._connectivity import OneToOne as OneToOne
+from ._connectivity import SparseConn as SparseConn
 from ._conv import Conv as Conv
 from ._conv import Conv1d as Conv1d
 from ._conv import Conv2d as Conv2d
@@ -90,6 +96,9 @@ from ._currents import spike_input as spike_input
 from ._currents import square_input as square_input
 from ._currents import step_input as step_input
 from ._currents import wiener_process as wiener_process
+from ._delay import Delay as Delay
+from ._delay import StateWithDelay as StateWithDelay
+from ._desc import Desc as Desc
 from ._dropout import Dropout as Dropout
 from ._dropout import is_training as is_training
 from ._dynamics import DelayedRead as DelayedRead
@@ -114,6 +123,9 @@ from ._module import count_parameters as count_parameters
 from ._module import init_all_states as init_all_states
 from ._module import reset_all_states as reset_all_states
 from ._module import vmap_init_all_states as vmap_init_all_states
+from ._network_stats import pairwise_correlation as pairwise_correlation
+from ._network_stats import population_stats as population_stats
+from ._network_stats import select_spikes as select_spikes
 from ._neurons import ALIF as ALIF
 from ._neurons import IF as IF
 from ._neurons import LIF as LIF
@@ -148,6 +160,10 @@ from ._pooling import AvgPool3d as AvgPool3d
 from ._pooling import MaxPool1d as MaxPool1d
 from ._pooling import MaxPool2d as MaxPool2d
 from ._pooling import MaxPool3d as MaxPool3d
+from ._projections import AlignPostProj as AlignPostProj
+from ._projections import CurrentProj as CurrentProj
+from ._projections import DeltaProj as DeltaProj
+from ._projections import Projection as Projection
 from ._readout import LeakyRateReadout as LeakyRateReadout
 from ._readout import LeakySpikeReadout as LeakySpikeReadout
 from ._recording import Recording as Recording

@@ -166,7 +166,7 @@ class Dynamics(Module):
         ((3,), (3,))
     """
 
-    _graph_skip = ("_current_inputs", "_delta_inputs")
+    _graph_skip = ("_current_inputs", "_delta_inputs", "_before_updates")
 
     def __init__(self, in_size: Size, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -179,6 +179,7 @@ class Dynamics(Module):
         self.out_size = self.in_size
         self._current_inputs: dict[str, Any] = {}
         self._delta_inputs: dict[str, Any] = {}
+        self._before_updates: dict[Any, Callable[[], Any]] = {}
         self._histories: dict[str, int] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -222,6 +223,8 @@ class Dynamics(Module):
         return super().update(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for fn in tuple(self._before_updates.values()):
+            fn()
         out = self.update(*args, **kwargs)
         if self._histories:
             self._record_histories()
@@ -255,6 +258,22 @@ class Dynamics(Module):
     def add_delta_input(self, key: str, inp: Any, label: str | None = None) -> None:
         """Register a delta input (a jump added to the state after integration); see :meth:`add_current_input`."""
         _add(self, self._delta_inputs, "delta", key, inp, label)
+
+    @property
+    def before_updates(self) -> dict[Any, Callable[[], Any]]:
+        """The functions that ``module(...)`` calls, in order, before :meth:`update` (by key)."""
+        return self._before_updates
+
+    def add_before_update(self, key: Any, fn: Callable[[], Any]) -> None:
+        """Call ``fn()`` at every ``module(...)``, before :meth:`update`.
+
+        A projection uses it to advance the synapse it shares on this target once per step, after
+        every projection added its input and before the target integrates. Registering a different
+        function under a used key raises ``ConfigError``.
+        """
+        if key in self._before_updates and self._before_updates[key] is not fn:
+            raise ConfigError(f"{type(self).__name__} already has a before-update {key!r}. Fix: use another key.")
+        self._before_updates[key] = fn
 
     def get_input(self, key: str) -> Any:
         """The current or delta input registered under ``key``."""

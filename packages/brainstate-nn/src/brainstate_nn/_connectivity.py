@@ -1,0 +1,441 @@
+"""Connectivity for spiking networks: event-driven dense and sparse layers, one-to-one, all-to-all.
+
+Each layer maps the spikes (or any values) of ``in_size`` presynaptic sources to the summed input of
+``out_size`` targets, ``y_j = sum_i x_i w_ij``, with trainable weights (``ParamState``), in pure JAX:
+
+* :class:`EventLinear`: dense weights ``(n_pre, n_post)``; only the rows of the active sources
+  are read, so the cost is proportional to the number of spikes, not to ``n_pre n_post``;
+* :class:`SparseConn` (explicit synapses), :class:`EventFixedProb` (each ordered pair connected with
+  probability ``prob``) and :class:`FixedNumConn` (a fixed out- or in-degree): the synapses of each
+  source are stored as one padded row of target indices; a step touches the rows of the active
+  sources only. Homogeneous (one scalar) or per-synapse weights; drawn from a NumPy seed, so a
+  seed gives the same synapses on every machine;
+* :class:`OneToOne` and :class:`AllToAll`.
+
+**Event-driven.** The active sources are found (``x != 0``, O(n_pre)) and their rows are added in
+chunks of ``chunk`` sources in a ``while_loop`` that stops after the last active one, so a step
+costs O(n_pre + spikes x synapses per source). The value of a source multiplies its row, so graded
+inputs work too. Gradients (reverse mode) with respect to the weights and the input come from a
+``custom_vjp`` whose backward pass is the dense (or per-synapse) product, O(synapses); under
+``vmap`` the loop runs until the busiest lane is done.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from brainstate_core import ConfigError, InputError, ParamState, environ
+
+from . import _init as init
+from ._module import Module
+from ._utils import Size, as_size
+
+__all__ = ["EventLinear", "SparseConn", "EventFixedProb", "FixedNumConn", "OneToOne", "AllToAll"]
+
+_CHUNK = 32
+_KAIMING = init.KaimingNormal()
+
+
+# -- the event-driven kernels ------------------------------------------------------------------
+def _active(x: jax.Array, chunk: int) -> tuple[jax.Array, jax.Array]:
+    """The indices of the non-zero entries (padded with ``len(x)`` to a multiple of ``chunk``) and their count."""
+    n = x.shape[0]
+    size = -(-n // chunk) * chunk
+    active = x != 0
+    return jnp.nonzero(active, size=size, fill_value=n)[0], active.sum()
+
+
+def _chunks(order: jax.Array, count: jax.Array, chunk: int, out: jax.Array, add: Any) -> jax.Array:
+    def cond(carry):
+        return carry[0] * chunk < count
+
+    def body(carry):
+        c, acc = carry
+        return c + 1, add(acc, jax.lax.dynamic_slice_in_dim(order, c * chunk, chunk))
+
+    return jax.lax.while_loop(cond, body, (jnp.asarray(0, count.dtype), out))[1]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _sparse_event(x: jax.Array, weight: jax.Array, post: jax.Array, n_post: int, chunk: int) -> jax.Array:
+    """``y[post[i, k]] += x[i] w[i, k]`` over the active ``i`` (``post == n_post`` marks padding)."""
+    order, count = _active(x, chunk)
+    dtype = jnp.result_type(x.dtype, weight.dtype)
+    xs = jnp.concatenate([x.astype(dtype), jnp.zeros(1, dtype)])
+    rows = jnp.concatenate([post, jnp.full((1, post.shape[1]), n_post, post.dtype)])
+    per_synapse = weight.ndim == 2
+    w = jnp.concatenate([weight, jnp.zeros((1, weight.shape[1]), weight.dtype)]) if per_synapse else weight
+
+    def add(acc, idx):
+        vals = xs[idx][:, None] * (w[idx] if per_synapse else w)
+        return acc.at[rows[idx]].add(jnp.broadcast_to(vals, (idx.shape[0], rows.shape[1])), mode="drop")
+
+    return _chunks(order, count, chunk, jnp.zeros(n_post, dtype), add)
+
+
+def _sparse_fwd(x, weight, post, n_post, chunk):
+    return _sparse_event(x, weight, post, n_post, chunk), (x, weight, post)
+
+
+def _sparse_bwd(n_post, chunk, res, ct):
+    x, weight, post = res
+    ct_rows = jnp.concatenate([ct, jnp.zeros(1, ct.dtype)])[post]  # (n_pre, k); 0 on the padding
+    w = weight if weight.ndim == 2 else jnp.broadcast_to(weight, post.shape) * (post < n_post)
+    d_x = (ct_rows * w).sum(axis=1).astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.inexact) else None
+    d_w = x.astype(ct.dtype)[:, None] * ct_rows
+    d_w = d_w if weight.ndim == 2 else d_w.sum().reshape(weight.shape)
+    return d_x, d_w.astype(weight.dtype), None
+
+
+_sparse_event.defvjp(_sparse_fwd, _sparse_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _dense_event(x: jax.Array, weight: jax.Array, chunk: int) -> jax.Array:
+    """``x @ weight`` reading only the rows of the non-zero ``x``."""
+    order, count = _active(x, chunk)
+    dtype = jnp.result_type(x.dtype, weight.dtype)
+    xs = jnp.concatenate([x.astype(dtype), jnp.zeros(1, dtype)])
+
+    def add(acc, idx):
+        rows = jnp.take(weight, idx, axis=0, mode="fill", fill_value=0)
+        return acc + xs[idx] @ rows
+
+    return _chunks(order, count, chunk, jnp.zeros(weight.shape[1], dtype), add)
+
+
+def _dense_fwd(x, weight, chunk):
+    return _dense_event(x, weight, chunk), (x, weight)
+
+
+def _dense_bwd(chunk, res, ct):
+    x, weight = res
+    d_x = (weight @ ct).astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.inexact) else None
+    return d_x, jnp.outer(x.astype(ct.dtype), ct).astype(weight.dtype)
+
+
+_dense_event.defvjp(_dense_fwd, _dense_bwd)
+
+
+def _over_batch(fn: Any, x: jax.Array, n_in: int, owner: str) -> jax.Array:
+    """Apply the 1-D ``fn`` to ``x`` of shape ``(..., n_in)``, mapping over the leading axes."""
+    x = jnp.asarray(x)
+    if x.ndim == 0 or x.shape[-1] != n_in:
+        raise InputError(f"{owner} expects inputs of shape (..., {n_in}), got {x.shape}. Fix: pass the values of "
+                         f"the {n_in} presynaptic sources on the last axis.")
+    if x.dtype == jnp.bool_:
+        x = x.astype(environ.dftype())
+    for _ in range(x.ndim - 1):
+        fn = jax.vmap(fn)
+    return fn(x)
+
+
+def _count(size: Size, what: str) -> int:
+    try:
+        return int(np.prod(as_size(size, what)))
+    except TypeError:
+        raise ConfigError(f"{what} must be a positive int or a tuple of positive ints, got {size!r}. "
+                          "Fix: pass the number of neurons.") from None
+
+
+def _weight(value: Any, shape: tuple[int, ...], owner: str) -> jax.Array:
+    value = init.param(value, shape) if callable(value) else value
+    value = jnp.asarray(value, dtype=environ.dftype())
+    if value.ndim and value.shape != shape:
+        raise ConfigError(f"{owner} weights have shape {value.shape}, expected a scalar or {shape}. Fix: pass one "
+                          "weight for all synapses or one per synapse.")
+    return value
+
+
+# -- dense -------------------------------------------------------------------------------------
+class EventLinear(Module):
+    """Dense weights ``(n_pre, n_post)`` applied to spikes, reading only the rows of the active sources.
+
+    The same map as ``Linear(n_pre, n_post, b_init=None)`` (``x @ W``), at a cost proportional to the
+    number of non-zero inputs; see the module notes.
+
+    Args:
+        in_size: the number of presynaptic sources.
+        out_size: the number of targets.
+        weight: an initialiser, an array ``(n_pre, n_post)`` or a scalar (the same weight everywhere).
+        chunk: how many active sources are added per loop iteration.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> layer = nn.EventLinear(3, 2, weight=jnp.array([[1., 2.], [3., 4.], [5., 6.]]))
+        >>> layer(jnp.array([True, False, True]))
+        Array([ 6.,  8.], dtype=float32)
+    """
+
+    def __init__(self, in_size: Size, out_size: Size, weight: Any = _KAIMING, chunk: int = _CHUNK,
+                 name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.in_size, self.out_size = as_size(in_size, "EventLinear in_size"), as_size(out_size, "EventLinear out_size")
+        self.n_pre, self.n_post = _count(in_size, "EventLinear in_size"), _count(out_size, "EventLinear out_size")
+        w = _weight(weight, (self.n_pre, self.n_post), "EventLinear")
+        self.weight = ParamState(jnp.broadcast_to(w, (self.n_pre, self.n_post)) + 0.0)
+        self.chunk = int(chunk)
+
+    def update(self, x: Any) -> jax.Array:
+        w = self.weight.value
+        return _over_batch(lambda v: _dense_event(v, w, self.chunk), x, self.n_pre, "EventLinear")
+
+    def extra_repr(self) -> str:
+        return f"{self.n_pre} -> {self.n_post}"
+
+
+# -- sparse ------------------------------------------------------------------------------------
+class SparseConn(Module):
+    """Explicit synapses ``pre[s] -> post[s]``, event-driven; the base of the random connectivities.
+
+    The synapses of source ``i`` are kept as the row ``i`` of an ``(n_pre, max out-degree)`` table
+    of target indices (sorted by ``(pre, post)``). A pair listed twice is two synapses.
+
+    Args:
+        in_size: the number of presynaptic sources.
+        out_size: the number of targets.
+        pre, post: the source and the target of each synapse.
+        conn_weight: a scalar (homogeneous: one trainable weight), an array with one weight per
+            synapse (in the order of ``(pre, post)`` sorted by source, then target) or an
+            initialiser called with the shape ``(n_synapses,)``.
+        chunk: how many active sources are added per loop iteration.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> conn = nn.SparseConn(3, 2, pre=[0, 0, 2], post=[0, 1, 1], conn_weight=[1.0, 2.0, 4.0])
+        >>> conn(jnp.array([1.0, 1.0, 1.0])), conn.to_dense()
+        (Array([1., 6.], dtype=float32), Array([[1., 2.],
+               [0., 0.],
+               [0., 4.]], dtype=float32))
+    """
+
+    def __init__(self, in_size: Size, out_size: Size, pre: Any, post: Any, conn_weight: Any = 1.0,
+                 chunk: int = _CHUNK, name: str | None = None) -> None:
+        super().__init__(name=name)
+        owner = type(self).__name__
+        self.in_size, self.out_size = as_size(in_size, f"{owner} in_size"), as_size(out_size, f"{owner} out_size")
+        self.n_pre, self.n_post = _count(in_size, f"{owner} in_size"), _count(out_size, f"{owner} out_size")
+        pre, post = np.asarray(pre, np.int64).ravel(), np.asarray(post, np.int64).ravel()
+        if pre.shape != post.shape:
+            raise ConfigError(f"{owner} pre and post have {pre.size} and {post.size} entries. Fix: give one source "
+                              "and one target per synapse.")
+        if pre.size and (pre.min() < 0 or pre.max() >= self.n_pre or post.min() < 0 or post.max() >= self.n_post):
+            raise ConfigError(f"{owner} synapses must join sources in [0, {self.n_pre}) to targets in [0, "
+                              f"{self.n_post}). Fix: check the indices (or the sizes).")
+        order = np.lexsort((post, pre))
+        self.pre, self.post = pre[order], post[order]
+        degree = np.bincount(self.pre, minlength=self.n_pre)
+        width = max(1, int(degree.max()) if self.pre.size else 1)
+        starts = np.concatenate([[0], np.cumsum(degree)[:-1]])
+        self._slot = np.arange(self.pre.size) - starts[self.pre]  # position of each synapse in its row
+        table = np.full((self.n_pre, width), self.n_post, np.int32)
+        table[self.pre, self._slot] = self.post
+        self.indices = jnp.asarray(table)
+        self.chunk = int(chunk)
+        w = _weight(conn_weight, (self.pre.size,), owner)
+        if w.ndim:
+            padded = jnp.zeros((self.n_pre, width), w.dtype).at[self.pre, self._slot].set(w)
+            self.weight = ParamState(padded)
+        else:
+            self.weight = ParamState(w)
+
+    @property
+    def n_synapses(self) -> int:
+        """The number of synapses."""
+        return int(self.pre.size)
+
+    def synapse_weights(self) -> jax.Array:
+        """The weight of each synapse, in the order of :attr:`pre` / :attr:`post`."""
+        w = self.weight.value
+        return w[self.pre, self._slot] if w.ndim else jnp.full(self.pre.size, w)
+
+    def to_dense(self) -> jax.Array:
+        """The ``(n_pre, n_post)`` weight matrix (repeated pairs summed)."""
+        return jnp.zeros((self.n_pre, self.n_post), self.weight.value.dtype).at[self.pre, self.post].add(
+            self.synapse_weights())
+
+    def update(self, x: Any) -> jax.Array:
+        w, post = self.weight.value, self.indices
+        return _over_batch(lambda v: _sparse_event(v, w, post, self.n_post, self.chunk), x, self.n_pre,
+                           type(self).__name__)
+
+    def extra_repr(self) -> str:
+        return f"{self.n_pre} -> {self.n_post}, {self.n_synapses} synapses"
+
+
+def _no_self(owner: str, include_self: bool, n_pre: int, n_post: int) -> None:
+    if not include_self and n_pre != n_post:
+        raise ConfigError(f"{owner}(include_self=False) needs as many sources as targets (got {n_pre} and {n_post}): "
+                          "source i and target i are the same neuron only in a projection onto itself. Fix: drop "
+                          "include_self, or build the synapses yourself and pass them to SparseConn.")
+
+
+class EventFixedProb(SparseConn):
+    """Each ordered pair (source, target) connected independently with probability ``prob``.
+
+    The synapses are drawn with ``numpy.random.default_rng(seed)`` (one Bernoulli draw per pair),
+    so a seed gives the same network everywhere. Upstream brainstate's ``EventFixedProb`` gives
+    every source the same number ``int(prob * n_post)`` of targets; that is :class:`FixedNumConn`
+    here.
+
+    Args:
+        in_size, out_size: the numbers of sources and targets.
+        prob: the connection probability, in ``[0, 1]``.
+        conn_weight: a scalar, one weight per synapse, or an initialiser (see :class:`SparseConn`).
+        include_self: allow the synapse ``i -> i`` (set False for no autapses; needs ``n_pre == n_post``).
+        seed: the NumPy seed of the draw (None: fresh entropy).
+        chunk: how many active sources are added per loop iteration.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn
+        >>> conn = nn.EventFixedProb(1000, 1000, 0.1, conn_weight=0.5, include_self=False, seed=1)
+        >>> round(conn.n_synapses / 1e6, 2), bool((conn.pre != conn.post).all())
+        (0.1, True)
+    """
+
+    def __init__(self, in_size: Size, out_size: Size, prob: float, conn_weight: Any = 1.0,
+                 include_self: bool = True, seed: int | None = None, chunk: int = _CHUNK,
+                 name: str | None = None) -> None:
+        n_pre, n_post = _count(in_size, "EventFixedProb in_size"), _count(out_size, "EventFixedProb out_size")
+        if not 0.0 <= float(prob) <= 1.0:
+            raise ConfigError(f"EventFixedProb prob must be in [0, 1], got {prob!r}. Fix: pass a probability.")
+        _no_self("EventFixedProb", include_self, n_pre, n_post)
+        rng = np.random.default_rng(seed)
+        pres, posts = [], []
+        block = max(1, 2 ** 22 // max(n_post, 1))
+        for start in range(0, n_pre, block):
+            hit = rng.random((min(block, n_pre - start), n_post)) < prob
+            if not include_self:
+                rows = np.arange(hit.shape[0])
+                keep = start + rows < n_post
+                hit[rows[keep], start + rows[keep]] = False
+            i, j = np.nonzero(hit)
+            pres.append(i + start)
+            posts.append(j)
+        super().__init__(in_size, out_size, np.concatenate(pres), np.concatenate(posts), conn_weight, chunk, name)
+        self.prob, self.include_self, self.seed = float(prob), include_self, seed
+
+
+class FixedNumConn(SparseConn):
+    """A fixed number of synapses per source (``efferent_target='post'``) or per target (``'pre'``).
+
+    Args:
+        in_size, out_size: the numbers of sources and targets.
+        conn_num: the number of synapses of each source (or target); a float in ``[0, 1]`` is a
+            fraction of the other side's size (rounded down, as upstream).
+        conn_weight: a scalar, one weight per synapse, or an initialiser (see :class:`SparseConn`).
+        efferent_target: ``'post'``: each source has ``conn_num`` targets; ``'pre'``: each target
+            has ``conn_num`` sources (a fixed in-degree).
+        allow_multi_conn: allow the same pair twice (draws with replacement).
+        include_self: allow the synapse ``i -> i`` (needs ``n_pre == n_post`` when False).
+        seed: the NumPy seed of the draw.
+        chunk: how many active sources are added per loop iteration.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, numpy as np
+        >>> conn = nn.FixedNumConn(50, 40, 5, efferent_target='pre', seed=0)
+        >>> np.bincount(conn.post, minlength=40).tolist() == [5] * 40
+        True
+    """
+
+    def __init__(self, in_size: Size, out_size: Size, conn_num: int | float, conn_weight: Any = 1.0,
+                 efferent_target: str = "post", allow_multi_conn: bool = False, include_self: bool = True,
+                 seed: int | None = None, chunk: int = _CHUNK, name: str | None = None) -> None:
+        n_pre, n_post = _count(in_size, "FixedNumConn in_size"), _count(out_size, "FixedNumConn out_size")
+        if efferent_target not in ("post", "pre"):
+            raise ConfigError(f"FixedNumConn efferent_target must be 'post' or 'pre', got {efferent_target!r}. "
+                              "Fix: 'post' fixes each source's out-degree, 'pre' each target's in-degree.")
+        _no_self("FixedNumConn", include_self, n_pre, n_post)
+        rows, choices = (n_pre, n_post) if efferent_target == "post" else (n_post, n_pre)
+        if isinstance(conn_num, float):
+            if not 0.0 <= conn_num <= 1.0:
+                raise ConfigError(f"FixedNumConn conn_num {conn_num} as a fraction must be in [0, 1]. Fix: pass an "
+                                  "int (a count) or a fraction.")
+            conn_num = int(choices * conn_num)
+        available = choices - (0 if include_self else 1)
+        if not isinstance(conn_num, (int, np.integer)) or conn_num < 0 or (
+                not allow_multi_conn and conn_num > available):
+            raise ConfigError(f"FixedNumConn conn_num must be an int in [0, {available}] without repeated pairs, "
+                              f"got {conn_num!r}. Fix: lower it, or pass allow_multi_conn=True.")
+        rng = np.random.default_rng(seed)
+        if allow_multi_conn:
+            other = rng.integers(0, available, (rows, conn_num))
+        else:
+            other = np.argsort(rng.random((rows, available)), axis=1)[:, :conn_num]
+        if not include_self:  # skip the row's own index
+            other = other + (other >= np.arange(rows)[:, None])
+        own = np.repeat(np.arange(rows), conn_num)
+        pre, post = (own, other.ravel()) if efferent_target == "post" else (other.ravel(), own)
+        super().__init__(in_size, out_size, pre, post, conn_weight, chunk, name)
+        self.conn_num, self.efferent_target = int(conn_num), efferent_target
+
+
+# -- one-to-one, all-to-all ------------------------------------------------------------------
+class OneToOne(Module):
+    """``y_i = w_i x_i``: source ``i`` drives target ``i`` only.
+
+    Args:
+        in_size: the number (or shape) of sources and targets.
+        weight: a scalar or one weight per pair (an array or an initialiser).
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.OneToOne(3, weight=2.0)(jnp.array([1.0, 0.0, 1.0]))
+        Array([2., 0., 2.], dtype=float32)
+    """
+
+    def __init__(self, in_size: Size, weight: Any = 1.0, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.in_size = self.out_size = as_size(in_size, "OneToOne in_size")
+        self.weight = ParamState(_weight(weight, self.in_size, "OneToOne"))
+
+    def update(self, x: Any) -> jax.Array:
+        return jnp.asarray(x).astype(environ.dftype()) * self.weight.value
+
+
+class AllToAll(Module):
+    """Every source drives every target: ``y_j = sum_i w_ij x_i`` (``w`` a scalar or ``(n_pre, n_post)``).
+
+    With a scalar weight the cost is O(n_pre + n_post) (``w * sum(x)``).
+
+    Args:
+        in_size, out_size: the numbers of sources and targets.
+        weight: a scalar or a matrix ``(n_pre, n_post)`` (an array or an initialiser).
+        include_self: keep ``i -> i`` (set False to leave out autapses; needs ``n_pre == n_post``).
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.AllToAll(3, 3, weight=1.0, include_self=False)(jnp.array([1.0, 0.0, 1.0]))
+        Array([1., 2., 1.], dtype=float32)
+    """
+
+    def __init__(self, in_size: Size, out_size: Size, weight: Any = 1.0, include_self: bool = True,
+                 name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.n_pre, self.n_post = _count(in_size, "AllToAll in_size"), _count(out_size, "AllToAll out_size")
+        self.in_size, self.out_size = as_size(in_size, "AllToAll in_size"), as_size(out_size, "AllToAll out_size")
+        _no_self("AllToAll", include_self, self.n_pre, self.n_post)
+        self.include_self = include_self
+        self.weight = ParamState(_weight(weight, (self.n_pre, self.n_post), "AllToAll"))
+
+    def update(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x).astype(environ.dftype())
+        w = self.weight.value
+        if w.ndim == 0:
+            total = x.sum(axis=-1, keepdims=True) * w
+            out = jnp.broadcast_to(total, x.shape[:-1] + (self.n_post,))
+            return out if self.include_self else out - w * x
+        if not self.include_self:
+            w = w * (1.0 - jnp.eye(self.n_pre, dtype=w.dtype))
+        return x @ w

@@ -1,0 +1,277 @@
+"""Delays: ``Delay``, a ring buffer of the last values of a variable, and ``StateWithDelay``.
+
+A delay keeps the last ``max_steps + 1`` values pushed by :meth:`Delay.update` in a ring buffer
+(one ``dynamic_update_slice`` per step, no copy of the buffer). Delay **0** is the value pushed last,
+delay ``k`` steps the value pushed ``k`` updates before it; before the first pushes the buffer holds
+``init``.
+
+Delays given in time (ms) are turned into steps with ``environ`` ``dt`` once, when they are
+registered. A time that is not a whole number of steps is an error unless the delay was built with
+``interp_method='round'`` (nearest step) or ``'linear_interp'`` (linear interpolation between the two
+neighbouring steps). The buffer is made by :meth:`Delay.init_state` (``init_all_states``) for the
+longest delay registered; registering a longer delay later makes it again.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from brainstate_core import ConfigError, HiddenState, InputError, State, environ
+
+from ._dynamics import get_dt
+from ._module import Module
+from ._units import to_plain
+
+__all__ = ["Delay", "StateWithDelay"]
+
+_METHODS = (None, "round", "linear_interp")
+
+
+def _time(value: Any, what: str) -> float:
+    value = to_plain(value, "time", what)
+    if isinstance(value, jax.core.Tracer) or not float(value) >= 0:
+        raise ConfigError(f"{what} must be a concrete time >= 0 (ms), got {value!r}. Fix: pass e.g. 1.5.")
+    return float(value)
+
+
+class Delay(Module):
+    """The recent history of a variable, read ``k`` steps or ``t`` ms in the past.
+
+    Args:
+        target: the shape of one value, an example value (an array, whose shape and dtype are used)
+            or a ``jax.ShapeDtypeStruct``.
+        time: the longest delay to keep (ms); more can be registered with :meth:`register_entry`.
+        init: the value of the history before the first updates (a scalar or an array).
+        entries: named delays to register at once, ``{name: time}``.
+        interp_method: how a delay that is not a multiple of ``dt`` is read: ``None`` (an error),
+            ``'round'`` (the nearest step) or ``'linear_interp'`` (interpolate between two steps).
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> with bc.environ.context(dt=0.1):
+        ...     d = nn.Delay(jnp.zeros(2), entries={'syn': 0.3})
+        ...     d = nn.init_all_states(d)
+        ...     for k in range(5):
+        ...         d.update(jnp.full(2, float(k)))
+        ...     d.at('syn'), d.retrieve_at_step(1), d.retrieve_at_time(0.2)
+        (Array([1., 1.], dtype=float32), Array([3., 3.], dtype=float32), Array([2., 2.], dtype=float32))
+        >>> with bc.environ.context(dt=0.1):
+        ...     nn.Delay(jnp.zeros(2), time=0.25)
+        Traceback (most recent call last):
+        ...
+        brainstate_core.ConfigError: Delay: the delay 0.25 ms is not a multiple of dt = 0.1 ms (2.5 steps). Fix: pass a multiple of dt, or build the Delay with interp_method='round' (nearest step) or 'linear_interp'.
+    """
+
+    def __init__(self, target: Any = (), time: Any = None, init: Any = 0.0, entries: dict[str, Any] | None = None,
+                 interp_method: str | None = None, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if interp_method not in _METHODS:
+            raise ConfigError(f"Delay interp_method must be one of {_METHODS}, got {interp_method!r}. Fix: pass "
+                              "None (delays are multiples of dt), 'round' or 'linear_interp'.")
+        self.interp_method = interp_method
+        self._target = target
+        self.init = init
+        self.max_steps = 0
+        self._entries: dict[str, tuple[int, float]] = {}
+        self._dt: float | None = None
+        if time is not None:
+            self._need(self._steps(_time(time, "Delay time")))
+        for key, value in (entries or {}).items():
+            self.register_entry(key, value)
+
+    # -- time to steps -------------------------------------------------------------------------
+    def _check_dt(self) -> float:
+        dt = get_dt()
+        if self._dt is None:
+            self._dt = dt
+        elif not math.isclose(dt, self._dt, rel_tol=1e-9):
+            raise ConfigError(f"Delay: its delays were converted with dt = {self._dt} ms, but environ dt is now {dt} ms. "
+                              "Fix: build the Delay (and register its entries) under the dt you run with.")
+        return dt
+
+    def _steps(self, t: float) -> tuple[int, float]:
+        """``(steps, fraction)``: the delay ``t`` ms as whole steps and the interpolation weight."""
+        dt = self._check_dt()
+        ratio = t / dt
+        near = round(ratio)
+        if abs(ratio - near) <= 1e-6 * max(1.0, ratio):
+            return int(near), 0.0
+        if self.interp_method is None:
+            raise ConfigError(f"Delay: the delay {t:g} ms is not a multiple of dt = {dt:g} ms ({ratio:.4g} steps). "
+                              "Fix: pass a multiple of dt, or build the Delay with interp_method='round' (nearest "
+                              "step) or 'linear_interp'.")
+        if self.interp_method == "round":
+            return int(near), 0.0
+        low = math.floor(ratio)
+        return low, ratio - low
+
+    def _need(self, steps: tuple[int, float]) -> None:
+        longest = steps[0] + (1 if steps[1] > 0 else 0)
+        if longest > self.max_steps:
+            self.max_steps = longest
+            if "history" in self.__dict__:
+                self.init_state(self._batch)
+
+    def register_entry(self, entry: str, delay_time: Any) -> Delay:
+        """Name the delay ``delay_time`` (ms), converted to steps now, for :meth:`at`; returns ``self``."""
+        if not isinstance(entry, str):
+            raise ConfigError(f"Delay entry names are strings, got {entry!r}. Fix: pass e.g. 'E->I'.")
+        steps = self._steps(_time(delay_time, f"Delay entry {entry!r}"))
+        if entry in self._entries and self._entries[entry] != steps:
+            raise ConfigError(f"Delay entry {entry!r} is already registered with another delay. Fix: use a new name.")
+        self._entries[entry] = steps
+        self._need(steps)
+        return self
+
+    @property
+    def entries(self) -> dict[str, tuple[int, float]]:
+        """The named delays: ``{name: (steps, interpolation weight)}``."""
+        return dict(self._entries)
+
+    # -- states --------------------------------------------------------------------------------
+    def _example(self) -> tuple[tuple[int, ...], Any]:
+        t = self._target
+        if isinstance(t, int):
+            return (t,), environ.dftype()
+        if isinstance(t, tuple) and all(isinstance(s, int) for s in t):
+            return t, environ.dftype()
+        if isinstance(t, State):
+            t = t.value
+        if not (hasattr(t, "shape") and hasattr(t, "dtype")):
+            t = jnp.asarray(t)
+        return tuple(t.shape), t.dtype
+
+    def init_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
+        """Make the ring buffer ``(max_steps + 1, [batch,] *shape)`` filled with ``init``."""
+        self._batch = batch_size
+        shape, dtype = self._example()
+        shape = shape if batch_size is None else (batch_size, *shape)
+        history = jnp.broadcast_to(jnp.asarray(self.init, dtype), (self.max_steps + 1, *shape))
+        self.set_state("history", jnp.array(history), HiddenState)
+        self.set_state("index", jnp.asarray(0, jnp.int32), HiddenState)
+
+    def reset_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
+        self.init_state(batch_size)
+
+    def _buffer(self) -> State:
+        buf = self.__dict__.get("history")
+        if buf is None:
+            raise InputError("The Delay has no buffer yet. Fix: call brainstate.nn.init_all_states(model) first.")
+        return buf
+
+    # -- writing and reading -------------------------------------------------------------------
+    def update(self, value: Any) -> None:
+        """Push this step's ``value``: it becomes delay 0, and every older value moves one step back."""
+        buf = self._buffer()
+        i = (self.index.value + 1) % buf.value.shape[0]
+        value = jnp.broadcast_to(jnp.asarray(value, buf.value.dtype), buf.value.shape[1:])
+        buf.value = jax.lax.dynamic_update_index_in_dim(buf.value, value, i, 0)
+        self.index.value = i
+
+    def retrieve_at_step(self, delay_step: Any, *indices: Any) -> jax.Array:
+        """The value pushed ``delay_step`` updates before the last one (0: the last), indexed by ``indices``.
+
+        ``delay_step`` may be traced (per-neuron delays: an integer array broadcast against the
+        value); a concrete one must be at most :attr:`max_steps`.
+        """
+        buf = self._buffer().value
+        if not isinstance(delay_step, jax.core.Tracer) and jnp.ndim(delay_step) == 0:
+            if not 0 <= int(delay_step) <= self.max_steps:
+                raise InputError(f"Delay: {int(delay_step)} steps is outside the history of {self.max_steps} steps. "
+                                 "Fix: register the longest delay first (Delay(time=...) or register_entry).")
+            row = jax.lax.dynamic_index_in_dim(buf, (self.index.value - int(delay_step)) % buf.shape[0], 0, False)
+            return row[indices] if indices else row
+        pos = (self.index.value - jnp.asarray(delay_step)) % buf.shape[0]
+        lanes = jnp.indices(buf.shape[1:], sparse=True)
+        value = buf[(jnp.broadcast_to(pos, buf.shape[1:]), *lanes)]
+        return value[indices] if indices else value
+
+    def _read(self, steps: tuple[int, float], indices: tuple) -> jax.Array:
+        low, frac = steps
+        value = self.retrieve_at_step(low, *indices)
+        if frac == 0.0:
+            return value
+        return value * (1.0 - frac) + self.retrieve_at_step(low + 1, *indices) * frac
+
+    def retrieve_at_time(self, delay_time: Any, *indices: Any) -> jax.Array:
+        """The value ``delay_time`` ms ago (converted with ``interp_method``), indexed by ``indices``."""
+        return self._read(self._steps(_time(delay_time, "Delay retrieve_at_time")), indices)
+
+    def at(self, entry: str, *indices: Any) -> jax.Array:
+        """The value at the named delay ``entry`` (see :meth:`register_entry`)."""
+        if entry not in self._entries:
+            raise InputError(f"Delay has no entry {entry!r}; registered: {sorted(self._entries)}. Fix: call "
+                             f"register_entry({entry!r}, time) first.")
+        return self._read(self._entries[entry], indices)
+
+    def extra_repr(self) -> str:
+        return f"max_steps={self.max_steps}, entries={sorted(self._entries)}"
+
+
+class StateWithDelay(Delay):
+    """The delayed history of one variable of a module: ``update()`` pushes ``target.<item>``.
+
+    Call its ``update()`` after the target's in every step. The shape and dtype are those of the
+    variable when the states are made.
+
+    Args:
+        target: the module (a neuron, a synapse).
+        item: the name of the variable (a State attribute, or a ``get_<item>()`` method such as
+            ``get_spike``).
+        init: the value of the history before the first updates.
+        interp_method: as for :class:`Delay`.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn
+        >>> with bc.environ.context(dt=1.0):
+        ...     syn = nn.Expon(1, tau=10.0)
+        ...     late = nn.StateWithDelay(syn, 'g').register_entry('two', 2.0)
+        ...     syn, late = nn.init_all_states(syn), nn.init_all_states(late)
+        ...     for k in range(4):
+        ...         _ = syn(1.0 if k == 0 else 0.0)
+        ...         late.update()
+        ...     round(float(late.at('two')[0]), 4)   # g of step 1: exp(-1 / 10)
+        0.9048
+    """
+
+    _graph_skip = ("target",)
+
+    def __init__(self, target: Module, item: str, init: Any = 0.0, interp_method: str | None = None,
+                 name: str | None = None) -> None:
+        if not isinstance(target, Module):
+            raise ConfigError(f"StateWithDelay target must be a module, got {target!r}. Fix: pass e.g. the neuron.")
+        super().__init__((), init=init, interp_method=interp_method, name=name)
+        self.target, self.item = target, item
+
+    def _value(self) -> Any:
+        value = self.target._item_value(self.item) if hasattr(self.target, "_item_value") else None
+        if value is None:
+            value = getattr(self.target, self.item)
+            value = value.value if isinstance(value, State) else value
+        return value
+
+    def _example(self) -> tuple[tuple[int, ...], Any]:
+        try:
+            value = jnp.asarray(self._value())
+        except (InputError, AttributeError):
+            raise InputError(f"StateWithDelay: {type(self.target).__name__}.{self.item} does not exist yet. Fix: "
+                             "initialise the target's states before the delay's (init_all_states on the target "
+                             "first).") from None
+        return value.shape, value.dtype
+
+    def init_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
+        self._batch = batch_size
+        shape, dtype = self._example()
+        history = jnp.broadcast_to(jnp.asarray(self.init, dtype), (self.max_steps + 1, *shape))
+        self.set_state("history", jnp.array(history), HiddenState)
+        self.set_state("index", jnp.asarray(0, jnp.int32), HiddenState)
+
+    def update(self) -> None:  # type: ignore[override]
+        """Push the current value of ``target.<item>``."""
+        super().update(self._value())

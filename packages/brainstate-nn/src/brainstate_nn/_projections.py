@@ -1,0 +1,228 @@
+"""Projections: how the spikes of one population reach another.
+
+A projection takes its input (the value passed to ``update``, or what its leading ``modules``
+produce: ``pre.prefetch('spike')``, a function), optionally delays it, maps it through ``comm`` (a
+connectivity layer such as :class:`EventFixedProb`), and hands the result to the target ``post``:
+
+* :class:`AlignPostProj`: into a synapse that lives on the target (``syn=Expon.desc(n, tau=5.)``)
+  and through a synaptic output (``out=COBA.desc(E=0.)``) into the target's current. Projections
+  onto the same target with equal ``syn`` and ``out`` descriptions **share one synapse state**:
+  their inputs are summed into it, and it is advanced once per step;
+* :class:`DeltaProj`: added to the target's state after integration (a jump of ``V``);
+* :class:`CurrentProj`: through ``out`` (no synapse dynamics) into the target's current.
+
+**Order within a step.** Call the projections before the target: what they hand over is used by
+the target's next ``post(...)`` call (``AlignPostProj`` advances the shared synapse at the start
+of that call, with :meth:`Dynamics.add_before_update`). A neuron's spike of step ``n`` is read by
+the projections in step ``n + 1``; with ``delay=d`` ms, the value read is the input of ``d / dt``
+steps before (see ``docs/spiking.md``, "Networks", for the Brian2 equivalents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from brainstate_core import ConfigError
+
+from ._delay import Delay, _time
+from ._desc import Desc
+from ._dynamics import Dynamics
+from ._module import Module
+from ._synouts import SynOut
+
+__all__ = ["Projection", "AlignPostProj", "DeltaProj", "CurrentProj"]
+
+
+class Projection(Module):
+    """The shared parts of the projections: the input modules, the optional delay and ``comm``.
+
+    Args:
+        *modules: callables applied in order to produce the input (the first is called with the
+            value passed to ``update``, or with nothing when none is passed).
+        comm: the connectivity (a module ``comm(x) -> y`` with ``in_size``, such as :class:`EventFixedProb`).
+        post: the target population (a :class:`Dynamics`).
+        delay: a transmission delay in ms (None: none), a multiple of ``environ`` ``dt`` unless
+            ``interp_method`` is given.
+        interp_method: as for :class:`Delay`.
+        name: optional display name.
+    """
+
+    _graph_skip = ("post",)
+    _counter = 0
+
+    def __init__(self, *modules: Callable, comm: Callable, post: Dynamics, delay: Any = None,
+                 interp_method: str | None = None, name: str | None = None) -> None:
+        super().__init__(name=name)
+        owner = type(self).__name__
+        if not isinstance(post, Dynamics):
+            raise ConfigError(f"{owner} post must be a Dynamics (a neuron population), got {post!r}. "
+                              "Fix: pass the target population, e.g. post=neurons.")
+        if not callable(comm):
+            raise ConfigError(f"{owner} comm must be callable, got {comm!r}. Fix: pass a connectivity layer such as "
+                              "EventFixedProb(n_pre, n_post, prob, weight).")
+        bad = [m for m in modules if not callable(m)]
+        if bad:
+            raise ConfigError(f"{owner} input modules must be callable, got {bad!r}. Fix: pass e.g. pre.prefetch('spike').")
+        self.modules, self.comm, self.post = list(modules), comm, post
+        Projection._counter += 1
+        self._key = f"{owner}{Projection._counter}"
+        self.delay = None
+        if delay is not None:
+            shape = getattr(comm, "in_size", None)
+            if shape is None:
+                raise ConfigError(f"{owner}: a delay needs the input shape, but comm {comm!r} has no in_size. Fix: "
+                                  "use a connectivity layer with in_size, or delay the input yourself with Delay.")
+            self.delay = Delay(tuple(shape), time=delay, interp_method=interp_method)
+            self._delay_steps = self.delay._steps(_time(delay, f"{owner} delay"))
+
+    def _input(self, x: Any) -> Any:
+        for k, module in enumerate(self.modules):
+            x = module() if (k == 0 and x is None) else module(x)
+        if x is None:
+            raise ConfigError(f"{type(self).__name__}.update() got no input. Fix: pass the presynaptic spikes, or "
+                              "build the projection with an input module such as pre.prefetch('spike').")
+        if self.delay is not None:
+            self.delay.update(x)
+            x = self.delay._read(self._delay_steps, ())
+        return self.comm(x)
+
+
+class AlignPostProj(Projection):
+    """Spikes -> ``comm`` -> a synapse on the target -> a synaptic output -> the target's current.
+
+    ``syn`` and ``out`` are descriptions (``Expon.desc(n_post, tau=5.)``, ``COBA.desc(E=0.)``) or
+    modules. Descriptions are built once per target: a second projection onto ``post`` with equal
+    descriptions reuses the first one's synapse and output (one state, inputs summed). Modules are
+    never shared.
+
+    Args:
+        *modules: the input modules (see :class:`Projection`).
+        comm: the connectivity.
+        syn: the synapse (a :class:`Synapse` description or module) of the target's size.
+        out: the synaptic output (a :class:`SynOut` description or module).
+        post: the target population.
+        delay: the transmission delay (ms) or None.
+        interp_method: as for :class:`Delay`.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> with bc.environ.context(dt=0.1):
+        ...     post = nn.LIF(2, tau=10.0, V_th=100.0)
+        ...     a = nn.AlignPostProj(comm=nn.OneToOne(2, 1.0), syn=nn.Expon.desc(2, tau=5.0),
+        ...                          out=nn.CUBA.desc(), post=post)
+        ...     b = nn.AlignPostProj(comm=nn.OneToOne(2, 2.0), syn=nn.Expon.desc(2, tau=5.0),
+        ...                          out=nn.CUBA.desc(), post=post)
+        ...     net = nn.init_all_states([post, a, b])
+        ...     a(jnp.array([1.0, 0.0])); b(jnp.array([1.0, 1.0]))
+        ...     _ = post()
+        >>> a.syn is b.syn, a.syn.g.value      # one shared synapse: 1 + 2 and 0 + 2
+        (True, Array([3., 2.], dtype=float32))
+    """
+
+    def __init__(self, *modules: Callable, comm: Callable, syn: Any, out: Any, post: Dynamics, delay: Any = None,
+                 interp_method: str | None = None, name: str | None = None) -> None:
+        super().__init__(*modules, comm=comm, post=post, delay=delay, interp_method=interp_method, name=name)
+        shared = isinstance(syn, Desc) and isinstance(out, Desc)
+        key = ("AlignPostProj", syn.identifier, out.identifier) if shared else ("AlignPostProj", self._key)
+        entry = post.before_updates.get(key)
+        if entry is None:
+            syn_m = syn() if isinstance(syn, Desc) else syn
+            out_m = out() if isinstance(out, Desc) else out
+            if not isinstance(syn_m, Dynamics):
+                raise ConfigError(f"AlignPostProj syn must be a synapse (or its .desc(...)), got {syn_m!r}. "
+                                  "Fix: pass e.g. syn=brainstate.nn.Expon.desc(n_post, tau=5.).")
+            if not isinstance(out_m, SynOut):
+                raise ConfigError(f"AlignPostProj out must be a synaptic output (or its .desc(...)), got {out_m!r}. "
+                                  "Fix: pass e.g. out=brainstate.nn.COBA.desc(E=0.).")
+            if syn_m.varshape != post.varshape:
+                raise ConfigError(f"AlignPostProj syn has shape {syn_m.varshape}, the target {post.varshape}. Fix: "
+                                  f"describe the synapse with the target's size, e.g. Expon.desc({post.varshape}).")
+            entry = _Advance(syn_m, out_m)
+            post.add_before_update(key, entry)
+            post.add_current_input(f"{self._key}.out", out_m)
+        self.syn, self.out = entry.syn, entry.out
+
+    def update(self, x: Any = None) -> None:
+        """Hand this step's input to the (shared) synapse; the target's next call advances it."""
+        y = self._input(x)
+        self.syn.add_delta_input(self._key, y)
+
+
+class _Advance:
+    """Advance a shared synapse once and bind its value to the output (a before-update of the target)."""
+
+    def __init__(self, syn: Dynamics, out: SynOut) -> None:
+        self.syn, self.out = syn, out
+
+    def __call__(self) -> None:
+        self.out.bind_cond(self.syn(None))
+
+
+class DeltaProj(Projection):
+    """Spikes -> ``comm`` -> added to the target's state after its integration (e.g. a jump of ``V``).
+
+    Args:
+        *modules: the input modules (see :class:`Projection`).
+        comm: the connectivity.
+        post: the target population.
+        delay: the transmission delay (ms) or None.
+        interp_method: as for :class:`Delay`.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> with bc.environ.context(dt=0.1):
+        ...     post = nn.init_all_states(nn.IF(2, tau=1e9, V_th=100.0))
+        ...     proj = nn.DeltaProj(comm=nn.OneToOne(2, 0.5), post=post)
+        ...     proj(jnp.array([1.0, 0.0]))
+        ...     _ = post()
+        >>> post.V.value
+        Array([0.5, 0. ], dtype=float32)
+    """
+
+    def update(self, x: Any = None) -> None:
+        """Queue this step's jump for the target's next call."""
+        self.post.add_delta_input(self._key, self._input(x))
+
+
+class CurrentProj(Projection):
+    """Spikes -> ``comm`` -> a synaptic output -> the target's current (no synapse dynamics).
+
+    Args:
+        *modules: the input modules (see :class:`Projection`).
+        comm: the connectivity.
+        out: the synaptic output (a :class:`SynOut` or its description).
+        post: the target population.
+        delay: the transmission delay (ms) or None.
+        interp_method: as for :class:`Delay`.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> with bc.environ.context(dt=0.1):
+        ...     post = nn.init_all_states(nn.LIF(1, tau=10.0, V_th=100.0))
+        ...     proj = nn.CurrentProj(comm=nn.OneToOne(1, 2.0), out=nn.CUBA.desc(), post=post)
+        ...     proj(jnp.array([1.0]))
+        ...     _ = post()
+        >>> round(float(post.V.value[0]), 4)      # 2 (1 - exp(-0.1 / 10))
+        0.0199
+    """
+
+    def __init__(self, *modules: Callable, comm: Callable, out: Any, post: Dynamics, delay: Any = None,
+                 interp_method: str | None = None, name: str | None = None) -> None:
+        super().__init__(*modules, comm=comm, post=post, delay=delay, interp_method=interp_method, name=name)
+        self.out = out() if isinstance(out, Desc) else out
+        if not isinstance(self.out, SynOut):
+            raise ConfigError(f"CurrentProj out must be a synaptic output, got {self.out!r}. Fix: pass e.g. "
+                              "out=brainstate.nn.CUBA.desc().")
+        post.add_current_input(f"{self._key}.out", self.out)
+
+    def update(self, x: Any = None) -> jax.Array:
+        """Bind this step's conductance (or current) to the output, which the target calls with its ``V``."""
+        y = self._input(x)
+        self.out.bind_cond(y)
+        return y
