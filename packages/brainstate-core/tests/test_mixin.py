@@ -77,6 +77,7 @@ def test_subscript_and_isinstance_check_the_described_class():
     assert not isinstance(Expon.desc(1), ParamDescriber[Alpha])
     assert not isinstance(Expon(1), ParamDescriber[Expon])
     assert repr(Expon.desc(1, tau=2.0)) == "ParamDescriber(Expon(1, tau=2.0))"
+    assert repr(Expon.desc(jnp.ones((100, 3)), name="e")) == "ParamDescriber(Expon(f32[100,3], name='e'))"
 
 
 # -- JointTypes / OneOfTypes ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from .util._pretty_repr import PrettyAttr, PrettyRepr, PrettyType
+from .util._repr_layout import pretty_format
 
 __all__ = [
     "Mixin",
@@ -128,7 +129,7 @@ class ParamDescriber(Generic[T]):
         return isinstance(instance, ParamDescriber) and issubclass(instance.cls, self.cls)
 
     def __repr__(self) -> str:
-        items = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        items = [pretty_format(a) for a in self.args] + [f"{k}={pretty_format(v)}" for k, v in self.kwargs.items()]
         return f"ParamDescriber({self.cls.__name__}({', '.join(items)}))"
 
 
@@ -272,8 +273,6 @@ class Mode(Mixin, PrettyRepr):
         >>> Batching(32) == Batching(32), Batching(32) == Batching(16)
         (True, False)
     """
-
-    __slots__ = ("__dict__",)
 
     def _settings(self) -> tuple:
         return tuple(sorted(vars(self).items()))
