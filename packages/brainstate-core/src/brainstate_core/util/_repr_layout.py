@@ -277,17 +277,17 @@ class _Builder:
 
     def _pretty(self, obj: PrettyRepr, depth: int) -> str | _Group:
         items = iter(obj.__pretty_repr__())
-        header = next(items, None)
-        if not isinstance(header, PrettyType):
-            raise TypeError(
-                f"The first item yielded by {type(obj).__name__}.__pretty_repr__ must be a PrettyType, got {header!r}."
-            )
-        name = header.type if isinstance(header.type, str) else header.type.__name__
-        limit = self.options.max_depth
-        if id(obj) in self.active or (limit is not None and name and depth > limit):
-            return f"{name}{header.start}...{header.end}"
-        self.active.add(id(obj))
-        try:
+        try:  # read the items first, closing the generator, so its own bookkeeping ends here
+            header = next(items, None)
+            if not isinstance(header, PrettyType):
+                raise TypeError(
+                    f"The first item yielded by {type(obj).__name__}.__pretty_repr__ must be a PrettyType, "
+                    f"got {header!r}."
+                )
+            name = header.type if isinstance(header.type, str) else header.type.__name__
+            limit = self.options.max_depth
+            if id(obj) in self.active or (limit is not None and name and depth > limit):
+                return f"{name}{header.start}...{header.end}"
             entries = []
             for attr in items:
                 if not isinstance(attr, PrettyAttr):
@@ -297,6 +297,12 @@ class _Builder:
                     )
                 sep = header.value_sep if attr.key else ""
                 entries.append((f"{attr.start}{attr.key}{sep}", attr.value, attr.end, True))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+        self.active.add(id(obj))
+        try:
             group = _Group(name, header.start, header.end, [], header.empty_repr)
             self._fill(group, entries, depth + 1 if name else depth)
             return group
