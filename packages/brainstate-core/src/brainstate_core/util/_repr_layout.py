@@ -18,7 +18,6 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._state import _short_dtype
 from ._pretty_repr import PrettyAttr, PrettyRepr, PrettyType
 
 __all__ = [
@@ -230,6 +229,8 @@ def format_array_like(x: Any, short_dtypes: bool | None = None) -> str | None:
     """
     if not isinstance(x, (np.ndarray, np.generic, jax.Array, jax.ShapeDtypeStruct, jax.core.ShapedArray)):
         return None
+    from .._state import _short_dtype  # here, so that _state may use the pretty reprs without a cycle
+
     short = get_repr_options().short_dtypes if short_dtypes is None else short_dtypes
     dtype = _short_dtype(x.dtype) if short else str(x.dtype)
     if isinstance(x, (np.ndarray, np.generic)) and x.ndim == 0 and x.dtype.kind in "biufc":
