@@ -341,3 +341,63 @@ def test_flatted_and_nested_dict_methods():
     assert nested.to_pure_dict() == {"a": {"x": 1}, "b": 2} and type(nested.to_dict()["a"]) is dict
     states = NestedDict({"w": bc.ParamState(1.0), "h": bc.State(0.0)})
     assert list(states.filter(bc.ParamState)) == ["w"]
+
+
+# -- register_graph_node_type -------------------------------------------------------------------------
+class Bag:
+    """Keeps its children in a private dict that the graph cannot see without registration."""
+
+    __slots__ = ("_items", "label")
+
+    def __init__(self, label: str = "bag") -> None:
+        self._items: dict = {}
+        self.label = label
+
+
+graph.register_graph_node_type(
+    Bag,
+    flatten=lambda b: (sorted(b._items.items()), b.label),
+    set_key=lambda b, k, v: b._items.__setitem__(k, v),
+    pop_key=lambda b, k: b._items.pop(k),
+    create_empty=lambda label: Bag(label),
+    clear=lambda b: b._items.clear(),
+)
+
+
+def _bag_model():
+    w = bc.ParamState(jnp.ones(2))
+    inner = Bag("inner")
+    inner._items.update(w=w, h=bc.HiddenState(jnp.zeros(())))
+    outer = Bag("outer")
+    outer._items.update(inner=inner, again=w, n=3)
+    return outer, inner, w
+
+
+def test_a_registered_type_is_searched_copied_and_edited_with_its_functions():
+    outer, inner, w = _bag_model()
+    assert list(graph.states(outer)) == [("again",), ("inner", "h")]  # w once, under its first path
+    assert list(graph.nodes(outer)) == [(), ("inner",)]
+    assert [p for p, _ in graph.iter_node(outer)] == [("inner",), ()]
+    copy = graph.clone(outer)
+    assert type(copy) is Bag and copy.label == "outer" and copy._items["inner"].label == "inner"
+    assert copy._items["again"] is copy._items["inner"]._items["w"] and copy._items["again"] is not w
+    graphdef, values = graph.treefy_split(outer)
+    assert graphdef != graph.graphdef(Bag("other"))
+    merged = graph.treefy_merge(graphdef, values)
+    assert merged._items["again"] is merged._items["inner"]._items["w"] and merged._items["n"] == 3
+    popped = graph.pop_states(outer, bc.ParamState)
+    assert popped.to_flat() == {("again",): w}
+    assert set(inner._items) == {"h"} and set(outer._items) == {"inner", "n"}
+
+
+def test_registered_nodes_pass_through_graph_to_tree():
+    outer, _, w = _bag_model()
+    pure, found = graph.graph_to_tree([outer])
+    assert found[(0, "again")] is w
+    back = jax.jit(lambda t: graph.tree_to_graph(t)[0]._items["again"].value)(pure)
+    assert jnp.array_equal(back, w.value)
+
+
+def test_register_graph_node_type_checks_its_arguments():
+    with pytest.raises(bc.ConfigError, match=r"needs a class and five functions; not callable: \['pop_key'\]"):
+        graph.register_graph_node_type(Bag, len, len, None, len, len)

@@ -7,7 +7,9 @@
 - :class:`Node` instances and plain user objects: instances of classes defined outside the
   standard library, JAX, NumPy and SciPy, through their ``__dict__`` and ``__slots__`` (path keys:
   the attribute names, private ones included; class attributes are not searched). A class may
-  name attributes not to search in a ``_graph_skip`` class attribute (read once per class).
+  name attributes not to search in a ``_graph_skip`` class attribute (read once per class);
+- objects of a type registered with ``graph.register_graph_node_type``, through its ``flatten``
+  function (path keys: its keys), rebuilt by copies with its ``create_empty`` and ``set_key``.
 
 Anything else is a leaf and is not searched: arrays, numbers, strings, functions, classes,
 modules, and objects of the standard library (``functools.partial``, ``SimpleNamespace``, ...),
@@ -39,6 +41,7 @@ import numpy as np
 from ._errors import StateArgumentError, StateShapeError, StateUsageError
 from ._filter import FilterLike, partition
 from ._flatted import FlattedDict, _as_flat
+from ._graph_registry import REGISTRY, copy_graph
 from ._node import Node
 from ._state import State
 
@@ -47,7 +50,7 @@ __all__ = ["states", "nodes", "GraphDef", "treefy_split", "treefy_merge", "updat
 Path = tuple[Hashable, ...]
 Result = FlattedDict | tuple[FlattedDict, ...]
 
-_LEAF, _STATE, _SEQ, _DICT, _FLAT, _OBJ = range(6)
+_LEAF, _STATE, _SEQ, _DICT, _FLAT, _OBJ, _REG = range(7)  # _REG: a registered graph node type
 _OPAQUE_MODULES = frozenset({"jax", "jaxlib", "numpy", "ml_dtypes", "scipy"})
 _STDLIB_DIRS = tuple({os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")})
 _OPAQUE_TYPES = (type, types.ModuleType, jax.Array, np.ndarray, np.generic)
@@ -63,7 +66,9 @@ def _classify(tp: type) -> tuple:
     callable_instances = any("__call__" in cls.__dict__ for cls in tp.__mro__)
     shared = callable_instances or issubclass(tp, types.ModuleType) or root_module in ("jax", "jaxlib")
     info: tuple = (_LEAF, shared, frozenset(), (), False)
-    if issubclass(tp, State):
+    if tp in REGISTRY:
+        info = (_REG, True, frozenset(), (), False)
+    elif issubclass(tp, State):
         info = (_STATE, False, frozenset(), (), False)
     elif issubclass(tp, FlattedDict):
         info = (_FLAT, False, frozenset(), (), False)
@@ -139,6 +144,9 @@ def _children(obj: Any, info: tuple) -> tuple[Any, Any]:
     kind = info[0]
     if kind == _SEQ:
         return obj, range(len(obj))
+    if kind == _REG:
+        items, _ = REGISTRY[type(obj)].items(obj)
+        return dict(items), [key for key, _ in items]
     if kind != _OBJ:
         return obj, _sorted_keys(obj)
     skip, slots = info[2], info[3]
@@ -279,10 +287,12 @@ def _frozen(x: Any) -> Any:
     return x
 
 
-def _walk_full(root: Any) -> tuple[list, list, list]:
-    """States ``(path, state)``, the leaves to share when copying, and the structural signature."""
+def _walk_full(root: Any) -> tuple[list, list, list, list]:
+    """States ``(path, state)``, the leaves to share when copying, the structural signature, and
+    ``(node, impl)`` for the nodes of registered types."""
     found: list = []
     shared: list = []
+    registered: list = []
     signature: list = []
     index: dict[int, int] = {}
     info_of = _INFO.get
@@ -307,13 +317,18 @@ def _walk_full(root: Any) -> tuple[list, list, list]:
             signature.append((tp, obj.name, meta))
             return
         source, keys = _children(obj, info)
-        signature.append((tp, tuple(keys)))
+        if kind == _REG:
+            impl = REGISTRY[tp]
+            registered.append((obj, impl))
+            signature.append((tp, tuple(keys), _frozen(impl.flatten(obj)[1])))
+        else:
+            signature.append((tp, tuple(keys)))
         flat = kind == _FLAT
         for key in keys:
             visit(source[key], path + _as_path(key) if flat else path + (key,))
 
     visit(root, ())
-    return found, shared, signature
+    return found, shared, signature, registered
 
 
 def _template_state(state: State) -> State:
@@ -352,10 +367,12 @@ class GraphDef:
         (True, <class 'dict'>)
     """
 
-    __slots__ = ("_template", "_paths", "_states", "_indices", "_refs", "_shared", "_signature", "_hash")
+    __slots__ = ("_template", "_paths", "_states", "_indices", "_refs", "_shared", "_registered", "_signature",
+                 "_hash")
 
-    def __init__(self, template: Any, owned: list, refs: tuple, shared: tuple, signature: tuple):
+    def __init__(self, template: Any, owned: list, refs: tuple, shared: tuple, registered: tuple, signature: tuple):
         self._template = template
+        self._registered = registered  # ((node, impl), ...) of the template's registered-type nodes
         self._paths = tuple(path for path, _, _ in owned)
         self._states = tuple(state for _, state, _ in owned)
         self._indices = tuple(index for _, _, index in owned)
@@ -384,18 +401,13 @@ class GraphDef:
         return f"GraphDef({type(self._template).__qualname__}, {len(self._paths)} states)"
 
 
-def _state_pairs_for_copy(obj: Any) -> tuple[list, dict, list]:
-    found, shared, signature = _walk_full(obj)
-    return found, {id(x): x for x in shared}, signature
-
-
 def _split(obj: Any, memo: dict | None = None, ref_index: Any = None) -> tuple[GraphDef, list]:
     """``(graphdef, [(path, state), ...])`` of the States ``obj`` owns (see :class:`GraphDef`).
 
     Inside a split context, ``memo`` (original object id -> structural copy) and ``ref_index``
     (State -> index) persist across calls: a State met again is a reference, not an owned state.
     """
-    found, shared, signature = _walk_full(obj)
+    found, shared, signature, registered = _walk_full(obj)
     if memo is None:
         memo = {}
     for x in shared:
@@ -410,8 +422,9 @@ def _split(obj: Any, memo: dict | None = None, ref_index: Any = None) -> tuple[G
             pairs.append((path, state))
         else:
             refs.append((ref_index[state], template))
-    template_obj = copy.deepcopy(obj, memo)
-    return GraphDef(template_obj, owned, tuple(refs), tuple(shared), tuple(signature)), pairs
+    template_obj = copy_graph(obj, memo, registered)
+    templates = tuple((memo[id(node)], impl) for node, impl in registered)
+    return GraphDef(template_obj, owned, tuple(refs), tuple(shared), templates, tuple(signature)), pairs
 
 
 def _merge(graphdef: GraphDef, values: tuple, memo: dict | None = None, index_ref: dict | None = None) -> Any:
@@ -455,7 +468,7 @@ def _merge(graphdef: GraphDef, values: tuple, memo: dict | None = None, index_re
         memo[id(template)] = new
         if index_ref is not None:
             index_ref[index] = new
-    return copy.deepcopy(graphdef._template, memo)
+    return copy_graph(graphdef._template, memo, graphdef._registered)
 
 
 def treefy_split(obj: Any, *filters: FilterLike) -> tuple:
@@ -560,7 +573,8 @@ def clone(obj: Any) -> Any:
         >>> model['w'].value
         Array([0., 0.], dtype=float32)
     """
-    found, memo, _ = _state_pairs_for_copy(obj)
+    found, shared, _, registered = _walk_full(obj)
+    memo = {id(x): x for x in shared}
     for _, state in found:
         memo[id(state)] = _fresh_state(state, state.value)
-    return copy.deepcopy(obj, memo)
+    return copy_graph(obj, memo, registered)

@@ -24,6 +24,7 @@ from ._graph import (
     _INFO,
     _LEAF,
     _OBJ,
+    _REG,
     _SEQ,
     _STATE,
     GraphDef,
@@ -35,6 +36,7 @@ from ._graph import (
     _split,
     _values,
 )
+from ._graph_registry import REGISTRY
 
 __all__ = [
     "RefMap", "Static", "flatten", "unflatten", "graphdef", "treefy_states", "pop_states", "iter_leaf",
@@ -205,7 +207,7 @@ def _visit(root: Any, on_child: Any) -> None:
             child = source[key]
             cinfo = _INFO.get(type(child)) or _classify(type(child))
             cpath = path + _as_path(key) if flat else path + (key,)
-            clevel = level + 1 if cinfo[0] == _OBJ else level
+            clevel = level + 1 if cinfo[0] in (_OBJ, _REG) else level
             if on_child(obj, info, key, cpath, child, cinfo, clevel) and id(child) not in seen:
                 seen.add(id(child))
                 visit(child, cinfo, cpath, clevel)
@@ -259,6 +261,8 @@ def pop_states(node: Any, *filters: FilterLike) -> NestedDict | tuple[NestedDict
     for parent, kind, key in where:
         if kind in (_DICT, _FLAT):
             del parent[key]
+        elif kind == _REG:
+            REGISTRY[type(parent)].pop_key(parent, key)
         else:
             delattr(parent, key)
     return _one_or_tuple(popped)
@@ -336,12 +340,12 @@ def iter_node(node: Any, allowed_hierarchy: tuple[int, int] = (0, _MAX_DEPTH)) -
         for key in keys:
             child = source[key]
             cinfo = _INFO.get(type(child)) or _classify(type(child))
-            clevel = level + 1 if cinfo[0] == _OBJ else level
+            clevel = level + 1 if cinfo[0] in (_OBJ, _REG) else level
             if cinfo[0] in (_LEAF, _STATE) or id(child) in seen or clevel > hi:
                 continue
             seen.add(id(child))
             yield from visit(child, cinfo, path + _as_path(key) if flat else path + (key,), clevel)
-        if info[0] == _OBJ and info[1] and level >= lo:
+        if info[0] in (_OBJ, _REG) and info[1] and level >= lo:
             yield path, obj
 
     if info[0] not in (_LEAF, _STATE):

@@ -15,7 +15,7 @@ import jax
 
 from ._errors import StateUsageError
 from ._flatted import FlattedDict
-from ._graph import _INFO, _OBJ, _STATE, GraphDef, _classify, _collect
+from ._graph import _INFO, _OBJ, _REG, _STATE, GraphDef, _classify, _collect
 from ._graph_ops import MergeContext, SplitContext, merge_context, split_context
 
 __all__ = ["NodeStates", "graph_to_tree", "tree_to_graph"]
@@ -91,9 +91,10 @@ jax.tree_util.register_pytree_with_keys(
 
 
 def _is_graph_leaf(x: Any) -> bool:
-    """A State, or an object searched through its attributes (a Node, a plain user object)."""
+    """A State, a registered graph node, or an object searched through its attributes (a Node, a
+    plain user object) that is not a pytree."""
     kind = (_INFO.get(type(x)) or _classify(type(x)))[0]
-    return kind == _STATE or (kind == _OBJ and not _is_pytree_node(x))
+    return kind == _STATE or kind == _REG or (kind == _OBJ and not _is_pytree_node(x))
 
 
 def _is_pytree_node(x: Any) -> bool:

@@ -39,6 +39,7 @@ from ._graph_ops import pop_states as pop_states
 from ._graph_ops import split_context as split_context
 from ._graph_ops import treefy_states as treefy_states
 from ._graph_ops import unflatten as unflatten
+from ._graph_registry import register_graph_node_type as register_graph_node_type
 from ._graph_tree import NodeStates as NodeStates
 from ._graph_tree import graph_to_tree as graph_to_tree
 from ._graph_tree import tree_to_graph as tree_to_graph
