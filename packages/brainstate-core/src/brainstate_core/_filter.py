@@ -204,7 +204,14 @@ class Not(Filter):
 
 
 class Everything(Filter):
-    """Selects every entry; ``...`` means the same."""
+    """Selects every entry; ``...`` means the same.
+
+    Example:
+        >>> import brainstate_core as bc
+        >>> from brainstate_core.graph import Everything
+        >>> Everything()(('any', 'path'), bc.State(0.0))
+        True
+    """
 
     __slots__ = ()
 
@@ -216,7 +223,14 @@ class Everything(Filter):
 
 
 class Nothing(Filter):
-    """Selects no entry."""
+    """Selects no entry.
+
+    Example:
+        >>> import brainstate_core as bc
+        >>> from brainstate_core.graph import Nothing
+        >>> Nothing()(('any', 'path'), bc.State(0.0))
+        False
+    """
 
     __slots__ = ()
 
