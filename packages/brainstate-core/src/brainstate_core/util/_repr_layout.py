@@ -68,15 +68,13 @@ class ReprOptions:
     short_dtypes: bool = True
 
     def __post_init__(self) -> None:
-        for name, low in (("width", 1), ("max_depth", 0), ("max_items", 1)):
+        for name, low, optional in (("width", 1, False), ("max_depth", 0, True), ("max_items", 1, True)):
             value = getattr(self, name)
-            if name == "width" and value is None or value is not None and (not _is_int(value) or value < low):
-                none = "" if name == "width" else "None or "
-                raise ValueError(f"ReprOptions: {name} must be {none}an int >= {low}, got {value!r}.")
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+            if value is None and optional:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                kind = "None or an int" if optional else "an int"
+                raise ValueError(f"ReprOptions: {name} must be {kind} >= {low}, got {value!r}.")
 
 
 class _Local(threading.local):
