@@ -401,3 +401,33 @@ def test_registered_nodes_pass_through_graph_to_tree():
 def test_register_graph_node_type_checks_its_arguments():
     with pytest.raises(bc.ConfigError, match=r"needs a class and five functions; not callable: \['pop_key'\]"):
         graph.register_graph_node_type(Bag, len, len, None, len, len)
+
+
+# -- the GraphDef parts ---------------------------------------------------------------------------------
+def test_node_specs_show_sharing_and_cycles_by_index():
+    net = Net()
+    net.first.parent = net  # a cycle
+    gd = graph.graphdef([net, net.first])
+    assert gd.root == graph.PytreeEdge(list, ((0, graph.NodeEdge(0)), (1, graph.NodeEdge(1))))
+    specs = gd.node_specs
+    assert [(s.type, s.index, s.metadata) for s in specs] == [(Net, 0, (Net,)), (Layer, 1, (Layer,)), (Layer, 2, (Layer,))]
+    first = dict(specs[1].fields)
+    assert first["parent"] == graph.NodeEdge(0)
+    assert first["w"] == graph.StateEdge(first["w"].index, (0, "first", "w"), bc.ParamState)
+    second = dict(specs[2].fields)
+    assert second["w"] == graph.StateEdge(first["w"].index, None, bc.ParamState)  # the shared State again
+    paths = [e.path for s in specs for _, e in s.fields if isinstance(e, graph.StateEdge) and e.path is not None]
+    assert sorted(paths) == sorted(gd.paths)
+
+
+def test_node_specs_of_registered_types_leaves_and_context_references():
+    outer, _, w = _bag_model()
+    specs = graph.graphdef(outer).node_specs
+    assert [(s.type, s.metadata) for s in specs] == [(Bag, "outer"), (Bag, "inner")]
+    assert dict(specs[0].fields)["n"] == graph.StaticEdge(3)
+    ref = bc.ParamState(0.0).to_state_ref()
+    assert graph.graphdef({"r": ref}).root == graph.PytreeEdge(dict, (("r", graph.StateLeafEdge(("r",))),))
+    with graph.split_context() as (ctx, ref_index):
+        ctx.treefy_split({"w": w})
+        later, _ = ctx.treefy_split({"again": w})
+    assert later.root == graph.PytreeEdge(dict, (("again", graph.StateEdge(ref_index[w], None, bc.ParamState)),))

@@ -391,6 +391,21 @@ class GraphDef:
         """The type of the root object."""
         return type(self._template)
 
+    @property
+    def root(self) -> Any:
+        """The edge of the root object (a ``NodeEdge``, ``PytreeEdge``, ``StateEdge``, ...)."""
+        return self._parts()[0]
+
+    @property
+    def node_specs(self) -> tuple:
+        """One ``NodeSpec`` per graph node, by index (see ``brainstate.graph.NodeSpec``)."""
+        return self._parts()[1]
+
+    def _parts(self) -> tuple:
+        from ._graphdef_parts import describe
+
+        return describe(self._template, self._states, self._indices, self._refs)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GraphDef) and self._hash == other._hash and self._signature == other._signature
 

@@ -43,4 +43,10 @@ from ._graph_registry import register_graph_node_type as register_graph_node_typ
 from ._graph_tree import NodeStates as NodeStates
 from ._graph_tree import graph_to_tree as graph_to_tree
 from ._graph_tree import tree_to_graph as tree_to_graph
+from ._graphdef_parts import NodeEdge as NodeEdge
+from ._graphdef_parts import NodeSpec as NodeSpec
+from ._graphdef_parts import PytreeEdge as PytreeEdge
+from ._graphdef_parts import StateEdge as StateEdge
+from ._graphdef_parts import StateLeafEdge as StateLeafEdge
+from ._graphdef_parts import StaticEdge as StaticEdge
 from ._node import Node as Node
