@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -162,13 +161,6 @@ class PrettyMapping(PrettyRepr):
             yield PrettyAttr(repr(key), shown(value))
 
 
-class _Seen(threading.local):
-    ids: set[int] | None = None
-
-
-_SEEN = _Seen()
-
-
 def _type_header(node: Any) -> Iterator[PrettyType]:
     yield PrettyType(type=type(node))
 
@@ -184,16 +176,15 @@ def yield_unique_pretty_repr_items(
     repr_object: Callable[[Any], Iterator[PrettyType]] | None = None,
     repr_attr: Callable[[Any], Iterator[PrettyAttr]] | None = None,
 ) -> Iterator[PrettyType | PrettyAttr]:
-    """The pretty-repr items of ``node``, showing an object met again inside itself as ``Type(...)``.
+    """The pretty-repr items of ``node``: a header, then its attributes.
+
+    The layout shows an object met again inside itself (a reference cycle) as ``Type(...)``, so a
+    ``__pretty_repr__`` built on this function is safe on cyclic objects.
 
     Args:
         node: the object to describe.
         repr_object: yields the header (default: ``PrettyType(type(node))``).
         repr_attr: yields the attributes (default: the public entries of ``vars(node)``).
-
-    Yields:
-        The header, then the attributes; for a node already being shown higher up in the same repr
-        (a reference cycle), only a header whose body is ``...``.
 
     Example:
         >>> from brainstate_core.util import PrettyRepr, yield_unique_pretty_repr_items
@@ -205,19 +196,5 @@ def yield_unique_pretty_repr_items(
         >>> Node()
         Node(me=Node(...))
     """
-    outermost = _SEEN.ids is None
-    if outermost:
-        _SEEN.ids = set()
-    try:
-        if id(node) in _SEEN.ids:
-            yield PrettyType(type=type(node), empty_repr="...")
-            return
-        yield from (repr_object or _type_header)(node)
-        _SEEN.ids.add(id(node))
-        try:
-            yield from (repr_attr or _public_attrs)(node)
-        finally:
-            _SEEN.ids.discard(id(node))
-    finally:
-        if outermost:
-            _SEEN.ids = None
+    yield from (repr_object or _type_header)(node)
+    yield from (repr_attr or _public_attrs)(node)

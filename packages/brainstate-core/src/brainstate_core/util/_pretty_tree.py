@@ -18,7 +18,7 @@ Path = tuple[Hashable, ...]
 
 
 class PrettyObject(PrettyRepr):
-    """Base class whose repr lists the public instance attributes, one per line.
+    """Base class whose repr lists the public instance attributes (one per line when too wide).
 
     Override :meth:`__pretty_repr_item__` to rename or hide attributes. A reference cycle shows
     as ``Type(...)``.
