@@ -5,7 +5,7 @@ in the line width and one attribute per line, nested reprs indented, when they d
 An object opts in by subclassing :class:`PrettyRepr` and writing ``__pretty_repr__``, a generator
 that yields one :class:`PrettyType` (the header: type name and brackets) and then one
 :class:`PrettyAttr` per attribute. :func:`yield_unique_pretty_repr_items` does the common case
-(public instance attributes) and stops at reference cycles.
+(public instance attributes); the layout shows a reference cycle as ``Type(...)``.
 """
 
 from __future__ import annotations
