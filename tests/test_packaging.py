@@ -56,6 +56,20 @@ def test_versions_agree(dist: str) -> None:
     assert getattr(module, "__version__", None) == VERSION, f"{import_name(dist)}.__version__ must be {VERSION!r}"
 
 
+def test_version_is_the_upstream_api_level_targeted() -> None:
+    # docs/packaging.md "Versions": the number states which upstream release's public API we target,
+    # the one whose name lists tests/upstream_api/ holds (modules upstream dropped come from older ones).
+    levels = {}
+    for path in (ROOT / "tests" / "upstream_api").glob("*.txt"):
+        match = re.search(r"^# upstream version: (\d+\.\d+\.\d+)", path.read_text(), re.M)
+        if match:
+            levels.setdefault(match.group(1), []).append(path.stem)
+    target = max(levels, key=lambda v: tuple(map(int, v.split("."))))
+    assert len(levels[target]) >= 10, f"most name lists should come from upstream {target}: {levels}"
+    assert VERSION == target, f"the workspace version {VERSION} must be the upstream API level targeted, {target}"
+    assert re.search(rf"## Versions\n.*?\b{re.escape(VERSION)}\b", (ROOT / "docs" / "packaging.md").read_text(), re.S)
+
+
 def test_meta_pins_every_wheel_at_its_own_version() -> None:
     pins = dict(split(r) for r in project("brainstate")["dependencies"])
     assert pins == {dist: f"=={VERSION}" for dist in WHEELS}

@@ -84,4 +84,4 @@ _old = _install_deprecated(__name__)
 compile, augment, functional = _old["compile"], _old["augment"], _old["functional"]  # noqa: A001 - upstream's names
 del _install_deprecated, _old
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"

@@ -58,4 +58,4 @@ from ._trace import current_trace as current_trace
 from ._treefy import StateDictManager as StateDictManager
 from ._treefy import TreefyState as TreefyState
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"

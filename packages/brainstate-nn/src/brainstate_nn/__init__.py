@@ -200,4 +200,4 @@ for _obj in list(globals().values()):
         _obj.__module__ = __name__
 del _obj
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"

@@ -180,4 +180,4 @@ __all__ = [
     "shuffle",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"

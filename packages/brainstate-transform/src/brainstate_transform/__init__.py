@@ -31,7 +31,7 @@ from ._vmap import pmap as pmap
 from ._vmap import vmap as vmap
 from ._vmap import vmap_new_states as vmap_new_states
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 
 def get_states(fun, *args, **kwargs):
