@@ -2,6 +2,8 @@
 
 from . import environ as environ
 from . import graph as graph
+from . import mixin as mixin
+from . import typing as typing
 from . import util as util
 from ._errors import BatchAxisError as BatchAxisError
 from ._errors import BrainStateError as BrainStateError
