@@ -25,7 +25,9 @@ def _is_array(x: Any) -> bool:
 
 
 def _is_quantity(x: Any) -> bool:
-    return type(x).__module__.startswith("brainunit")
+    """A ``brainunit`` (``saiunit``) quantity, recognised without importing the optional package."""
+    cls = type(x)
+    return hasattr(cls, "mantissa") and hasattr(cls, "to_decimal") and hasattr(cls, "unit")
 
 
 class HiddenGroupState(HiddenState):
@@ -165,9 +167,7 @@ class HiddenTreeState(HiddenGroupState):
             if _is_quantity(value):
                 raise StateShapeError(f"Hidden variable {self.index2name[index]!r} of {self!r} is unitless; got {value!r}.")
             return value
-        import brainunit as u
-
-        if not isinstance(value, u.Quantity):
+        if not _is_quantity(value):
             raise StateShapeError(f"Hidden variable {self.index2name[index]!r} of {self!r} has unit {unit}; got a unitless value.")
         return value.to_decimal(unit)
 
@@ -176,9 +176,7 @@ def _split_unit(x: Any) -> tuple[Any, Any]:
     """``(magnitude, unit)``, with ``unit=None`` for plain arrays and dimensionless quantities."""
     if not _is_quantity(x):
         return x, None
-    import brainunit as u
-
-    unit = u.get_unit(x)
+    unit = x.unit
     if unit.is_unitless:
-        return u.get_magnitude(x), None
+        return x.mantissa, None
     return x.to_decimal(unit), unit

@@ -78,19 +78,52 @@ class HookError(BrainStateError):
 
 
 class HookExecutionError(HookError):
-    """A hook callback raised; the original exception is the ``__cause__``."""
+    """A hook callback raised; the original exception is the ``__cause__``.
+
+    >>> import brainstate
+    >>> s = brainstate.State(0.0)
+    >>> h = s.register_hook('read', lambda ctx: 1 / 0)
+    >>> try:
+    ...     s.value
+    ... except brainstate.HookExecutionError as e:
+    ...     type(e.__cause__).__name__
+    'ZeroDivisionError'
+    """
 
 
 class HookRegistrationError(HookError, ValueError):
-    """A hook could not be registered (unknown hook type, callback not callable, removed handle)."""
+    """A hook could not be registered (unknown hook type, callback not callable, removed handle).
+
+    >>> import brainstate
+    >>> brainstate.State(0.0).register_hook('reed', print)
+    Traceback (most recent call last):
+    ...
+    brainstate_core.HookRegistrationError: Unknown hook type 'reed'; expected one of 'read', ...
+    """
 
 
 class HookCancellationError(HookError):
-    """A ``write_before`` hook cancelled the write (``ctx.cancel = True``); the state keeps its value."""
+    """A ``write_before`` hook cancelled the write (``ctx.cancel = True``); the state keeps its value.
+
+    >>> import brainstate
+    >>> s = brainstate.State(1.0)
+    >>> h = s.register_hook('write_before', lambda ctx: setattr(ctx, 'cancel', True), name='frozen')
+    >>> s.value = 2.0
+    Traceback (most recent call last):
+    ...
+    brainstate_core.HookCancellationError: Hook 'frozen' cancelled the write of State(1.0) ...
+    >>> s.value
+    1.0
+    """
 
 
 class HookWarning(UserWarning):
-    """Issued for a failing hook when its manager's :class:`HookConfig` says ``on_error='log'``."""
+    """Issued for a failing hook when its manager's :class:`HookConfig` says ``on_error='log'``.
+
+    >>> import brainstate
+    >>> issubclass(brainstate.HookWarning, UserWarning)
+    True
+    """
 
 
 # -- contexts ------------------------------------------------------------------------------------
@@ -656,7 +689,14 @@ def register_state_hook(hook_type: HookType, callback: Callable[[HookContext], A
 
 
 def unregister_state_hook(handle: HookHandle) -> bool:
-    """Remove a global hook; ``False`` if it is not registered (see :func:`register_state_hook`)."""
+    """Remove a global hook; ``False`` if it is not registered (see :func:`register_state_hook`).
+
+    Example:
+        >>> import brainstate
+        >>> h = brainstate.register_state_hook('read', lambda ctx: None)
+        >>> brainstate.unregister_state_hook(h), brainstate.unregister_state_hook(h)
+        (True, False)
+    """
     return REGISTRY.unregister_hook(handle)
 
 

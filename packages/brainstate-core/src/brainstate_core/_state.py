@@ -108,13 +108,40 @@ _MISSING = object()
 _METADATA_ATTRIBUTES = frozenset({"tag", "tags"})
 
 
+class _MetadataAttribute:
+    """Reads metadata key ``key`` as an attribute (``State(x, unit='mV').unit``).
+
+    One is installed on :class:`State` for each metadata key ever used. A class-level descriptor,
+    not ``__getattr__``: defining ``__getattr__`` would make every attribute access of every State
+    (``_value`` included) take CPython's slow path.
+    """
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        try:
+            return obj._metadata[self.key]
+        except KeyError:
+            raise AttributeError(f"{type(obj).__name__!r} object has no attribute or metadata key {self.key!r}") from None
+
+
 def _check_metadata(cls: type, metadata: dict[str, Any]) -> None:
-    clashes = [k for k in metadata if k not in _METADATA_ATTRIBUTES and hasattr(cls, k)]
-    if clashes:
-        raise ConfigError(
-            f"{cls.__name__}(..., {clashes[0]}=...): the metadata key {clashes[0]!r} is the name of a "
-            f"{cls.__name__} attribute, so `state.{clashes[0]}` could not read it. Fix: choose another key."
-        )
+    for key in metadata:
+        if key in _METADATA_ATTRIBUTES:
+            continue
+        attribute = getattr(cls, key, _MISSING)
+        if attribute is _MISSING and not (key.startswith("__") and key.endswith("__")):
+            setattr(State, key, _MetadataAttribute(key))
+        elif not isinstance(attribute, _MetadataAttribute):
+            raise ConfigError(
+                f"{cls.__name__}(..., {key}=...): the metadata key {key!r} is the name of a {cls.__name__} "
+                f"attribute, so `state.{key}` could not read it. Fix: choose another key."
+            )
 
 
 class State:
@@ -126,8 +153,9 @@ class State:
     :class:`StateArgumentError` instead of silently freezing its value.
 
     Metadata keyword arguments are stored in :attr:`metadata`, read as attributes
-    (``State(x, unit='mV').unit``) and kept by :meth:`copy` and :meth:`replace`. A key may not be
-    the name of a State attribute (:class:`ConfigError`), except ``tag``.
+    (``State(x, unit='mV').unit``) and kept by :meth:`copy` and :meth:`replace`; change them
+    through ``state.metadata[key] = ...``. A key may not be the name of a State attribute (nor a
+    ``__dunder__`` name): :class:`ConfigError`.
 
     Args:
         value: the initial value, a pytree of arrays (or scalars).
@@ -382,17 +410,6 @@ class State:
         """The metadata keyword arguments (also readable as attributes)."""
         return self._metadata
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached when normal lookup fails: metadata keys read as attributes.
-        if not name.startswith("_"):
-            try:
-                metadata = object.__getattribute__(self, "_metadata")
-            except AttributeError:
-                metadata = {}
-            if name in metadata:
-                return metadata[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute or metadata key {name!r}")
-
     # -- hooks (see brainstate_core._hooks) -----------------------------------------------------
     @property
     def hooks(self) -> _hooks.HookManager:
@@ -453,10 +470,14 @@ class State:
             handle.remove()
 
     def __getstate__(self) -> Any:
-        # Copies (copy.copy, pickling, graph clones) do not share this state's hook manager.
+        # Copies (copy.copy, pickling, graph clones) share neither this state's hook manager nor its
+        # metadata dict (editing one copy's metadata must not change another's).
         state = super().__getstate__()
         if isinstance(state, tuple) and state[1]:
-            state[1]["_hooks"] = None
+            slots = state[1]
+            slots["_hooks"] = None
+            if "_metadata" in slots:
+                slots["_metadata"] = dict(slots["_metadata"])
         return state
 
     @property
