@@ -21,6 +21,13 @@ same spikes bit for bit and the comparison measures only how the state is thread
 * brainstate: the state lives in HiddenStates of a module whose ``update()`` reads and writes
   them, looped with ``transform.for_loop`` inside ``transform.jit``. The connectivity is a
   read-only ``State``, so both programs receive it as a runtime input.
+
+:class:`KitCOBA` (``benchmarks/bench_coba.py``) is the same network built from the spiking kit
+instead: one ``nn.LIFRef`` population, two ``nn.AlignPostProj`` with ``nn.Expon`` synapses and
+``nn.COBA`` outputs, on the same synapses as ``nn.SparseConn`` (event-driven) or ``nn.Linear``
+(dense). Its membrane step is the kit's exponential Euler and its reset comes at the start of the
+next step (``brainstate_nn._neurons``), so its spikes are not those of :func:`dynamics`; it is the
+same model on the same synapses.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ class Network:
         self.k_i = max(1, round(P_CONN * self.n_i))
         pre_e = rng.integers(0, self.n_e, (n, self.k_e), dtype=np.int32)
         pre_i = rng.integers(0, self.n_i, (n, self.k_i), dtype=np.int32)
+        self.pre_e, self.pre_i = pre_e, pre_i
         if conn == "gather":
             self.conn = {"pre_e": jnp.asarray(pre_e), "pre_i": jnp.asarray(pre_i)}
         else:  # a synapse drawn twice counts twice, as in the gather form
@@ -190,3 +198,52 @@ def ours_batched(net: Network, copies: int, v0: jax.Array) -> tuple[COBA, Callab
         return T.jit(T.vmap(loop, in_states=hidden, axis_size=copies))
 
     return model, make_runner
+
+
+# -- the spiking kit -----------------------------------------------------------------------------
+def kit_pairs(net: Network) -> tuple[np.ndarray, ...]:
+    """``(pre_e, post_e, pre_i, post_i)``: the synapses of ``net`` (fixed in-degree) as explicit pairs."""
+    post_e = np.repeat(np.arange(net.n), net.pre_e.shape[1])
+    post_i = np.repeat(np.arange(net.n), net.pre_i.shape[1])
+    return net.pre_e.ravel(), post_e, net.pre_i.ravel(), post_i
+
+
+class KitCOBA(Base):
+    """The network of ``net`` from ``brainstate.nn``: ``LIFRef`` + two ``AlignPostProj`` (``conn``: event or dense)."""
+
+    def __init__(self, net: Network, conn: str = "event") -> None:
+        super().__init__()
+        n, self.n_e = net.n, net.n_e
+        self.N = nn.LIFRef(n, R=1.0, tau=TAU_M, tau_ref=T_REF, V_th=V_TH, V_reset=V_RESET, V_rest=V_REST,
+                           V_initializer=net.v0, spk_reset="hard")
+        pre_e, post_e, pre_i, post_i = kit_pairs(net)
+        self.E = nn.AlignPostProj(comm=_kit_comm(net.n_e, n, pre_e, post_e, W_E, conn), syn=nn.Expon.desc(n, tau=TAU_E),
+                                  out=nn.COBA.desc(E=E_E), post=self.N)
+        self.I = nn.AlignPostProj(comm=_kit_comm(net.n_i, n, pre_i, post_i, W_I, conn), syn=nn.Expon.desc(n, tau=TAU_I),
+                                  out=nn.COBA.desc(E=E_I), post=self.N)
+
+    def update(self) -> jax.Array:
+        spike = self.N.spike
+        self.E(spike[: self.n_e])
+        self.I(spike[self.n_e:])
+        return self.N(I_B)
+
+
+def _kit_comm(n_pre: int, n: int, pre: np.ndarray, post: np.ndarray, w: float, conn: str) -> Any:
+    if conn == "event":
+        return nn.SparseConn(n_pre, n, pre, post, conn_weight=w)
+    dense = np.zeros((n_pre, n), np.float32)
+    np.add.at(dense, (pre, post), w)
+    return nn.Linear(n_pre, n, w_init=dense, b_init=None)
+
+
+def kit_runner(model: KitCOBA, steps: int) -> Callable[[], jax.Array]:
+    """Jitted ``run() -> spike count per step`` of the kit network (``environ`` dt set inside)."""
+    import brainstate_core as bc
+
+    @T.jit
+    def run():
+        with bc.environ.context(dt=DT):
+            return T.for_loop(lambda i: model.update().sum(), jnp.arange(steps))
+
+    return run

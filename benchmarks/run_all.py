@@ -25,6 +25,7 @@ SCENARIOS = {
     "spiking": "bench_spiking.py",
     "spiking_vmap": "bench_spiking_vmap.py",
     "lif_network": "bench_lif_network.py",
+    "coba_kit": "bench_coba.py",
     "build": "bench_build.py",
     "hlo": "bench_hlo.py",
     "memory": "bench_memory.py",

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--duration", type=float, default=1000.0)
     p.add_argument("--models", default="coba,cuba")
-    p.add_argument("--out", type=Path, default=ROOT / "validation" / "results")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = p.parse_args(argv)
     nn = kit.nn
     rows, failed = {}, []
