@@ -222,8 +222,8 @@ CATALOGUE: list[Misuse] = [
            lambda: brainstate.random.bernoulli(1.5)),
     Misuse("random-low-high", brainstate.RandomParameterError, r"uniform\(\): low <= high; got low=2.0, high=1.0",
            lambda: brainstate.random.uniform(2.0, 1.0)),
-    Misuse("random-seed", brainstate.RandomParameterError, r"seed must satisfy 0 <= seed < 2\*\*32, got -1",
-           lambda: brainstate.random.RandomState(-1)),
+    Misuse("random-seed", brainstate.RandomParameterError, r"a seed must fit in a 64-bit signed integer "
+           r"\(-2\*\*63 <= seed < 2\*\*63\), got 18446744073709551616", lambda: brainstate.random.RandomState(2**64)),
     Misuse("random-traced-size", brainstate.RandomParameterError, r"normal\(\): the size must be static.*static_argnums",
            lambda: T.jit(lambda n: brainstate.random.normal(size=n))(3)),
     Misuse("random-bad-key", brainstate.RandomParameterError, r"expected one PRNG key.*got an array of dtype float32 "
@@ -252,8 +252,8 @@ CATALOGUE: list[Misuse] = [
            r"environ.context\(dt=...\)", brainstate.environ.get_dt),
     Misuse("missing-key", brainstate.EnvironKeyError, r"'my_key' is not set.*environ.set\(my_key=...\)",
            lambda: brainstate.environ.get("my_key")),
-    Misuse("bad-precision", brainstate.EnvironValueError, r"precision=8 is not supported. Use one of 64, 32, 16 or 'bf16'",
-           lambda: brainstate.environ.set(precision=8)),
+    Misuse("bad-precision", brainstate.EnvironValueError, r"precision=128 is not supported. Use one of 64, 32, 16, 8 or "
+           r"'bf16'", lambda: brainstate.environ.set(precision=128)),
     Misuse("pop-precision", brainstate.EnvironValueError, r"'precision' cannot be removed",
            lambda: brainstate.environ.pop("precision")),
     # -- JitErrorIf ----------------------------------------------------------------------------------------
