@@ -127,3 +127,41 @@ def test_update_without_input_raises():
         proj = nn.DeltaProj(comm=nn.OneToOne(3), post=nn.LIF(3))
         with pytest.raises(bc.ConfigError, match=r"got no input.*prefetch"):
             proj()
+
+
+class Recurrent(nn.Module):
+    """A recurrent LIF population through one AlignPostProj (CUBA), with a delay; comm is given."""
+
+    def __init__(self, comm, n):
+        super().__init__()
+        self.N = nn.LIF(n, R=1.0, tau=10.0, V_th=1.0, spk_reset="soft")
+        self.proj = nn.AlignPostProj(comm=comm, syn=nn.Expon.desc(n, tau=5.0), out=nn.CUBA.desc(), post=self.N,
+                                     delay=1.0)
+
+    def __call__(self, x):
+        self.proj(self.N.spike)
+        self.N(x)
+        return self.N.V.value
+
+
+def test_gradient_through_a_recurrent_network_equals_the_dense_one():
+    """BPTT through 100 steps of surrogate spikes: event-driven synapses give the dense network's gradient."""
+    n = 40
+    conn = nn.EventFixedProb(n, n, 0.3, include_self=False, seed=4)
+    w = np.random.default_rng(1).uniform(0.0, 0.4, conn.n_synapses)
+    sparse = nn.SparseConn(n, n, conn.pre, conn.post, conn_weight=w)
+    dense = nn.Linear(n, n, w_init=np.asarray(sparse.to_dense()), b_init=None)
+    drive = jnp.asarray(np.random.default_rng(2).uniform(1.0, 4.0, (100, n)), jnp.float32)
+    grads = {}
+    for name, comm in (("sparse", sparse), ("dense", dense)):
+        with bc.environ.context(dt=0.5):
+            net = nn.init_all_states(Recurrent(comm, n))
+
+            def loss(net=net):
+                return T.for_loop(net, drive)[-1].sum()
+
+            grads[name] = T.grad(loss, grad_states=comm.weight)()
+    g_sparse = np.asarray(grads["sparse"])[sparse.pre, sparse._slot]
+    g_dense = np.asarray(grads["dense"]["weight"])[sparse.pre, sparse.post]
+    assert np.abs(g_dense).max() > 0
+    np.testing.assert_allclose(g_sparse, g_dense, rtol=1e-3, atol=1e-5)

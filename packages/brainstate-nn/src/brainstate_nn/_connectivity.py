@@ -12,9 +12,9 @@ Each layer maps the spikes (or any values) of ``in_size`` presynaptic sources to
   seed gives the same synapses on every machine;
 * :class:`OneToOne` and :class:`AllToAll`.
 
-**Event-driven.** The active sources are found (``x != 0``, O(n_pre)) and their rows are added in
-chunks of ``chunk`` sources in a ``while_loop`` that stops after the last active one, so a step
-costs O(n_pre + spikes x synapses per source). The value of a source multiplies its row, so graded
+**Event-driven.** The active sources (``x != 0``) are taken ``chunk`` at a time with ``lax.top_k``
+and their rows are added, in a ``while_loop`` that stops after the last active one, so a step
+costs O(n_pre) to find them plus O(spikes x synapses per source) to add them. The value of a source multiplies its row, so graded
 inputs work too. Gradients (reverse mode) with respect to the weights and the input come from a
 ``custom_vjp`` whose backward pass is the dense (or per-synapse) product, O(synapses); under
 ``vmap`` the loop runs until the busiest lane is done.
@@ -37,45 +37,44 @@ from ._utils import Size, as_size
 
 __all__ = ["EventLinear", "SparseConn", "EventFixedProb", "FixedNumConn", "OneToOne", "AllToAll"]
 
-_CHUNK = 32
+_CHUNK = 16
 _KAIMING = init.KaimingNormal()
 
 
 # -- the event-driven kernels ------------------------------------------------------------------
-def _active(x: jax.Array, chunk: int) -> tuple[jax.Array, jax.Array]:
-    """The indices of the non-zero entries (padded with ``len(x)`` to a multiple of ``chunk``) and their count."""
-    n = x.shape[0]
-    size = -(-n // chunk) * chunk
-    active = x != 0
-    return jnp.nonzero(active, size=size, fill_value=n)[0], active.sum()
+def _event_loop(x: jax.Array, chunk: int, out: jax.Array, add: Any) -> jax.Array:
+    """``add(acc, idx, vals)`` over the non-zero entries of ``x``, ``chunk`` of them per iteration.
 
+    Each iteration takes the next ``chunk`` active sources with ``lax.top_k`` of the mask of those
+    not done yet (on CPU several times cheaper than ``jnp.nonzero``); picks that are not active (or
+    already done) get the value 0. The loop stops when every active source is done.
+    """
+    chunk = min(chunk, x.shape[0])
+    dtype = out.dtype
 
-def _chunks(order: jax.Array, count: jax.Array, chunk: int, out: jax.Array, add: Any) -> jax.Array:
     def cond(carry):
-        return carry[0] * chunk < count
+        return carry[0].any()
 
     def body(carry):
-        c, acc = carry
-        return c + 1, add(acc, jax.lax.dynamic_slice_in_dim(order, c * chunk, chunk))
+        left, acc = carry
+        idx = jax.lax.top_k(left.astype(jnp.float32), chunk)[1]
+        vals = jnp.where(left[idx], x[idx].astype(dtype), 0)
+        return left.at[idx].set(False), add(acc, idx, vals)
 
-    return jax.lax.while_loop(cond, body, (jnp.asarray(0, count.dtype), out))[1]
+    return jax.lax.while_loop(cond, body, (x != 0, out))[1]
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
 def _sparse_event(x: jax.Array, weight: jax.Array, post: jax.Array, n_post: int, chunk: int) -> jax.Array:
     """``y[post[i, k]] += x[i] w[i, k]`` over the active ``i`` (``post == n_post`` marks padding)."""
-    order, count = _active(x, chunk)
     dtype = jnp.result_type(x.dtype, weight.dtype)
-    xs = jnp.concatenate([x.astype(dtype), jnp.zeros(1, dtype)])
-    rows = jnp.concatenate([post, jnp.full((1, post.shape[1]), n_post, post.dtype)])
     per_synapse = weight.ndim == 2
-    w = jnp.concatenate([weight, jnp.zeros((1, weight.shape[1]), weight.dtype)]) if per_synapse else weight
 
-    def add(acc, idx):
-        vals = xs[idx][:, None] * (w[idx] if per_synapse else w)
-        return acc.at[rows[idx]].add(jnp.broadcast_to(vals, (idx.shape[0], rows.shape[1])), mode="drop")
+    def add(acc, idx, vals):
+        vals = vals[:, None] * (weight[idx] if per_synapse else weight)
+        return acc.at[post[idx]].add(jnp.broadcast_to(vals, (idx.shape[0], post.shape[1])), mode="drop")
 
-    return _chunks(order, count, chunk, jnp.zeros(n_post, dtype), add)
+    return _event_loop(x, chunk, jnp.zeros(n_post, dtype), add)
 
 
 def _sparse_fwd(x, weight, post, n_post, chunk):
@@ -98,15 +97,8 @@ _sparse_event.defvjp(_sparse_fwd, _sparse_bwd)
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _dense_event(x: jax.Array, weight: jax.Array, chunk: int) -> jax.Array:
     """``x @ weight`` reading only the rows of the non-zero ``x``."""
-    order, count = _active(x, chunk)
     dtype = jnp.result_type(x.dtype, weight.dtype)
-    xs = jnp.concatenate([x.astype(dtype), jnp.zeros(1, dtype)])
-
-    def add(acc, idx):
-        rows = jnp.take(weight, idx, axis=0, mode="fill", fill_value=0)
-        return acc + xs[idx] @ rows
-
-    return _chunks(order, count, chunk, jnp.zeros(weight.shape[1], dtype), add)
+    return _event_loop(x, chunk, jnp.zeros(weight.shape[1], dtype), lambda acc, idx, vals: acc + vals @ weight[idx])
 
 
 def _dense_fwd(x, weight, chunk):
