@@ -11,6 +11,15 @@ from ._autograd import vjp as vjp
 from ._conditions import cond as cond
 from ._conditions import ifelse as ifelse
 from ._conditions import switch as switch
+from ._jaxpr_build import eqns_to_closed_jaxpr as eqns_to_closed_jaxpr
+from ._jaxpr_build import eqns_to_jaxpr as eqns_to_jaxpr
+from ._jaxpr_build import inline_jit as inline_jit
+from ._jaxpr_optim import common_subexpression_elimination as common_subexpression_elimination
+from ._jaxpr_optim import constant_fold as constant_fold
+from ._jaxpr_optim import dead_code_elimination as dead_code_elimination
+from ._jaxpr_optim import optimize_jaxpr as optimize_jaxpr
+from ._jaxpr_simplify import algebraic_simplification as algebraic_simplification
+from ._jaxpr_simplify import copy_propagation as copy_propagation
 from ._jit import jit as jit
 from ._loops import checkpointed_for_loop as checkpointed_for_loop
 from ._loops import checkpointed_scan as checkpointed_scan
