@@ -162,7 +162,7 @@ class EventLinear(Module):
         >>> import brainstate_nn as nn, jax.numpy as jnp
         >>> layer = nn.EventLinear(3, 2, weight=jnp.array([[1., 2.], [3., 4.], [5., 6.]]))
         >>> layer(jnp.array([True, False, True]))
-        Array([ 6.,  8.], dtype=float32)
+        Array([6., 8.], dtype=float32)
     """
 
     def __init__(self, in_size: Size, out_size: Size, weight: Any = _KAIMING, chunk: int = _CHUNK,

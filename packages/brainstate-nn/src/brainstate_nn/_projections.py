@@ -206,7 +206,7 @@ class CurrentProj(Projection):
         >>> with bc.environ.context(dt=0.1):
         ...     post = nn.init_all_states(nn.LIF(1, tau=10.0, V_th=100.0))
         ...     proj = nn.CurrentProj(comm=nn.OneToOne(1, 2.0), out=nn.CUBA.desc(), post=post)
-        ...     proj(jnp.array([1.0]))
+        ...     _ = proj(jnp.array([1.0]))
         ...     _ = post()
         >>> round(float(post.V.value[0]), 4)      # 2 (1 - exp(-0.1 / 10))
         0.0199
