@@ -89,7 +89,7 @@ def test_tag_keyword_and_add_tag_combine():
 
 # -- catch_new_states --------------------------------------------------------------------------------
 def test_catch_new_states_queries_and_exclusion():
-    with bc.catch_new_states("new", state_to_exclude=bc.ParamState) as catcher:
+    with bc.catch_new_states(state_tag="new", state_to_exclude=bc.ParamState) as catcher:
         h = bc.HiddenState(jnp.zeros(2))
         w = bc.ParamState(jnp.ones(2))
         d = bc.DelayState(jnp.zeros(3))
@@ -316,3 +316,14 @@ def test_new_names_are_exported_and_documented(name):
     assert obj.__doc__
     if not (isinstance(obj, type) and issubclass(obj, Warning | bc.HookError) and obj is not bc.HookError):
         assert ">>>" in obj.__doc__
+
+
+def test_metadata_survives_graph_split_merge_and_clone():
+    model = {"w": bc.ParamState(jnp.ones(2), name="w", unit="mV", tag="p")}
+    graphdef, values = bc.graph.treefy_split(model)
+    merged = bc.graph.treefy_merge(graphdef, values)
+    cloned = bc.graph.clone(model)
+    for new in (merged["w"], cloned["w"]):
+        assert new is not model["w"] and (new.name, new.unit, new.tag) == ("w", "mV", "p")
+        new.metadata["unit"] = "V"
+        assert model["w"].unit == "mV"

@@ -302,7 +302,7 @@ class catch_new_states:
     """Collect (and optionally tag) every State created inside the block.
 
     Args:
-        tag: a tag given to every caught state when the block ends (upstream's ``state_tag``).
+        state_tag: a tag given to every caught state when the block ends.
         state_to_exclude: a filter (see ``brainstate.graph.to_predicate``); the states it matches
             are dropped from the catch when the block ends, and not tagged.
 
@@ -315,8 +315,8 @@ class catch_new_states:
         (True, 'hidden', None, True, False)
     """
 
-    def __init__(self, tag: str | None = None, state_to_exclude: Any = None) -> None:
-        self.tag = tag
+    def __init__(self, state_tag: str | None = None, state_to_exclude: Any = None) -> None:
+        self.state_tag = state_tag
         self.state_to_exclude = state_to_exclude
         self.states: list[State] = []
 
@@ -330,9 +330,9 @@ class catch_new_states:
         if self.state_to_exclude is not None:
             excluded = to_predicate(self.state_to_exclude)
             self.states[:] = [s for s in self.states if not excluded((), s)]
-        if self.tag is not None:
+        if self.state_tag is not None:
             for state in self.states:
-                state.tag = self.tag
+                state.tag = self.state_tag
 
     def get_states(self) -> list[State]:
         """The caught states, in creation order."""
