@@ -12,6 +12,8 @@ import jax.numpy as jnp
 from brainstate_core import State, StateUsageError
 from brainstate_core.internal import peek, read_values
 
+from ._debug import nan_checked
+from ._options import reject_unknown
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import describe, fun_name, is_state, normalize_argnums
 
@@ -137,14 +139,15 @@ class GradFunction(_Differentiated):
     _name = "grad"
 
     def __init__(self, fun: Callable, grad_states: Any = None, argnums: int | Sequence[int] | None = None,
-                 has_aux: bool = False, return_value: bool = False, check_states: bool = True, **kwargs: Any) -> None:
+                 has_aux: bool = False, return_value: bool = False, check_states: bool = True,
+                 debug_nan: bool = False, **kwargs: Any) -> None:
+        reject_unknown(f"brainstate.transform.{self._name}", kwargs, self._transform, ("fun", "argnums", "has_aux"))
         super().__init__(fun, grad_states, argnums, has_aux, check_states)
         self.return_value = return_value
+        self.debug_nan = debug_nan
         self._transform_kwargs = kwargs
 
-    @staticmethod
-    def _transform(fun: Callable, **kwargs: Any) -> Callable:
-        return jax.grad(fun, **kwargs)
+    _transform = staticmethod(jax.grad)
 
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -153,6 +156,9 @@ class GradFunction(_Differentiated):
             # pure(grad values, other values, *args): the user's argument i is at position i + 2.
             argnums = ((0,) if self._grad_states else ()) + tuple(i + 2 for i in self._arg_tuple)
             transformed = self._transform(pure, argnums=argnums, has_aux=True, **self._transform_kwargs)
+            if self.debug_nan:  # report NaN/Inf in the derivatives, with the primitive that made them
+                transformed = nan_checked(transformed, f"the {self._name} of {fun_name(self._sf.fun)}",
+                                          lambda out: {"derivative": self._arrange(out[0])})
             grads, (value, aux, new) = transformed(read_values(self._grad_states), other_values, *args)
             return states, new, (grads, value, aux)
 
@@ -237,6 +243,10 @@ _COMMON_ARGS = """
         return_value: also return the function's value: ``(derivatives, value[, aux])``.
         check_states: raise :class:`StateUsageError` for a grad state the function never uses
             (``False`` gives zeros instead).
+        debug_nan: raise :class:`DebugNanError` naming the primitive that produced a NaN when a
+            derivative holds NaN/Inf (see :func:`debug_nan`).
+        **kwargs: options of the matching ``jax`` function (``holomorphic``, ``allow_int``); an
+            unknown keyword is a ``TypeError`` when the transformation is built.
 
     Writes to other States inside ``fun`` persist after the call.
 """

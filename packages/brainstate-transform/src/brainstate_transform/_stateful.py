@@ -84,6 +84,21 @@ class _Aborts(threading.local):
 _ABORTS = _Aborts()
 
 
+class _Discovering(threading.local):
+    """How deep this thread is in discovery runs (:meth:`StatefulFunction._discover`), whose results are dropped."""
+
+    depth = 0
+
+    def __enter__(self) -> None:
+        self.depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        self.depth -= 1
+
+
+DISCOVERING = _Discovering()
+
+
 def aborts() -> int:
     """How many attempts that may have left traced work in an enclosing trace were aborted, this thread."""
     return _ABORTS.count
@@ -258,7 +273,7 @@ class StatefulFunction:
         try:
             # Writes that the attempt makes outside the traced function (a RandomState handing
             # keys to vmap lanes) are undone by this trace.
-            with StateTrace(check_tracers=False):
+            with StateTrace(check_tracers=False), DISCOVERING:
                 jax.eval_shape(abstract)
         except _Rediscover as signal:
             release_traces(signal)

@@ -20,6 +20,7 @@ from brainstate_core.internal import (
     write_without_hooks,
 )
 
+from ._options import reject_unknown
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name, is_state
 
@@ -292,6 +293,8 @@ def pmap(
         >>> brainstate.transform.pmap(lambda x: x * 2)(jnp.ones(n)).shape == (n,)
         True
     """
+
+    reject_unknown("brainstate.transform.pmap", pmap_kwargs, jax.pmap, ("fun", "in_axes", "out_axes", "axis_name"))
 
     def mapper(f, *, in_axes, out_axes, axis_name, axis_size):
         return jax.pmap(f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, **pmap_kwargs)
