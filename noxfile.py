@@ -14,6 +14,8 @@ canonical name. Interpreters that are not installed are skipped, not failed.
     nox -s bench                      # benchmarks/ against plain JAX (docs/benchmarks.md)
     nox -s checking_leaks             # the suite with JAX's tracer-leak checker on
     nox -s fuzz                       # 3,000 random stateful programs, three ways (tests/test_fuzz_transforms.py)
+    nox -s ecosystem                  # braintools and brainpy.state run on this brainstate (tests/ecosystem/)
+    nox -s units                      # brainunit Quantities through the transforms (tests/test_brainunit_interop.py)
 
 Arguments after ``--`` go to pytest (or ruff / scripts/check_build.py), e.g.
 ``nox -s tests-3.11 -- packages/brainstate-core -x``.
@@ -222,6 +224,78 @@ def validate(session: nox.Session) -> None:
     install_workspace(session)
     session.install("brian2", "cython")
     session.run("python", "validation/brette2007_brian2.py", *session.posargs, env={"JAX_PLATFORMS": "cpu"})
+
+
+# Libraries built on upstream brainstate, at the versions last checked (docs/packaging.md, "Ecosystem"),
+# installed with --no-deps so that pip cannot replace this brainstate with upstream's. brainpy_state 0.2.0
+# is an empty package that raises ImportError (retired for brainpy>=2.9, unreleased); brainpy 2.8.2 needs 0.1.x.
+ECOSYSTEM = ["braintools==0.3.0", "brainpy==2.8.2", "brainpy_state==0.1.0", "brainevent==0.2.1"]
+# Their requirements other than brainstate and each other, from the wheels' METADATA, installed normally.
+ECOSYSTEM_DEPS = ["brainunit>=0.3.0", "optax", "matplotlib", "msgpack", "scipy", "typing_extensions", "tqdm"]
+ECOSYSTEM_SMOKE = {"braintools": "tests/ecosystem/smoke_braintools.py", "brainpy.state": "tests/ecosystem/smoke_brainpy.py"}
+OUR_BRAINSTATE = """
+import importlib.metadata as md, pathlib, sys
+import brainstate, brainstate_core
+root, want = pathlib.Path(sys.argv[1]), sys.argv[2]
+for dist in ["brainstate", "brainstate-core", "brainstate-transform", "brainstate-random", "brainstate-nn"]:
+    assert md.version(dist) == want, f"{dist} {md.version(dist)} is installed, not this workspace's {want}"
+for module in (brainstate, brainstate_core):
+    assert pathlib.Path(module.__file__).resolve().is_relative_to(root), f"{module.__name__} comes from {module.__file__}"
+print(f"brainstate {brainstate.__version__} is this checkout's ({pathlib.Path(brainstate.__file__).parent})")
+"""
+
+
+@nox.session(python=PYTHONS[0])
+def ecosystem(session: nox.Session) -> None:
+    """braintools and brainpy.state, built on upstream brainstate, import and run on this brainstate.
+
+    Installs the workspace, then ECOSYSTEM with ``--no-deps`` and their other requirements
+    (ECOSYSTEM_DEPS), checks that the installed brainstate is still this checkout's and that ``pip check``
+    is content, then runs the smoke programs in tests/ecosystem/ (braintools' Adam and metrics on a
+    brainstate.nn model; a brainpy.state LIF population). A library that cannot import because this
+    brainstate lacks names it uses is reported as ``<library>: missing names ...``; the session fails
+    unless every smoke program passed.
+    """
+    install_workspace(session)
+    session.install(*ECOSYSTEM_DEPS)
+    session.install("--no-deps", *ECOSYSTEM)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    session.run("python", "-c", OUR_BRAINSTATE, str(ROOT), version)
+    if session.venv_backend == "uv":
+        session.run("uv", "pip", "check")
+    else:
+        session.run("python", "-m", "pip", "check")
+    results = {}
+    for library, script in ECOSYSTEM_SMOKE.items():
+        # 3 and 4: tests/ecosystem/_missing.py's MISSING_NAMES and INCOMPATIBLE; 1: a check failed.
+        output = session.run("python", script, silent=True, success_codes=[0, 1, 3, 4],
+                             env={"JAX_PLATFORMS": "cpu"}) or ""
+        print(output, flush=True)
+        missing = re.findall(rf"^MISSING-NAMES {re.escape(library)}: (.*)$", output, re.M)
+        stopped = re.findall(rf"^STOPPED-ON {re.escape(library)}: (.*)$", output, re.M)
+        if re.search(rf"^{re.escape(library)}: OK$", output, re.M):
+            results[library] = "OK"
+        elif missing or stopped:
+            results[library] = "; ".join([*(f"missing names {m}" for m in missing), *(f"then fails: {s}" for s in stopped)])
+        else:
+            results[library] = "failed (output above)"
+    summary = "\n".join(f"{library}: {result}" for library, result in results.items())
+    session.log("ecosystem:\n" + summary)
+    if any(result != "OK" for result in results.values()):
+        session.error("not every library runs on this brainstate:\n" + summary)
+
+
+@nox.session(python=PYTHONS[0])
+def units(session: nox.Session) -> None:
+    """brainunit Quantities through brainstate's transformations and environ (tests/test_brainunit_interop.py).
+
+    The main suite runs these tests too (brainunit is in TEST_DEPS) but skips them where brainunit is
+    absent; here brainunit is required, so a missing or broken brainunit fails instead of skipping.
+    """
+    install_workspace(session)
+    session.run("python", "-c", "import brainunit; print('brainunit', brainunit.__version__)")
+    run_pytest(session, "tests/test_brainunit_interop.py",
+               env={"JAX_PLATFORMS": "cpu", "BRAINSTATE_REQUIRE_BRAINUNIT": "1"})
 
 
 # Sessions to come, each next to the tree it drives:
