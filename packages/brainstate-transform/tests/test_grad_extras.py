@@ -185,3 +185,17 @@ def test_bounded_while_loop_errors():
     with pytest.raises(bc.StateUsageError, match="condition .* wrote .*those writes would be lost"):
         T.bounded_while_loop(writes, lambda x: x + 1, 0.0, max_steps=3)
     assert float(s.value) == 0.0
+
+
+def test_a_failing_trace_leaves_the_states_unchanged():
+    s = bc.State(jnp.zeros(()))
+
+    def body(x):
+        s.value = s.value + 1.0
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        T.bounded_while_loop(lambda x: x < 3, body, 0.0, max_steps=4)
+    with pytest.raises(ValueError, match="boom"):
+        T.fwd_grad(lambda x: body(x) + x, key=0)(1.0)
+    assert float(s.value) == 0.0

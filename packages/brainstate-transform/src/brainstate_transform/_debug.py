@@ -15,7 +15,7 @@ from jax.extend.core import Primitive
 from jax.interpreters import batching, mlir
 
 from brainstate_core import BrainStateError
-from brainstate_core.internal import is_tracer, read_values
+from brainstate_core.internal import contains_tracer, is_tracer, read_values
 
 from ._stateful import Known, StatefulFunction, boundary
 
@@ -127,12 +127,14 @@ def _report(error: Any, watched: Any, what: str) -> None:
     """Raise :class:`DebugNanError` if ``watched`` holds NaN/Inf: now, or when the compiled program runs."""
     flag = _bad_flag(watched)
     if not is_tracer(flag):
-        if bool(flag):
+        if not bool(flag):
+            return
+        if not contains_tracer((error, watched)):
             raise DebugNanError(_message(error, watched, what))
-        return
 
     def fail(err: Any, values: Any) -> None:
-        raise DebugNanError(_message(err, values, what))
+        if bool(_bad_flag(values)):  # under vmap this runs once per lane: only a bad lane reports
+            raise DebugNanError(_message(err, values, what))
 
     # Only a failing run pays for the transfer to the host.
     jax.lax.cond(flag, lambda: jax.debug.callback(fail, error, watched, ordered=True), lambda: None)
