@@ -1,6 +1,8 @@
 """The jaxpr tools: building jaxprs from equations, the optimisation passes, code generation, drawing."""
 
 import random
+import sys
+import types
 
 import jax
 import jax.extend.core as jc
@@ -15,10 +17,16 @@ from brainstate.transform import (
     constant_fold,
     copy_propagation,
     dead_code_elimination,
+    draw,
+    draw_dot_graph,
     eqns_to_closed_jaxpr,
     eqns_to_jaxpr,
+    fn_to_python_code,
     inline_jit,
+    jaxpr_to_python_code,
     optimize_jaxpr,
+    register_prim_handler,
+    view_pydot,
 )
 
 PASSES = {
@@ -281,3 +289,161 @@ def test_misuse_raises_input_error(call, message):
     closed = jax.make_jaxpr(lambda x: jnp.sin(x))(1.0)
     with pytest.raises(brainstate.InputError, match=message):
         call(closed.jaxpr)
+
+
+# --- Python code from jaxprs ----------------------------------------------------------------------------
+
+def run_source(source, name, *args, **kwargs):
+    namespace = {}
+    exec(compile(source, "<generated>", "exec"), namespace)
+    return namespace[name](*args, **kwargs)
+
+
+def assert_same(got, want):
+    got, want = jax.tree.leaves(got), jax.tree.leaves(want)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+
+
+X, Y = jnp.array([0.5, -1.0, 2.0]), jnp.array([3.0, 4.0, -5.0])
+CODE_CASES = {
+    "arithmetic": lambda x, y: (jnp.sin(x) * y + 1.0, x / y - x ** 3, jnp.maximum(x, y)),
+    "constants": lambda x, y: x + jnp.array([1.0, -0.0, np.inf]) + jnp.arange(30.0).reshape(10, 3).sum(0),
+    "cond": lambda x, y: jax.lax.cond(x.sum() > 0, lambda a: a * 2, lambda a: -a, y),
+    "while": lambda x, y: jax.lax.while_loop(lambda s: s[0] < 5, lambda s: (s[0] + 1, s[1] * x), (0, y)),
+    "nested_jit": lambda x, y: jax.jit(lambda a: jax.jit(jnp.cos)(a) * 2)(x) + y,
+    "custom_jvp": lambda x, y: jax.nn.relu(x) + jax.nn.softplus(y),
+    "reductions": lambda x, y: (jnp.sum(x), jnp.max(y), jnp.argmax(x), jnp.cumsum(y), jnp.all(x > 0)),
+    "shapes": lambda x, y: (jnp.concatenate([x, y]).reshape(2, 3).T, x[1:], jnp.where(x > 0, x, y), x @ y,
+                            jnp.outer(x, y)[::-1], jnp.expand_dims(x, 0).squeeze(0)),
+    "indexing": lambda x, y: (jax.lax.dynamic_slice(x, (1,), (2,)), jax.lax.dynamic_update_slice(x, y[:1], (2,)),
+                              jnp.pad(x, 1), jnp.clip(x, 0, 1)),
+    "dtypes": lambda x, y: ((x * 3).astype(jnp.int32) & 6, x.astype(jnp.bfloat16) * 2, jnp.round(y * 0.3),
+                            (x.astype(jnp.int32) << 2) ^ 1, ~(x > 0)),
+    "checkpoint": lambda x, y: jax.checkpoint(lambda a: jnp.sin(a) * a)(x) + y,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CODE_CASES))
+def test_jaxpr_to_python_code_reproduces_the_function(case):
+    f = CODE_CASES[case]
+    source = jaxpr_to_python_code(jax.make_jaxpr(f)(X, Y), "generated")
+    want = f(X, Y)
+    assert_same(run_source(source, "generated", X, Y), want)
+    assert_same(run_source(source, "generated", X, Y), want)  # twice: nothing is left over from a run
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fn_to_python_code_reproduces_random_programs(seed):
+    f, args = random_program(seed)
+    source = fn_to_python_code(f, *args)
+    got = run_source(source, "f", *args)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(f(*args)), strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+
+
+def test_fn_to_python_code_takes_pytree_arguments_like_the_function():
+    def loss(params, x, *, scale):
+        return jnp.sum(params["w"] * x + params["b"]) * scale
+
+    params = {"w": jnp.ones(3), "b": jnp.zeros(3)}
+    source = fn_to_python_code(loss, params, X, scale=2.0)
+    np.testing.assert_allclose(run_source(source, "loss", params, X, scale=2.0), loss(params, X, scale=2.0))
+
+
+def test_generated_names_are_identifiers():
+    source = fn_to_python_code(lambda x: x + 1.0, X)
+    assert "def generated_function(v0):" in source
+    assert "def class_(" not in jaxpr_to_python_code(jax.make_jaxpr(jnp.sin)(X), "class")
+
+
+def test_register_prim_handler_adds_a_rule():
+    closed = jax.make_jaxpr(lambda x: jax.lax.top_k(x, 2))(X)
+    with pytest.raises(brainstate.InputError, match=r"no rule for the primitive 'top_k'.*register_prim_handler"):
+        jaxpr_to_python_code(closed)
+    register_prim_handler("top_k", lambda eqn, args: f"lax.top_k({args[0]}, {eqn.params['k']})")
+    assert_same(run_source(jaxpr_to_python_code(closed, "f"), "f", X), jax.lax.top_k(X, 2))
+
+
+def test_register_prim_handler_checks_the_handler():
+    with pytest.raises(brainstate.InputError, match=r"handler for 'sin' must be callable, got str"):
+        register_prim_handler("sin", "jnp.sin")
+
+
+@pytest.mark.skipif(UNIFIED, reason="JAX >= 0.12 has no open jaxpr with constants")
+def test_jaxpr_to_python_code_refuses_unbound_constants():
+    c = jnp.asarray(np.random.default_rng(0).normal(size=3), dtype=jnp.float32)
+    closed = jax.make_jaxpr(lambda x: x * c)(X)
+    with pytest.raises(brainstate.InputError, match=r"open Jaxpr with 1 constvar\(s\).*pass the ClosedJaxpr"):
+        jaxpr_to_python_code(closed.jaxpr)
+
+
+# --- drawing ----------------------------------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pydot's parser on new pyparsing
+@pytest.mark.parametrize(("collapse", "clusters", "boxes", "edges"), [(True, 0, 2, 4), (False, 1, 3, 6)])
+def test_draw_builds_a_graph_of_the_computation(collapse, clusters, boxes, edges):
+    pydot = pytest.importorskip("pydot")
+    inner = jax.jit(lambda x: jnp.sin(x) - 1.0)
+    graph = draw(lambda x, y: inner(x * y), collapse_primitives=collapse)(X, Y)
+    parsed = pydot.graph_from_dot_data(graph.to_string())[0]  # valid DOT
+    assert len(parsed.get_subgraph_list()) == clusters
+    nodes = graph.get_nodes() + [n for c in graph.get_subgraph_list() for n in c.get_nodes()]
+    labels = [n.get_label() for n in nodes]
+    assert sum(n.get("shape") == "box" for n in nodes) == boxes
+    assert '"in0\\nf32[3]"' in labels and '"out0"' in labels
+    assert len(graph.get_edges()) + sum(len(c.get_edges()) for c in graph.get_subgraph_list()) == edges
+
+
+def test_draw_dot_graph_without_avals():
+    pytest.importorskip("pydot")
+    graph = draw_dot_graph(jax.make_jaxpr(lambda x: (x, jnp.cos(x)))(X), show_avals=False)
+    assert [n.get_label() for n in graph.get_nodes()] == ['"in0"', '"cos"', '"out0"', '"out1"']
+
+
+MISSING = r"needs pydot, which is not installed\. Fix: `pip install 'brainstate-transform\[graph\]'`"
+
+
+@pytest.mark.parametrize("call", [lambda: draw(jnp.sin), lambda: draw_dot_graph(jax.make_jaxpr(jnp.sin)(X))])
+def test_drawing_without_pydot_names_the_extra(monkeypatch, call):
+    monkeypatch.setitem(sys.modules, "pydot", None)  # import pydot now raises ImportError
+    with pytest.raises(brainstate.BrainStateError, match=MISSING) as info:
+        call()
+    assert isinstance(info.value, ImportError)
+
+
+class _Graph:
+    def __init__(self, error=None):
+        self.error = error
+
+    def create_png(self):
+        if self.error:
+            raise self.error
+        return b"png"
+
+
+def _fake_ipython(monkeypatch, shown):
+    display = types.ModuleType("IPython.display")
+    display.Image = lambda data: ("image", data)
+    display.display = shown.append
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    monkeypatch.setitem(sys.modules, "IPython.display", display)
+
+
+def test_view_pydot_shows_the_png(monkeypatch):
+    shown = []
+    _fake_ipython(monkeypatch, shown)
+    view_pydot(_Graph())
+    assert shown == [("image", b"png")]
+
+
+def test_view_pydot_names_what_is_missing(monkeypatch):
+    _fake_ipython(monkeypatch, [])
+    with pytest.raises(brainstate.BrainStateError, match=r"needs the Graphviz `dot` program.*graphviz"):
+        view_pydot(_Graph(FileNotFoundError("dot")))
+    monkeypatch.setitem(sys.modules, "IPython.display", None)
+    with pytest.raises(brainstate.BrainStateError, match=r"needs IPython\. Fix: `pip install ipython`"):
+        view_pydot(_Graph())

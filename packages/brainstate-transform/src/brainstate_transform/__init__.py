@@ -35,6 +35,12 @@ from ._inspect import named_call as named_call
 from ._jaxpr_build import eqns_to_closed_jaxpr as eqns_to_closed_jaxpr
 from ._jaxpr_build import eqns_to_jaxpr as eqns_to_jaxpr
 from ._jaxpr_build import inline_jit as inline_jit
+from ._jaxpr_code import fn_to_python_code as fn_to_python_code
+from ._jaxpr_code import jaxpr_to_python_code as jaxpr_to_python_code
+from ._jaxpr_code import register_prim_handler as register_prim_handler
+from ._jaxpr_draw import draw as draw
+from ._jaxpr_draw import draw_dot_graph as draw_dot_graph
+from ._jaxpr_draw import view_pydot as view_pydot
 from ._jaxpr_optim import common_subexpression_elimination as common_subexpression_elimination
 from ._jaxpr_optim import constant_fold as constant_fold
 from ._jaxpr_optim import dead_code_elimination as dead_code_elimination
