@@ -19,7 +19,7 @@ import numpy as np
 from brainstate_core import InputError
 
 __all__ = ["eqns_to_jaxpr", "eqns_to_closed_jaxpr", "inline_jit", "Program", "split", "closed_of", "literal",
-           "fresh_var", "is_var", "debug_info", "finish", "run_pass", "rename_inputs", "rename_atoms", "DropVar"]
+           "fresh_var", "is_var", "debug_info", "finish", "run_pass", "rewrite", "pass_doc", "rename_inputs", "rename_atoms", "DropVar"]
 
 # JAX >= 0.12: one Jaxpr type that carries its own constants.
 _UNIFIED = jc.ClosedJaxpr is jc.Jaxpr
@@ -259,6 +259,37 @@ def eqns_to_closed_jaxpr(
 
 def run_pass(pass_: Callable[[Program], Program], jaxpr: Any, who: str) -> Any:
     return pass_(split(jaxpr, who)).build()
+
+
+PASS_DOC = """Args:
+        jaxpr: a ``Jaxpr`` or ``ClosedJaxpr``.
+
+    Returns:
+        A jaxpr of the same kind, with the same inputs, computing the same outputs."""
+
+
+def pass_doc(fn: Callable) -> Callable:
+    """Fill the ``{pass_doc}`` line of a pass's docstring with the Args and Returns every pass shares."""
+    fn.__doc__ = fn.__doc__.replace("{pass_doc}", PASS_DOC)
+    return fn
+
+
+def rewrite(program: Program, rule: Callable[[jc.JaxprEqn], Sequence[Any] | None]) -> Program:
+    """Apply ``rule`` to each equation in order (its inputs renamed by earlier rewrites).
+
+    ``rule`` returns ``None`` to keep the equation, or the atoms (earlier variables or literals) to
+    read instead of its outputs, dropping it.
+    """
+    eqns: list = []
+    subst: dict = {}
+    for eqn in program.eqns:
+        eqn = rename_inputs(eqn, subst)
+        replacement = rule(eqn)
+        if replacement is None:
+            eqns.append(eqn)
+        else:
+            subst.update(zip(eqn.outvars, replacement))
+    return finish(program, eqns, subst)
 
 
 def finish(program: Program, eqns: list, subst: dict) -> Program:

@@ -27,7 +27,9 @@ from ._jaxpr_build import (
     fresh_var,
     is_var,
     literal,
+    pass_doc,
     rename_inputs,
+    rewrite,
     run_pass,
     split,
 )
@@ -104,6 +106,7 @@ def _constant_fold(program: Program) -> Program:
     return finish(program.replace(constvars=constvars, consts=consts), eqns, subst)
 
 
+@pass_doc
 def constant_fold(jaxpr: Any) -> Any:
     """Compute, now, the equations whose inputs are all known, and use their values instead.
 
@@ -112,11 +115,7 @@ def constant_fold(jaxpr: Any) -> Any:
     equation). Equations with effects, loops, branches, callbacks, and operations whose result is
     bigger than their inputs (``iota``, ``broadcast_in_dim``) are left to the program.
 
-    Args:
-        jaxpr: a ``Jaxpr`` or ``ClosedJaxpr``.
-
-    Returns:
-        A jaxpr of the same kind.
+    {pass_doc}
 
     Example:
         >>> import jax, jax.numpy as jnp, brainstate
@@ -140,16 +139,13 @@ def _dead_code_elimination(program: Program) -> Program:
     return finish(program, kept[::-1], {})
 
 
+@pass_doc
 def dead_code_elimination(jaxpr: Any) -> Any:
     """Remove the equations none of whose outputs reach the jaxpr's outputs (and that have no effects).
 
     Unused constants of a ``ClosedJaxpr`` are dropped too; inputs always stay.
 
-    Args:
-        jaxpr: a ``Jaxpr`` or ``ClosedJaxpr``.
-
-    Returns:
-        A jaxpr of the same kind.
+    {pass_doc}
 
     Example:
         >>> import jax, jax.numpy as jnp, brainstate
@@ -183,20 +179,18 @@ def _cse_key(eqn: jc.JaxprEqn) -> Any:
 
 def _common_subexpression_elimination(program: Program) -> Program:
     seen: dict = {}
-    eqns, subst = [], {}
-    for eqn in program.eqns:
-        eqn = rename_inputs(eqn, subst)
+
+    def rule(eqn: jc.JaxprEqn) -> list | None:
         key = _cse_key(eqn)
         earlier = None if key is None else seen.get(key)
-        if earlier is not None:
-            subst.update(zip(eqn.outvars, earlier))
-            continue
-        if key is not None:
+        if earlier is None and key is not None:
             seen[key] = eqn.outvars
-        eqns.append(eqn)
-    return finish(program, eqns, subst)
+        return earlier
+
+    return rewrite(program, rule)
 
 
+@pass_doc
 def common_subexpression_elimination(jaxpr: Any) -> Any:
     """Compute each operation once: an equation repeating an earlier one reuses its outputs.
 
@@ -204,11 +198,7 @@ def common_subexpression_elimination(jaxpr: Any) -> Any:
     same variables or equal literals. Equations with effects and random or host callbacks are never
     merged; nested jaxprs in parameters are compared by identity.
 
-    Args:
-        jaxpr: a ``Jaxpr`` or ``ClosedJaxpr``.
-
-    Returns:
-        A jaxpr of the same kind.
+    {pass_doc}
 
     Example:
         >>> import jax, jax.numpy as jnp, brainstate

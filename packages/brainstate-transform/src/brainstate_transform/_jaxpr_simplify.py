@@ -8,7 +8,7 @@ import jax
 import jax.extend.core as jc
 import numpy as np
 
-from ._jaxpr_build import Program, finish, is_var, literal, rename_inputs, run_pass
+from ._jaxpr_build import Program, is_var, literal, pass_doc, rewrite, run_pass
 
 __all__ = ["copy_propagation", "algebraic_simplification"]
 
@@ -28,27 +28,17 @@ def _is_copy(eqn: jc.JaxprEqn) -> bool:
 
 
 def _copy_propagation(program: Program) -> Program:
-    eqns, subst = [], {}
-    for eqn in program.eqns:
-        eqn = rename_inputs(eqn, subst)
-        if _is_copy(eqn):
-            subst[eqn.outvars[0]] = eqn.invars[0]
-        else:
-            eqns.append(eqn)
-    return finish(program, eqns, subst)
+    return rewrite(program, lambda eqn: eqn.invars if _is_copy(eqn) else None)
 
 
+@pass_doc
 def copy_propagation(jaxpr: Any) -> Any:
     """Read the original wherever a copy was read, and drop the copy.
 
     A copy is a ``copy``, a ``device_put`` to no particular device, or a ``convert_element_type`` whose
     output has exactly its input's type (dtype, weak type and sharding).
 
-    Args:
-        jaxpr: a ``Jaxpr`` or ``ClosedJaxpr``.
-
-    Returns:
-        A jaxpr of the same kind.
+    {pass_doc}
 
     Example:
         >>> import jax, jax.numpy as jnp, brainstate
@@ -106,17 +96,14 @@ def _simplified(eqn: jc.JaxprEqn) -> Any:
 
 
 def _algebraic_simplification(program: Program) -> Program:
-    eqns, subst = [], {}
-    for eqn in program.eqns:
-        eqn = rename_inputs(eqn, subst)
+    def rule(eqn: jc.JaxprEqn) -> list | None:
         replacement = _simplified(eqn)
-        if replacement is None:
-            eqns.append(eqn)
-        else:
-            subst[eqn.outvars[0]] = replacement
-    return finish(program, eqns, subst)
+        return None if replacement is None else [replacement]
+
+    return rewrite(program, rule)
 
 
+@pass_doc
 def algebraic_simplification(jaxpr: Any) -> Any:
     """Apply arithmetic identities that hold exactly: ``x * 1``, ``x / 1``, ``x - 0`` and the like.
 
@@ -126,11 +113,7 @@ def algebraic_simplification(jaxpr: Any) -> Any:
     not ``0`` when ``x`` is infinite or NaN, so neither is rewritten). A rule applies only when the
     kept operand has the result's shape and dtype.
 
-    Args:
-        jaxpr: a ``Jaxpr`` or ``ClosedJaxpr``.
-
-    Returns:
-        A jaxpr of the same kind.
+    {pass_doc}
 
     Example:
         >>> import jax, jax.numpy as jnp, brainstate
