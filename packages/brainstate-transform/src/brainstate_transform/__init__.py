@@ -38,6 +38,7 @@ from ._jaxpr_build import inline_jit as inline_jit
 from ._jaxpr_code import fn_to_python_code as fn_to_python_code
 from ._jaxpr_code import jaxpr_to_python_code as jaxpr_to_python_code
 from ._jaxpr_code import register_prim_handler as register_prim_handler
+from ._jaxpr_draw import MissingDependencyError as MissingDependencyError
 from ._jaxpr_draw import draw as draw
 from ._jaxpr_draw import draw_dot_graph as draw_dot_graph
 from ._jaxpr_draw import view_pydot as view_pydot
