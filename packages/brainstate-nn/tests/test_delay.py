@@ -126,3 +126,27 @@ def test_bad_reads_raise():
     with pytest.raises(bc.InputError, match=r"no buffer yet.*init_all_states"):
         with bc.environ.context(dt=DT):
             nn.Delay(jnp.zeros(1), time=0.1).update(jnp.ones(1))
+
+
+class Counter(nn.Dynamics):
+    def init_state(self, batch_size=None, **kw):
+        self.init_hidden("n", 0.0, batch_size)
+
+    def update(self):
+        self.n.value = self.n.value + 1
+
+
+@pytest.mark.parametrize("t, steps", [(0.0, 0), (0.1, 1), (0.4, 4)])
+def test_prefetch_delay_is_a_ring_buffer_too(t, steps):
+    with bc.environ.context(dt=DT):
+        c = nn.init_all_states(Counter(2))
+        late = c.prefetch("n").delay.at(t)
+        longest = c.prefetch("n").delay.at(0.4)  # the buffer holds 5 values; 12 calls wrap it around
+        out = T.jit(lambda: T.for_loop(lambda i: (c(), late(), longest())[1:], jnp.arange(12)))()
+    np.testing.assert_allclose(out[0][:, 0], np.maximum(np.arange(1, 13) - steps, 0))
+    np.testing.assert_allclose(out[1][:, 0], np.maximum(np.arange(1, 13) - 4, 0))
+
+
+def test_prefetch_delay_not_a_multiple_of_dt_raises():
+    with bc.environ.context(dt=DT), pytest.raises(bc.ConfigError, match=r"0.25 ms of Counter.n is not a multiple"):
+        nn.init_all_states(Counter(1)).prefetch("n").delay.at(0.25)

@@ -11,7 +11,7 @@ two registries, summed at every step:
 * **delta inputs** (:meth:`Dynamics.add_delta_input`): added to the state after integration (jumps).
 
 :meth:`Dynamics.prefetch` names a variable to read from outside, now or ``t`` ms ago
-(``prefetch('V').delay.at(2.0)``), through a small history buffer recorded by ``__call__``.
+(``prefetch('V').delay.at(2.0)``), through a small ring buffer recorded by ``__call__``.
 
 The clock: :func:`get_dt` is ``environ`` ``dt`` in ms (a brainunit Quantity is converted);
 :func:`get_t` and :func:`get_i` read the current time and step index when a loop sets them.
@@ -340,8 +340,10 @@ class Dynamics(Module):
                 pass  # the states do not exist yet: init_state makes the buffer
 
     def _init_history(self, item: str) -> None:
+        """A ring buffer of the last values of ``item`` (zeros) and the position of the newest one."""
         value = jnp.asarray(self._item_value(item))
         self.set_state(f"_history_{item}", jnp.zeros((self._histories[item] + 1, *value.shape), value.dtype))
+        self.set_state(f"_history_pos_{item}", jnp.asarray(0, jnp.int32))
 
     def _init_histories(self) -> None:
         for item in self._histories:
@@ -349,9 +351,10 @@ class Dynamics(Module):
 
     def _record_histories(self) -> None:
         for item in self._histories:
-            buf = self.__dict__[f"_history_{item}"]
+            buf, pos = self.__dict__[f"_history_{item}"], self.__dict__[f"_history_pos_{item}"]
             new = jnp.asarray(self._item_value(item), buf.value.dtype)
-            buf.value = jnp.concatenate([new[None], buf.value[:-1]], axis=0)
+            pos.value = (pos.value + 1) % buf.value.shape[0]
+            buf.value = jax.lax.dynamic_update_index_in_dim(buf.value, new, pos.value, 0)
 
     def extra_repr(self) -> str:
         return f"in_size={self.in_size if len(self.in_size) > 1 else self.in_size[0]}"
@@ -422,14 +425,21 @@ class PrefetchDelay(Node):
         self.module, self.item = module, item
 
     def at(self, t: Any) -> DelayedRead:
-        """A reader of the value ``round(t / dt)`` calls of the module ago (``environ`` ``dt`` must be set).
+        """A reader of the value ``t / dt`` calls of the module ago (``environ`` ``dt`` must be set).
 
-        The history starts filled with zeros; ``at(0)`` is the current value.
+        ``t`` must be a whole number of steps; the history starts filled with zeros; ``at(0)`` is the
+        current value. For rounding or interpolation, use :class:`brainstate.nn.StateWithDelay`.
         """
         t = to_plain(t, "time", "delay")
         if isinstance(t, jax.core.Tracer) or not float(t) >= 0:
             raise ConfigError(f"A delay must be a concrete time >= 0 (ms), got {t!r}. Fix: pass e.g. at(1.5).")
-        steps = int(round(float(t) / get_dt()))
+        dt = get_dt()
+        ratio = float(t) / dt
+        steps = int(round(ratio))
+        if abs(ratio - steps) > 1e-6 * max(1.0, ratio):
+            raise ConfigError(f"The delay {float(t):g} ms of {type(self.module).__name__}.{self.item} is not a multiple "
+                              f"of dt = {dt:g} ms. Fix: pass a multiple of dt, or use brainstate.nn.StateWithDelay("
+                              "module, item, interp_method='round' or 'linear_interp').")
         self.module._register_history(self.item, steps)
         return DelayedRead(self.module, self.item, steps)
 
@@ -447,7 +457,8 @@ class DelayedRead(Node):
         if buf is None:
             raise InputError(f"The history of {type(self.module).__name__}.{self.item} does not exist yet. Fix: call "
                              "brainstate.nn.init_all_states(model) before running it.")
-        return buf.value[self.steps]
+        pos = self.module.__dict__[f"_history_pos_{self.item}"].value
+        return jax.lax.dynamic_index_in_dim(buf.value, (pos - self.steps) % buf.value.shape[0], 0, False)
 
     def __repr__(self) -> str:
         return f"DelayedRead({type(self.module).__name__}.{self.item}, steps={self.steps})"
