@@ -18,6 +18,7 @@ from ._errors import StateArgumentError as StateArgumentError
 from ._errors import StateShapeError as StateShapeError
 from ._errors import StateUsageError as StateUsageError
 from ._errors import TraceContextError as TraceContextError
+from ._fake_state import FakeState as FakeState
 from ._hidden import HiddenGroupState as HiddenGroupState
 from ._hidden import HiddenTreeState as HiddenTreeState
 from ._hooks import GlobalHookRegistry as GlobalHookRegistry
@@ -44,7 +45,6 @@ from ._hooks import unregister_state_hook as unregister_state_hook
 from ._node import Node as Node
 from ._state import BatchState as BatchState
 from ._state import DelayState as DelayState
-from ._state import FakeState as FakeState
 from ._state import HiddenState as HiddenState
 from ._state import LongTermState as LongTermState
 from ._state import ParamState as ParamState

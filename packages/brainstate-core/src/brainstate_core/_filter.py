@@ -95,13 +95,15 @@ class OfType(Filter):
 
 
 class WithTag(Filter):
-    """Selects objects whose ``tag`` attribute equals ``tag`` (``State(x, tag='hidden')``).
+    """Selects objects that have the tag ``tag``: ``State(x, tag='hidden')``, or one given it by
+    ``add_tag`` (objects without ``has_tag``: their ``tag`` attribute equals ``tag``).
 
     Example:
         >>> import brainstate_core as bc
         >>> from brainstate_core.graph import WithTag
-        >>> WithTag('hidden')((), bc.State(0.0, tag='hidden'))
-        True
+        >>> s = bc.State(0.0, tag='hidden'); s.add_tag('fast')
+        >>> WithTag('hidden')((), s), WithTag('fast')((), s), WithTag('slow')((), s)
+        (True, True, False)
     """
 
     __slots__ = ("tag",)
@@ -110,6 +112,9 @@ class WithTag(Filter):
         self.tag = tag
 
     def __call__(self, path: Path, value: AnyType) -> bool:
+        has_tag = getattr(value, "has_tag", None)
+        if callable(has_tag):
+            return bool(has_tag(self.tag))
         return getattr(value, "tag", None) == self.tag
 
     def _fields(self) -> tuple:

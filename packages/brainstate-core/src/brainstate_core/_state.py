@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import jax
@@ -13,6 +12,7 @@ import numpy as np
 
 from . import _hooks
 from ._errors import BatchAxisError, ConfigError, StateArgumentError, TraceContextError
+from ._state_hooks import StateHookMethods
 from ._trace import _ABSENT, LOCAL, SWITCH, _contains_tracer, _note_raw_owner, _raw_owner_is_current, peek
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "HiddenState",
     "BatchState",
     "DelayState",
-    "FakeState",
     "maybe_state",
 ]
 
@@ -144,7 +143,7 @@ def _check_metadata(cls: type, metadata: dict[str, Any]) -> None:
             )
 
 
-class State:
+class State(StateHookMethods):
     """A mutable variable that brainstate transformations find and thread through JAX.
 
     Read and write it through :attr:`value`; the value can be any pytree of arrays. Two States are
@@ -410,65 +409,6 @@ class State:
         """The metadata keyword arguments (also readable as attributes)."""
         return self._metadata
 
-    # -- hooks (see brainstate_core._hooks) -----------------------------------------------------
-    @property
-    def hooks(self) -> _hooks.HookManager:
-        """This state's :class:`HookManager` (made at the first use)."""
-        if self._hooks is None:
-            self._hooks = _hooks.HookManager()
-        return self._hooks
-
-    def register_hook(self, hook_type: _hooks.HookType, callback: Callable[[_hooks.HookContext], Any],
-                      priority: int = 0, name: str | None = None, enabled: bool = True) -> _hooks.HookHandle:
-        """Run ``callback`` on this state's ``hook_type`` operations; see :func:`register_state_hook`.
-
-        Example:
-            >>> import brainstate
-            >>> s = brainstate.State(1.0)
-            >>> h = s.register_hook('write_after', lambda ctx: print('now', ctx.value))
-            >>> s.value = 2.0
-            now 2.0
-            >>> s.unregister_hook(h), s.has_hooks()
-            (True, False)
-        """
-        return self.hooks.register_hook(hook_type, callback, priority, name, enabled)
-
-    def unregister_hook(self, handle: _hooks.HookHandle) -> bool:
-        """Remove one of this state's hooks; ``False`` if it is not registered here."""
-        return self._hooks is not None and self._hooks.unregister_hook(handle)
-
-    def list_hooks(self, hook_type: _hooks.HookType | None = None) -> list[_hooks.Hook]:
-        """This state's hooks (of ``hook_type``, if given)."""
-        return [] if self._hooks is None else self._hooks.get_hooks(hook_type)
-
-    def clear_hooks(self, hook_type: _hooks.HookType | None = None) -> None:
-        """Remove this state's hooks (of ``hook_type`` only, if given)."""
-        if self._hooks is not None:
-            self._hooks.clear_hooks(hook_type)
-
-    def has_hooks(self, hook_type: _hooks.HookType | None = None) -> bool:
-        """Whether this state has an enabled hook of its own (for ``hook_type``, if given)."""
-        return self._hooks is not None and self._hooks.has_hooks(hook_type)
-
-    @contextlib.contextmanager
-    def temporary_hook(self, hook_type: _hooks.HookType, callback: Callable[[_hooks.HookContext], Any],
-                       priority: int = 0) -> Iterator[_hooks.HookHandle]:
-        """A hook registered for the duration of a ``with`` block.
-
-        Example:
-            >>> import brainstate
-            >>> s = brainstate.State(1.0)
-            >>> with s.temporary_hook('read', lambda ctx: print('read')):
-            ...     _ = s.value
-            read
-            >>> _ = s.value
-        """
-        handle = self.register_hook(hook_type, callback, priority)
-        try:
-            yield handle
-        finally:
-            handle.remove()
-
     def __getstate__(self) -> Any:
         # Copies (copy.copy, pickling, graph clones) share neither this state's hook manager nor its
         # metadata dict (editing one copy's metadata must not change another's).
@@ -619,33 +559,6 @@ class DelayState(ShortTermState):
     """
 
     __slots__ = ()
-
-
-class FakeState:
-    """A value holder with a State's ``value`` and ``name`` that no transformation tracks.
-
-    Use it where code expects something with a ``.value`` but the value is a constant (or is
-    threaded by hand). It is not a :class:`State`: reads and writes are not recorded, so a
-    transformation neither threads it nor restores it; under a transformation it keeps whatever
-    is written, tracers included, so write only values that may outlive the trace.
-
-    Example:
-        >>> import brainstate, jax.numpy as jnp
-        >>> f = brainstate.FakeState(jnp.ones(2), name='c')
-        >>> f.value = f.value * 2
-        >>> f, isinstance(f, brainstate.State)
-        (FakeState(f32[2], name='c'), False)
-    """
-
-    __slots__ = ("value", "name")
-
-    def __init__(self, value: Any, name: str | None = None) -> None:
-        self.value = value
-        self.name = name
-
-    def __repr__(self) -> str:
-        name = f", name={self.name!r}" if self.name is not None else ""
-        return f"FakeState({format_value(self.value)}{name})"
 
 
 def maybe_state(val: Any) -> Any:

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from brainstate_core import State, StateUsageError
-from brainstate_core.internal import is_dead, is_tracer, peek
+from brainstate_core.internal import is_dead, is_tracer, peek, read_without_hooks, write_without_hooks
 
 from ._common import Kernel, RandomParameterError, as_raw_key, check_key, seed_to_key
 from ._continuous import ContinuousSamplers
@@ -212,8 +212,9 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
     # -- the vmap batching hook --------------------------------------------------------------
     def to_lanes(self, axis_size: int) -> tuple[Any, int | None]:
         """Give each of ``axis_size`` vmap lanes its own key, and keep one that no lane uses."""
-        new, lanes = _split_many(self.value, n=int(axis_size))
-        self.value = new
+        # vmap's own bookkeeping, not the user's code: no state hooks run (as for the other states)
+        new, lanes = _split_many(read_without_hooks(self), n=int(axis_size))
+        write_without_hooks(self, new)
         return lanes, 0
 
     def from_lanes(self, value: Any, batched: bool, axis_size: int) -> None:
