@@ -447,3 +447,24 @@ def test_the_examples_of_the_hook_errors_run():
         for test in tests:
             runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+@pytest.mark.parametrize("where", ["eager", "jit", "grad"])
+def test_a_failing_write_after_hook_undoes_the_write(where):
+    import brainstate
+
+    s = brainstate.State(jnp.array(1.0))
+    handle = s.register_hook("write_after", lambda ctx: 1 / 0)
+
+    def write():
+        s.value = s.value + 1.0
+        return s.value
+
+    run = {"eager": write, "jit": brainstate.transform.jit(write),
+           "grad": brainstate.transform.grad(lambda: write() * 2.0, grad_states=s)}[where]
+    with pytest.raises(brainstate.HookExecutionError, match=r"\(write_after\).*raised ZeroDivisionError"):
+        run()
+    assert float(s.value) == 1.0
+    handle.remove()
+    run()
+    assert float(s.value) == 2.0

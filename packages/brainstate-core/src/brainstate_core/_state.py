@@ -226,6 +226,8 @@ class State(StateHookMethods):
         hooked = SWITCH.on
         if hooked:
             value, old, after = _hooks.before_write(self, value)
+            if after:
+                return self._write_then_hooks(value, old, after)
         traces = LOCAL.traces
         if traces:
             traces[-1].write(self, value)
@@ -234,8 +236,25 @@ class State(StateHookMethods):
         else:
             self._value = value
             self._dead = False
-        if hooked and after:
+
+    def _write_then_hooks(self, value: Any, old: Any, after: Any) -> None:
+        """A write followed by write_after hooks; if a hook raises, the write is undone (nothing is lost)."""
+        traces = LOCAL.traces
+        if traces:
+            traces[-1].write(self, value)
+        elif _contains_tracer(value) and not _raw_owner_is_current(self):
+            raise TraceContextError(self._tracer_message())
+        else:
+            before = self._value, self._dead
+            self._value, self._dead = value, False
+        try:
             _hooks.after_write(self, value, old, after)
+        except BaseException:
+            if traces:
+                traces[-1].write(self, old)
+            else:
+                self._value, self._dead = before
+            raise
 
     def _traced_read(self, trace: Any) -> Any:
         overlay = LOCAL.overlay
