@@ -22,8 +22,8 @@ COMPLETE = ["brainstate", "brainstate.environ", "brainstate.graph", "brainstate.
             "brainstate.util.filter", "brainstate.util.struct", "brainstate.mixin", "brainstate.typing"]
 # module -> (names present now, the issue that brings the rest)
 FLOORS = {
-    "brainstate.transform": (28, 14),
-    "brainstate.nn": (100, 15),
+    "brainstate.transform": (63, 14),
+    "brainstate.nn": (107, 15),
     "brainstate.nn.init": (14, 15),
     "brainstate.interop": (0, 15),
     "brainstate.surrogate": (2, 17),
