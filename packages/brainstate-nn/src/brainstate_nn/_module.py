@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from brainstate_core import HiddenState, ParamState, State, graph
+from brainstate_core import HiddenState, ParamState, State, catch_new_states, graph
 from brainstate_core.internal import FilterLike
 
 from ._repr import module_html, module_repr
@@ -101,6 +101,26 @@ class Module(graph.Node):
 
     def reset_state(self, *args: Any, **kwargs: Any) -> None:
         """Reset the short-term States (called by :func:`reset_all_states`)."""
+
+    def init_all_states(self, *args: Any, state_tag: str | None = None, **kwargs: Any) -> Any:
+        """:func:`init_all_states` of this module, as a method (upstream's spelling); returns the
+        :func:`~brainstate.catch_new_states` catcher of the States it created (tagged ``state_tag``).
+
+        Example:
+            >>> import brainstate, jax.numpy as jnp
+            >>> class Counter(brainstate.nn.Module):
+            ...     def init_state(self):
+            ...         self.count = brainstate.ShortTermState(jnp.zeros(2))
+            >>> len(Counter().init_all_states().get_states())
+            1
+        """
+        with catch_new_states(state_tag) as catcher:
+            init_all_states(self, *args, **kwargs)
+        return catcher
+
+    def reset_all_states(self, *args: Any, **kwargs: Any) -> None:
+        """:func:`reset_all_states` of this module, as a method (upstream's spelling)."""
+        reset_all_states(self, *args, **kwargs)
 
     def set_state(self, name: str, value: Any, state_type: type[S] = HiddenState, **metadata: Any) -> S:
         """Put ``value`` in the State attribute ``name``, creating it only if needed.

@@ -55,6 +55,12 @@ from ._loops import for_loop as for_loop
 from ._loops import fori_loop as fori_loop
 from ._loops import scan as scan
 from ._loops import while_loop as while_loop
+from ._mapping2 import StatefulMapping as StatefulMapping
+from ._mapping2 import map as map  # noqa: A004 - mirrors jax.lax.map
+from ._mapping2 import pmap2 as pmap2
+from ._mapping2 import pmap2_new_states as pmap2_new_states
+from ._mapping2 import vmap2 as vmap2
+from ._mapping2 import vmap2_new_states as vmap2_new_states
 from ._misc import checkpoint as checkpoint
 from ._misc import eval_shape as eval_shape
 from ._misc import jit_error_if as jit_error_if
@@ -63,7 +69,6 @@ from ._misc import remat as remat
 from ._progress import ProgressBar as ProgressBar
 from ._stateful import StatefulFunction as StatefulFunction
 from ._stateful import make_jaxpr as make_jaxpr
-from ._vmap import map as map  # noqa: A004 - mirrors jax.lax.map
 from ._vmap import pmap as pmap
 from ._vmap import vmap as vmap
 from ._vmap import vmap_new_states as vmap_new_states

@@ -1,8 +1,9 @@
-"""Vectorisation and mapping over States: vmap, pmap, vmap_new_states, map."""
+"""Vectorisation and mapping over States: vmap, pmap, vmap_new_states."""
 
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ from ._options import reject_unknown
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name, is_state
 
-__all__ = ["vmap", "pmap", "vmap_new_states", "map", "VmapFunction"]
+__all__ = ["vmap", "pmap", "vmap_new_states", "VmapFunction"]
 
 # The axis name of a vmap given none. One name for all: the axis environment is part of the key of JAX's
 # tracing caches, so a fresh name per vmap object would retrace every jitted function called inside it.
@@ -126,6 +127,7 @@ class VmapFunction:
         self._out_decl = _parse_declaration(out_states)
         self._mapper = functools.partial(mapper, **mapper_kwargs)
         self._kind = "vmap" if mapper is jax.vmap else "pmap"
+        self._undeclared = "raise"  # what to do with undeclared per-lane writes (see StatefulMapping)
 
     def __repr__(self) -> str:
         return f"brainstate.transform.{self._kind}({fun_name(self._sf.fun)}, in_axes={self.in_axes!r})"
@@ -138,7 +140,7 @@ class VmapFunction:
             if i in out_index:
                 declared[i] = v
             elif self._kind == "pmap" or _is_batched(v, reference):  # pmap lanes are told apart afterwards
-                if self._kind == "vmap" and type(states[i]).from_lanes is State.from_lanes:
+                if self._kind == "vmap" and type(states[i]).from_lanes is State.from_lanes and self._undeclared == "raise":
                     states[i].from_lanes(v, True, n)  # raises BatchAxisError, naming the state
                 batched[i] = v
             else:
@@ -183,7 +185,9 @@ class VmapFunction:
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         states, writes, snapshot, out = self._sf._retry(lambda known: self._attempt(known, args, kwargs), pollutes=True)
-        if self._kind == "pmap":
+        if self._undeclared != "raise":
+            writes = {i: _scatter(states[i], w, v, self._undeclared) for i, (w, v) in writes.items()}
+        elif self._kind == "pmap":
             writes = {i: _same_on_every_device(states[i], w, v) for i, (w, v) in writes.items()}
         try:
             for i, (write, value) in writes.items():
@@ -219,6 +223,19 @@ def _same_on_every_device(state: State, write: Callable, value: Any) -> tuple[Ca
         raise BatchAxisError(message)
     # From the host: the first device's slice of a pmap output stays laid out over pmap's mesh.
     return once, jax.tree.unflatten(jax.tree.structure(value), [jnp.asarray(h[0]) for h in host])
+
+
+def _scatter(state: State, write: Callable, value: Any, policy: str) -> tuple[Callable, Any]:
+    """An undeclared per-lane write kept stacked on axis 0 (``unexpected_out_state_mapping`` not 'raise')."""
+    if not isinstance(write, functools.partial) or not write.keywords.get("batched"):
+        return write, value
+    if type(state).from_lanes is not State.from_lanes:  # the state has its own rule (a RandomState)
+        return write, value
+    if policy == "warn":
+        warnings.warn(f"{state!r} (created at {state.source_info}) was written per lane without being declared; "
+                      "it now holds the lanes' values stacked on axis 0. Declare it in state_out_axes to silence this.",
+                      UserWarning, stacklevel=4)
+    return _set_value, value
 
 
 def _set_value(state: State, value: Any) -> None:
@@ -334,57 +351,38 @@ def vmap_new_states(
     def decorate(f: Callable) -> Callable:
         @functools.wraps(f)
         def run(*args: Any, **kwargs: Any) -> Any:
-            created: list[list[State]] = []
-            returned: list[tuple[Any, list]] = []
-
-            def body(*a, **kw):
-                with catch_new_states(state_tag) as catcher:
-                    out = f(*a, **kw)
-                created.append(catcher.states)
-                # Only arrays cross the vmap boundary: States, modules and other objects built here are
-                # returned as they are, with their new states batched.
-                leaves, treedef = jax.tree.flatten(out, is_leaf=is_state)
-                # Keep the objects, not the traced arrays (which must not outlive this trace): an array's
-                # place is None here and holds the mapped array in the output instead.
-                returned.append((treedef, [None if _is_array(x) else x for x in leaves]))
-                return [x if _is_array(x) else None for x in leaves], [peek(s) for s in catcher.states]
-
-            mapped = vmap(body, in_axes=None, axis_size=axis_size, axis_name=axis_name)
-            out_leaves, values = mapped(*args, **kwargs)
-            for state, value in zip(created[-1], values):
-                state.restore_value(value)
-            treedef, objects = returned[-1]
-            leaves = [obj if o is None else o for obj, o in zip(objects, out_leaves)]
-            return jax.tree.unflatten(treedef, leaves)
+            mapped_of = lambda body: vmap(body, in_axes=None, axis_size=axis_size, axis_name=axis_name)  # noqa: E731
+            return run_new_states(f, args, kwargs, state_tag, mapped_of)[0]
 
         return run
 
     return decorate if fun is None else decorate(fun)
 
 
-def map(f: Callable, *xs: Any, batch_size: int | None = None) -> Any:  # noqa: A001 - mirrors jax.lax.map
-    """Apply ``f`` to slices of ``xs`` along the leading axis, one slice (or ``batch_size`` slices) at a time.
+def run_new_states(f: Callable, args: tuple, kwargs: dict, state_tag: str | None,
+                   mapped_of: Callable[[Callable], Callable]) -> tuple[Any, list[State]]:
+    """Run ``f`` under the mapping ``mapped_of(body)`` so the States it creates get the lanes' axis.
 
-    Example:
-        >>> import brainstate, jax.numpy as jnp
-        >>> brainstate.transform.map(lambda x: x * 2, jnp.arange(5.0), batch_size=2)
-        Array([0., 2., 4., 6., 8.], dtype=float32)
+    Returns what ``f`` returned (its arrays mapped, other objects as built) and the created states.
     """
-    from ._loops import for_loop
+    created: list[list[State]] = []
+    returned: list[tuple[Any, list]] = []
 
-    if batch_size is None:
-        return for_loop(f, *xs)
-    n = jax.tree.leaves(xs)[0].shape[0]
-    full = n // batch_size * batch_size
-    batched = vmap(f)
-    pieces = []
-    if full:
-        chunks = jax.tree.map(lambda x: x[:full].reshape(n // batch_size, batch_size, *x.shape[1:]), xs)
-        ys = for_loop(batched, *chunks)
-        pieces.append(jax.tree.map(lambda y: y.reshape(full, *y.shape[2:]), ys))
-    if full < n:
-        pieces.append(batched(*jax.tree.map(lambda x: x[full:], xs)))
-    if len(pieces) == 1:
-        return pieces[0]
-    return jax.tree.map(lambda *p: jnp.concatenate(p), *pieces)
+    def body(*a, **kw):
+        with catch_new_states(state_tag) as catcher:
+            out = f(*a, **kw)
+        created.append(catcher.states)
+        # Only arrays cross the mapping's boundary: States, modules and other objects built here are
+        # returned as they are, with their new states batched.
+        leaves, treedef = jax.tree.flatten(out, is_leaf=is_state)
+        # Keep the objects, not the traced arrays (which must not outlive this trace): an array's
+        # place is None here and holds the mapped array in the output instead.
+        returned.append((treedef, [None if _is_array(x) else x for x in leaves]))
+        return [x if _is_array(x) else None for x in leaves], [peek(s) for s in catcher.states]
 
+    out_leaves, values = mapped_of(body)(*args, **kwargs)
+    for state, value in zip(created[-1], values):
+        state.restore_value(value)
+    treedef, objects = returned[-1]
+    leaves = [obj if o is None else o for obj, o in zip(objects, out_leaves)]
+    return jax.tree.unflatten(treedef, leaves), created[-1]
