@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
 
     variants = [
         C.Variant("plain jax", run_plain, baseline=True, per=steps, note="hand-written: lax.scan, gather synapses"),
-        C.Variant("kit (event)", lambda: C.block(runners["event"]()), per=steps,
+        C.Variant("brainstate kit (event)", lambda: C.block(runners["event"]()), per=steps,
                   note="LIFRef + 2 AlignPostProj + SparseConn"),
     ]
     samples = C.measure(variants, args.repeats, warmup=1)
@@ -64,9 +64,9 @@ def main(argv: list[str] | None = None) -> None:
                             "(same model and synapses; different integrator, so not the same spikes)"])
 
     dense_variants = [
-        C.Variant("kit (dense)", lambda: C.block(runners["dense"]()), baseline=True, per=steps,
+        C.Variant("brainstate kit (dense)", lambda: C.block(runners["dense"]()), baseline=True, per=steps,
                   note="the same network on nn.Linear"),
-        C.Variant("kit (event)", lambda: C.block(runners["event"]()), per=steps, note="nn.SparseConn"),
+        C.Variant("brainstate kit (event)", lambda: C.block(runners["event"]()), per=steps, note="nn.SparseConn"),
     ]
     samples = C.measure(dense_variants, args.repeats, warmup=1)
     tput = {k: [1.0 / s for s in v] for k, v in samples.items()}
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"recorder: {n} neurons x {record_steps} steps = {packed / 1e6:.2f} MB bit-packed "
           f"(dense float32: {dense_bytes / 1e6:.0f} MB)")
 
-    targets = [C.Target("kit / hand-written throughput", sec1.row("kit (event)").ratio, 0.95, at_most=False),
+    targets = [C.Target("kit / hand-written throughput", sec1.row("brainstate kit (event)").ratio, 0.95, at_most=False),
                C.Target("recorder MB for the run", packed / 1e6, 8.0 * n * record_steps / 4000 / 10000)]
     config = {"n": n, "steps_per_call": steps, "repeats": args.repeats, "rates_hz": rates,
               "event_dense_spikes_identical": same}
