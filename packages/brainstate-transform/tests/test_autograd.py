@@ -202,13 +202,13 @@ def test_hessian_and_vector_grad():
 
 def test_vjp_and_jvp():
     w = bc.ParamState(jnp.array([1.0, 2.0]))
-    value, pullback = T.vjp(lambda x: w.value * x, grad_states=w, argnums=0)(jnp.array([3.0, 4.0]))
+    value, pullback = T.vjp(lambda x: w.value * x, jnp.array([3.0, 4.0]), grad_states=w, argnums=0)
     gw, gx = pullback(jnp.ones(2))
     np.testing.assert_allclose(value, [3.0, 8.0])
     np.testing.assert_allclose(gw, [3.0, 4.0])
     np.testing.assert_allclose(gx, [1.0, 2.0])
-    out, tangent = T.jvp(lambda x: w.value * x, grad_states=w)((jnp.array([3.0, 4.0]),), (jnp.ones(2),),
-                                                               state_tangents=jnp.ones(2))
+    out, tangent = T.jvp(lambda x: w.value * x, (jnp.array([3.0, 4.0]),), (jnp.ones(2),), grad_states=w,
+                         state_tangents=jnp.ones(2))
     np.testing.assert_allclose(tangent, [1.0 + 3.0, 2.0 + 4.0])
 
 

@@ -293,10 +293,10 @@ def test_loops_and_branches_reuse_what_an_earlier_call_learnt(name):
 
 def test_vjp_and_jvp_trace_like_grad():
     f = Counted()
-    value, pullback = T.vjp(f, grad_states=f.w)(jnp.ones(3))
+    value, pullback = T.vjp(f, jnp.ones(3), grad_states=f.w, argnums=None)
     np.testing.assert_allclose(pullback(1.0), jnp.ones(3))
     assert f.calls == 2
-    value, tangent = T.jvp(f, grad_states=f.w)((jnp.ones(3),), (jnp.zeros(3),), state_tangents=jnp.ones(3))
+    value, tangent = T.jvp(f, (jnp.ones(3),), (jnp.zeros(3),), grad_states=f.w, state_tangents=jnp.ones(3))
     assert float(tangent) == pytest.approx(6.0)
 
 
@@ -375,7 +375,7 @@ def test_editing_a_dict_state_in_place_inside_a_transformation(where):
 
 @pytest.mark.parametrize("make", [
     lambda f: T.jit(f), lambda f: T.grad(f), lambda f: T.jacfwd(f), lambda f: T.hessian(f),
-    lambda f: T.vmap(f), lambda f: T.pmap(f), lambda f: T.checkpoint(f), lambda f: T.vjp(f), lambda f: T.jvp(f),
+    lambda f: T.vmap(f), lambda f: T.pmap(f), lambda f: T.checkpoint(f),
     lambda f: T.StatefulFunction(f),
 ])
 def test_transformed_functions_have_readable_reprs(make):

@@ -11,7 +11,8 @@ import numpy as np
 
 from brainstate_core import ConfigError, InputError
 
-from ._autograd import _COMMON_ARGS, GradFunction, _make, _substitute
+from ._autograd import _COMMON_ARGS, GradFunction, _make
+from ._differentiated import _substitute
 
 __all__ = ["fwd_grad", "GradientTransform"]
 
@@ -97,7 +98,7 @@ fwd_grad = _make(_FwdGradFunction, """Forward-mode estimate of the gradient of a
         >>> g = brainstate.transform.fwd_grad(lambda: jnp.sum(w.value ** 2), grad_states=w, key=0, tangent_size=20000)
         >>> bool(jnp.allclose(g(), 2 * w.value, atol=0.1))
         True
-""")
+""", ("grad_states", "argnums", "return_value", "has_aux", "tangent_size", "drct_der_clip", "key"))
 
 
 class GradientTransform(GradFunction):
