@@ -228,6 +228,10 @@ class State(StateHookMethods):
             value, old, after = _hooks.before_write(self, value)
             if after:
                 return self._write_then_hooks(value, old, after)
+        self._store(value)
+
+    def _store(self, value: Any) -> None:
+        """The write itself: into the innermost trace, or (outside traces) into the state."""
         traces = LOCAL.traces
         if traces:
             traces[-1].write(self, value)
@@ -239,19 +243,13 @@ class State(StateHookMethods):
 
     def _write_then_hooks(self, value: Any, old: Any, after: Any) -> None:
         """A write followed by write_after hooks; if a hook raises, the write is undone (nothing is lost)."""
-        traces = LOCAL.traces
-        if traces:
-            traces[-1].write(self, value)
-        elif _contains_tracer(value) and not _raw_owner_is_current(self):
-            raise TraceContextError(self._tracer_message())
-        else:
-            before = self._value, self._dead
-            self._value, self._dead = value, False
+        before = self._value, self._dead
+        self._store(value)
         try:
             _hooks.after_write(self, value, old, after)
         except BaseException:
-            if traces:
-                traces[-1].write(self, old)
+            if LOCAL.traces:
+                LOCAL.traces[-1].write(self, old)
             else:
                 self._value, self._dead = before
             raise
