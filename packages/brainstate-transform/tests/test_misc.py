@@ -231,7 +231,7 @@ def test_progress_bar_costs_nothing_when_not_passed():
 
 
 # -- make_jaxpr and the state inspection helpers ----------------------------------------------------
-def test_make_jaxpr_returns_jaxpr_of_state_values_and_args_and_the_states():
+def test_make_jaxpr_returns_jaxpr_of_args_and_state_values_and_the_states():
     a = bc.State(jnp.array([1.0, 2.0]))
     b = bc.ParamState(jnp.array(3.0))
     before = (a._value, b._value)
@@ -245,10 +245,12 @@ def test_make_jaxpr_returns_jaxpr_of_state_values_and_args_and_the_states():
     assert isinstance(jaxpr, ClosedJaxpr)
     assert states == (b, a)
     assert (a._value, b._value) == before
-    flat = jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, b.value, a.value, jnp.array(0.5))
+    # upstream's arrangement: args, then state values; output, then every touched state's new value
+    flat = jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, jnp.array(0.5), b.value, a.value)
     np.testing.assert_allclose(flat[0], 3.0)
-    np.testing.assert_allclose(flat[1], [2.5, 3.5])
-    assert len(flat) == 2
+    np.testing.assert_allclose(flat[1], 3.0)
+    np.testing.assert_allclose(flat[2], [2.5, 3.5])
+    assert len(flat) == 3
 
 
 def test_make_jaxpr_static_argnums():

@@ -30,13 +30,13 @@ from typing import Any, TypeVar
 import jax
 import jax.extend
 import numpy as np
-from jax.extend.core import ClosedJaxpr
 
 from brainstate_core import State, StateTrace
 from brainstate_core.internal import peek, read_values, write_values
 
 from ._aborts import note_traces, release_traces
 from ._known import Known, _Result
+from ._make_jaxpr import Inspection, optimizations
 from ._recording import Recording, record
 from ._traceback import boundary as boundary
 from ._util import fun_name, normalize_argnums
@@ -111,7 +111,7 @@ def _executing_eagerly() -> bool:
     return isinstance(core.trace_ctx.trace, core.EvalTrace)
 
 
-class StatefulFunction:
+class StatefulFunction(Inspection):
     """Turn a Python function that reads and writes States into a pure function of their values.
 
     Every transformation of ``brainstate.transform`` is built on this class. Used directly, it tells
@@ -121,6 +121,12 @@ class StatefulFunction:
         fun: the function.
         static_argnums: positions of arguments that are static (hashable, not traced).
         static_argnames: names of keyword arguments that are static.
+        axis_env: ``(axis name, size)`` pairs for collectives in the jaxpr (see ``jax.make_jaxpr``).
+        name: a label for the function (shown in its repr).
+        return_only_write: the jaxpr of :meth:`make_jaxpr` outputs the new values of the written
+            states only (``False``: of every state it touches).
+        ir_optimizations: passes of :func:`optimize_jaxpr` applied to that jaxpr (``"cse"``,
+            ``"dce"``, ...).
 
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -139,8 +145,16 @@ class StatefulFunction:
         fun: Callable,
         static_argnums: int | Sequence[int] = (),
         static_argnames: str | Iterable[str] = (),
+        axis_env: Sequence[tuple[Hashable, int]] | None = None,
+        name: str | None = None,
+        return_only_write: bool = True,
+        ir_optimizations: str | Sequence[str] | None = None,
     ) -> None:
         self.fun = fun
+        self.axis_env = axis_env
+        self.name = name
+        self.return_only_write = return_only_write
+        self.ir_optimizations = optimizations(ir_optimizations)
         self.static_argnums = normalize_argnums(static_argnums)
         self.static_argnames = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         self._known = Known()
@@ -148,7 +162,8 @@ class StatefulFunction:
         self._memo_key: Any = None
 
     def __repr__(self) -> str:
-        return f"brainstate.transform.StatefulFunction({fun_name(self.fun)})"
+        label = f", name={self.name!r}" if self.name else ""
+        return f"brainstate.transform.StatefulFunction({fun_name(self.fun)}{label})"
 
     @classmethod
     def _shared(cls, fun: Callable, key: Any = None) -> StatefulFunction:
@@ -319,59 +334,6 @@ class StatefulFunction:
         key = (tuple((i, args[i]) for i in sorted(nums)), tuple(sorted(static_kw.items())))
         return bound, dyn_args, dyn_kwargs, key
 
-    # -- inspection (the upstream-facing API) --------------------------------------------------
-    def make_jaxpr(self, *args: Any, **kwargs: Any) -> tuple[ClosedJaxpr, tuple[State, ...]]:
-        """The jaxpr of ``(state values, args, kwargs) -> (out, new values of written states)`` and the states.
-
-        The states are exactly those this call touches, in order of first access; the function is
-        traced once.
-        """
-        fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
-        inner = StatefulFunction(fun)
-
-        def attempt(known: Known) -> tuple[ClosedJaxpr, Known]:
-            pure = inner._pure(known, known.states)
-
-            def written_values(values: list, a: tuple, kw: dict) -> tuple[Any, list]:
-                out, new = pure(values, a, kw)
-                return out, [new.get(i, v) for i, (v, w) in enumerate(zip(values, known.writes)) if w]
-
-            return jax.make_jaxpr(written_values)(read_values(known.states), dyn_args, dyn_kwargs), known
-
-        jaxpr, known = inner._retry(attempt)
-        return jaxpr, known.states
-
-    def get_jaxpr(self, *args: Any, **kwargs: Any) -> ClosedJaxpr:
-        """The closed jaxpr of the pure function for these arguments (see :meth:`make_jaxpr`)."""
-        return self.make_jaxpr(*args, **kwargs)[0]
-
-    def get_out_shapes(self, *args: Any, **kwargs: Any) -> Any:
-        """Shapes and dtypes of the function's output for these arguments (nothing runs, no state changes)."""
-        fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
-        return _eval_shape(StatefulFunction(fun), dyn_args, dyn_kwargs)
-
-    def get_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
-        """States the function touches for these arguments, in order of first access."""
-        return self._known_for(args, kwargs).states
-
-    def get_write_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
-        """States the function writes for these arguments."""
-        return tuple(self._known_for(args, kwargs).write_states())
-
-    def get_read_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
-        """States the function reads but never writes for these arguments."""
-        return tuple(self._known_for(args, kwargs).read_states())
-
-    def _known_for(self, args: tuple, kwargs: dict) -> Known:
-        fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
-        inner = StatefulFunction(fun)
-
-        def attempt(known: Known) -> Known:
-            jax.eval_shape(inner._pure(known, known.states), [peek(s) for s in known.states], dyn_args, dyn_kwargs)
-            return known
-
-        return inner._retry(attempt)
-
 
 def _fresh_lift(state: State, value: Any) -> Any:
     return _fresh(value)
@@ -386,14 +348,43 @@ def _eval_shape(sf: StatefulFunction, args: tuple, kwargs: dict) -> Any:
     return sf._retry(attempt)
 
 
-def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), static_argnames: str | Iterable[str] = ()):
+def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), static_argnames: str | Iterable[str] = (),
+               axis_env: Sequence[tuple[Hashable, int]] | None = None, return_shape: bool = False,
+               return_only_write: bool = False) -> Callable[..., tuple]:
     """Return a function that gives ``(closed jaxpr, states)`` of a stateful ``fun`` for given arguments.
 
+    The jaxpr's inputs are the dynamic positional arguments, the dynamic keyword arguments, then
+    the values of ``states`` (those ``fun`` touches, in order of first access); its outputs are
+    ``fun``'s output, then the new values of every state in ``states`` (of the written ones only,
+    with ``return_only_write=True``), all flattened, as in upstream brainstate.
+
+    Args:
+        fun: the function.
+        static_argnums, static_argnames: arguments that are static (not inputs of the jaxpr).
+        axis_env: ``(axis name, size)`` pairs for collectives (see ``jax.make_jaxpr``).
+        return_shape: also return the shapes and dtypes of ``fun``'s output:
+            ``(jaxpr, states, shapes)``.
+        return_only_write: the jaxpr outputs the written states only.
+
     Example:
-        >>> import brainstate, jax.numpy as jnp
+        >>> import brainstate, jax, jax.numpy as jnp
         >>> w = brainstate.ParamState(jnp.ones(3))
-        >>> jaxpr, states = brainstate.transform.make_jaxpr(lambda x: w.value * x)(2.0)
-        >>> states == (w,)
+        >>> n = brainstate.State(jnp.zeros(()))
+        >>> def f(x):
+        ...     n.value = n.value + 1
+        ...     return w.value * x
+        >>> jaxpr, states = brainstate.transform.make_jaxpr(f)(2.0)
+        >>> states == (n, w)
         True
+        >>> out, new_n, same_w = jax.core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, 2.0, n.value, w.value)
+        >>> float(new_n), out.tolist()
+        (1.0, [2.0, 2.0, 2.0])
     """
-    return StatefulFunction(fun, static_argnums, static_argnames).make_jaxpr
+    sf = StatefulFunction(fun, static_argnums, static_argnames, axis_env=axis_env, name="make_jaxpr")
+
+    def make(*args: Any, **kwargs: Any) -> tuple:
+        jaxpr, states, shapes = sf._jaxpr(args, kwargs, return_only_write)
+        return (jaxpr, states, shapes) if return_shape else (jaxpr, states)
+
+    make.__name__ = make.__qualname__ = f"make_jaxpr({fun_name(fun)})"
+    return make
