@@ -12,11 +12,13 @@ from brainstate_core import ConfigError, StateUsageError
 
 from ._carry import Carry
 from ._debug import unvmap
+from ._options import checked_options
 from ._stateful import StatefulFunction, boundary
 
 __all__ = ["bounded_while_loop"]
 
 
+@checked_options("brainstate.transform.bounded_while_loop")
 @boundary
 def bounded_while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any, *, max_steps: int, base: int = 16) -> Any:
     """``while cond_fun(val): val = body_fun(val)``, stopping after at most ``max_steps`` steps.

@@ -9,14 +9,19 @@ import jax
 import jax.numpy as jnp
 
 from brainstate_core import StateUsageError
+from brainstate_core.internal import is_tracer
 
 from ._carry import Carry
+from ._options import checked_options
 from ._stateful import StatefulFunction, boundary
 
 __all__ = ["cond", "switch", "ifelse"]
 
 
 def _switch(index: Any, branches: Sequence[Callable], operands: tuple) -> Any:
+    if jax.config.jax_disable_jit and not is_tracer(index):
+        # As jax.lax.switch under disable_jit: only the taken branch runs, as plain Python.
+        return branches[min(max(int(index), 0), len(branches) - 1)](*operands)
     sfs = [StatefulFunction._shared(b) for b in branches]
     owner = sfs[0]  # learns the states of all branches
 
@@ -34,12 +39,14 @@ def _branch(pure: Callable) -> Callable:
     return lambda values, *ops: pure(values, ops)
 
 
+@checked_options("brainstate.transform.cond")
 @boundary
 def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> Any:
     """``jax.lax.cond`` for stateful branches.
 
     A state written in either branch is carried through both: the branch that does not write it
-    leaves its value unchanged.
+    leaves its value unchanged. Under ``jax.disable_jit()`` with a concrete ``pred``, only the taken
+    branch runs, as plain Python (so do :func:`switch` and :func:`ifelse`).
 
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -55,6 +62,7 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
     return _switch(jnp.asarray(pred, dtype=bool).astype(jnp.int32), [false_fun, true_fun], operands)
 
 
+@checked_options("brainstate.transform.switch")
 @boundary
 def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     """``jax.lax.switch`` for stateful branches (``index`` is clamped into range, as in JAX).
@@ -69,6 +77,7 @@ def switch(index: Any, branches: Sequence[Callable], *operands: Any) -> Any:
     return _switch(index, list(branches), operands)
 
 
+@checked_options("brainstate.transform.ifelse")
 @boundary
 def ifelse(conditions: Sequence[Any], branches: Sequence[Callable], *operands: Any) -> Any:
     """Run the branch of the first true condition; the last branch runs when none is true.

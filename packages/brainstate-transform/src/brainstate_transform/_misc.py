@@ -10,9 +10,10 @@ import jax
 import numpy as np
 
 from brainstate_core import JitErrorIf
-from brainstate_core.internal import contains_tracer, read_values
+from brainstate_core.internal import contains_tracer, peek, read_values
 
-from ._stateful import Known, StatefulFunction, _eval_shape, boundary
+from ._options import checked_options
+from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name, normalize_argnums
 
 __all__ = ["checkpoint", "remat", "eval_shape", "named_scope", "jit_error_if"]
@@ -20,6 +21,7 @@ __all__ = ["checkpoint", "remat", "eval_shape", "named_scope", "jit_error_if"]
 named_scope = jax.named_scope
 
 
+@checked_options("brainstate.transform.checkpoint")
 def checkpoint(
     fun: Callable | None = None,
     *,
@@ -69,11 +71,14 @@ class _Checkpointed:
 remat = checkpoint
 
 
-def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
+def eval_shape(fun: Callable, *args: Any, return_state_shapes: bool = False, **kwargs: Any) -> Any:
     """Shapes and dtypes of ``fun(*args, **kwargs)`` without computing anything or changing any State.
 
+    With ``return_state_shapes=True`` it returns ``(state_shapes, out_shapes)``: ``state_shapes`` maps
+    each State ``fun`` touches to the shapes of its value after the call (as upstream).
+
     Example:
-        >>> import brainstate, jax.numpy as jnp
+        >>> import brainstate, jax, jax.numpy as jnp
         >>> s = brainstate.State(jnp.zeros(3))
         >>> def f(x):
         ...     s.value = s.value + x
@@ -82,8 +87,20 @@ def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:
         ShapeDtypeStruct(shape=(1, 3), dtype=float32)
         >>> s.value
         Array([0., 0., 0.], dtype=float32)
+        >>> brainstate.transform.eval_shape(f, 1.0, return_state_shapes=True)[0] == {s: jax.ShapeDtypeStruct((3,), jnp.float32)}
+        True
     """
-    return _eval_shape(StatefulFunction(fun), args, kwargs)
+    sf = StatefulFunction(fun)
+
+    def attempt(known: Known) -> tuple[Any, dict[int, Any], Known]:
+        out, new = jax.eval_shape(sf._pure(known, known.states), read_values(known.states), args, kwargs)
+        return out, new, known
+
+    out, new, known = sf._retry(attempt)
+    if not return_state_shapes:
+        return out
+    shape_of = lambda v: jax.ShapeDtypeStruct(np.shape(v), jax.numpy.result_type(v))  # noqa: E731
+    return {s: new[i] if i in new else jax.tree.map(shape_of, peek(s)) for i, s in enumerate(known.states)}, out
 
 
 def jit_error_if(pred: Any, error: str | Callable[..., str], *fmt_args: Any, **fmt_kwargs: Any) -> None:

@@ -37,6 +37,7 @@ from brainstate_core.internal import peek, read_values, write_values
 from ._aborts import note_traces, release_traces
 from ._known import Known, _Result
 from ._make_jaxpr import Inspection, optimizations
+from ._options import checked_options
 from ._recording import Recording, record
 from ._traceback import boundary as boundary
 from ._util import fun_name, normalize_argnums
@@ -140,6 +141,7 @@ class StatefulFunction(Inspection):
         (True, True)
     """
 
+    @checked_options("brainstate.transform.StatefulFunction")
     def __init__(
         self,
         fun: Callable,
@@ -348,6 +350,7 @@ def _eval_shape(sf: StatefulFunction, args: tuple, kwargs: dict) -> Any:
     return sf._retry(attempt)
 
 
+@checked_options("brainstate.transform.make_jaxpr")
 def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), static_argnames: str | Iterable[str] = (),
                axis_env: Sequence[tuple[Hashable, int]] | None = None, return_shape: bool = False,
                return_only_write: bool = False) -> Callable[..., tuple]:
