@@ -33,7 +33,7 @@ def _run_scan(step, xs):
 
 
 def _run_checkpointed_scan(step, xs):
-    return T.checkpointed_scan(lambda c, x: (c + 1, step(x)), 0, xs)[1]
+    return T.checkpointed_scan(lambda c, x: (c + 1, step(x)), 0, xs, base=2)[1]  # nested: one block of 2, then 1
 
 
 def _run_for_loop(step, xs):
@@ -41,7 +41,7 @@ def _run_for_loop(step, xs):
 
 
 def _run_checkpointed_for_loop(step, xs):
-    return T.checkpointed_for_loop(step, xs)
+    return T.checkpointed_for_loop(step, xs, base=2)
 
 
 def _run_fori_loop(step, xs):

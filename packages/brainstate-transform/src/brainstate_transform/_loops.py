@@ -8,9 +8,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import StateUsageError
+from brainstate_core import ConfigError, StateUsageError
 
 from ._carry import Carry
+from ._options import checked_options
 from ._progress import ProgressBar
 from ._stateful import StatefulFunction, boundary
 from ._util import describe
@@ -18,9 +19,54 @@ from ._util import describe
 __all__ = ["scan", "for_loop", "while_loop", "fori_loop", "checkpointed_scan", "checkpointed_for_loop"]
 
 
-def _scan(f, init, xs, length, reverse, unroll, pbar: ProgressBar | None, remat: bool, what: str, key=None):
+def _as_bar(pbar: ProgressBar | int | None) -> ProgressBar | None:
+    """``pbar`` as a ProgressBar: an int is the frequency of a new one (upstream's ``pbar=10``)."""
+    if pbar is None or isinstance(pbar, ProgressBar):
+        return pbar
+    if isinstance(pbar, int) and not isinstance(pbar, bool):
+        return ProgressBar(freq=pbar)
+    raise ConfigError(f"pbar must be a ProgressBar, an int (report every that many steps) or None, got {pbar!r}.")
+
+
+def _check_base(base: int) -> None:
+    if isinstance(base, bool) or not isinstance(base, int) or base < 2:
+        raise ConfigError(f"base must be an int >= 2 (the steps of one checkpointed block), got {base!r}.")
+
+
+def _nested_scan(body: Callable, carry: Any, xs: Any, n: int, base: int, unroll: int | bool) -> tuple[Any, Any]:
+    """``jax.lax.scan(body, carry, xs, length=n)`` in checkpointed blocks of ``base ** k`` steps.
+
+    The steps are split into ``q`` blocks of ``block`` steps (the largest power of ``base`` below
+    ``n``), each a checkpointed nested scan, and a remainder of ``n - q * block`` steps, scanned the
+    same way: every step runs exactly once forward and the backward pass keeps about ``base`` carries
+    per level. No padding step ever runs.
+    """
+    if n <= base:
+        return jax.lax.scan(body, carry, xs, length=n, unroll=unroll)
+    block = base
+    while block * base < n:
+        block *= base
+    q, r = divmod(n, block)
+    head = jax.tree.map(lambda a: a[:q * block].reshape((q, block) + a.shape[1:]), xs)
+    inner = jax.checkpoint(lambda c, x: _nested_scan(body, c, x, block, base, unroll), prevent_cse=False)
+    carry, ys = jax.lax.scan(inner, carry, head, length=q)
+    ys = jax.tree.map(lambda a: a.reshape((q * block,) + a.shape[2:]), ys)
+    if r:
+        carry, tail = _nested_scan(body, carry, jax.tree.map(lambda a: a[q * block:], xs), r, base, unroll)
+        ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, tail)
+    return carry, ys
+
+
+def _scan(f, init, xs, length, reverse, unroll, pbar, base: int | None, what: str, key=None):
+    """The loops' one implementation; ``base`` (checkpointed loops) is the block size of :func:`_nested_scan`."""
     sf = StatefulFunction._shared(f, key)
-    total = length if length is not None else (jax.tree.leaves(xs)[0].shape[0] if jax.tree.leaves(xs) else None)
+    pbar = _as_bar(pbar)
+    leaves = jax.tree.leaves(xs)
+    total = length if length is not None else (leaves[0].shape[0] if leaves else None)
+    if base is not None:
+        _check_base(base)
+        if total is None:
+            raise StateUsageError(f"{what} needs a sequence to iterate over, or `length=`.")
 
     def attempt(known):
         carry = Carry(known, sf, what)
@@ -35,18 +81,31 @@ def _scan(f, init, xs, length, reverse, unroll, pbar: ProgressBar | None, remat:
                     f"{describe(out)}. Fix: return `carry, y` (y may be None)."
                 )
             if pbar is not None:
-                pbar.step(step, total)
+                pbar.step(step, total, carry=out[0], y=out[1])
             return (new_values, out[0], step + 1), out[1]
 
-        if remat:
-            body = jax.checkpoint(body)
         start = (carry.carried_values, init, jnp.zeros((), jnp.int32))
-        (values, user, _), ys = jax.lax.scan(body, start, xs, length=length, reverse=reverse, unroll=unroll)
+        if pbar is not None:
+            pbar.start(total)
+        if base is None:
+            (values, user, _), ys = jax.lax.scan(body, start, xs, length=length, reverse=reverse, unroll=unroll)
+        else:
+            flip = (lambda t: jax.tree.map(lambda a: a[::-1], t)) if reverse else (lambda t: t)  # noqa: E731
+            (values, user, _), ys = _nested_scan(body, start, flip(xs), total, base, unroll)
+            ys = flip(ys)
         return carry.result(values, (user, ys))
 
     return sf._apply(attempt)
 
 
+_PBAR_DOC = """pbar: a :class:`ProgressBar`, or an int ``n`` for a ``ProgressBar(freq=n)``."""
+_BASE_DOC = """base: the checkpoint block size: the steps run as nested scans of ``base`` steps, each
+            block checkpointed, so the backward pass stores about ``base`` carries per level
+            (``log_base(steps)`` levels) and recomputes the rest. The values and gradients are
+            those of the plain loop."""
+
+
+@checked_options("brainstate.transform.scan")
 @boundary
 def scan(
     f: Callable,
@@ -55,12 +114,16 @@ def scan(
     length: int | None = None,
     reverse: bool = False,
     unroll: int | bool = 1,
-    pbar: ProgressBar | None = None,
+    pbar: ProgressBar | int | None = None,
 ):
     """``jax.lax.scan`` for a stateful body ``f(carry, x) -> (carry, y)``.
 
     States the body writes are carried from step to step and written back at the end; states it
     only reads are constants of the loop. A carried state must keep its shape and dtype.
+
+    Args:
+        f, init, xs, length, reverse, unroll: as for ``jax.lax.scan``.
+        {pbar}
 
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -73,33 +136,50 @@ def scan(
         >>> float(total.value)
         6.0
     """
-    return _scan(f, init, xs, length, reverse, unroll, pbar, False, "the scan body")
+    return _scan(f, init, xs, length, reverse, unroll, pbar, None, "the scan body")
 
 
+@checked_options("brainstate.transform.checkpointed_scan")
 @boundary
-def checkpointed_scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
-                      reverse: bool = False, unroll: int | bool = 1, pbar: ProgressBar | None = None):
-    """:func:`scan` whose body is rematerialised in the backward pass (memory O(steps x carry)).
+def checkpointed_scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, base: int = 16,
+                      pbar: ProgressBar | int | None = None, *, reverse: bool = False, unroll: int | bool = 1):
+    """:func:`scan` that saves memory in the backward pass by nested checkpointing.
+
+    Args:
+        f, init, xs, length: as for :func:`scan`.
+        {base}
+        {pbar}
+        reverse, unroll: as for :func:`scan` (``unroll`` applies within the innermost blocks).
 
     Example:
-        >>> import brainstate, jax.numpy as jnp
-        >>> brainstate.transform.checkpointed_scan(lambda c, x: (c + x, c), 0.0, jnp.ones(3))[0]
-        Array(3., dtype=float32)
+        >>> import brainstate, jax, jax.numpy as jnp
+        >>> step = lambda c, x: (c * 0.9 + x, c)
+        >>> xs = jnp.arange(100.0)
+        >>> c, ys = brainstate.transform.checkpointed_scan(step, 0.0, xs, base=4)
+        >>> bool(jnp.allclose(c, jax.lax.scan(step, 0.0, xs)[0]))
+        True
     """
-    return _scan(f, init, xs, length, reverse, unroll, pbar, True, "the checkpointed scan body")
+    return _scan(f, init, xs, length, reverse, unroll, pbar, base, "the checkpointed scan body")
 
 
-def _for_loop(f, xs, length, reverse, unroll, pbar, remat):
+def _for_loop(f, xs, length, reverse, unroll, pbar, base):
     if not xs and length is None:
         raise StateUsageError("for_loop needs at least one sequence to iterate over, or `length=`.")
-    ys = _scan(lambda c, x: (c, f(*x)), None, xs, length, reverse, unroll, pbar, remat, "the for_loop body", key=f)[1]
+    ys = _scan(lambda c, x: (c, f(*x)), None, xs, length, reverse, unroll, pbar, base, "the for_loop body", key=f)[1]
     return ys
 
 
+@checked_options("brainstate.transform.for_loop")
 @boundary
 def for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = False,
-             unroll: int | bool = 1, pbar: ProgressBar | None = None):
+             unroll: int | bool = 1, pbar: ProgressBar | int | None = None):
     """Call ``f(*x)`` for each slice ``x`` of ``xs`` along the leading axis; stack the outputs.
+
+    Args:
+        f: the body.
+        *xs: the sequences; ``length`` (the number of steps) may replace them.
+        length, reverse, unroll: as for :func:`scan`.
+        {pbar}
 
     Example:
         >>> import brainstate, jax.numpy as jnp
@@ -110,22 +190,35 @@ def for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = F
         >>> brainstate.transform.for_loop(step, jnp.arange(3.0))
         Array([0. , 1. , 2.5], dtype=float32)
     """
-    return _for_loop(f, xs, length, reverse, unroll, pbar, False)
+    return _for_loop(f, xs, length, reverse, unroll, pbar, None)
 
 
+@checked_options("brainstate.transform.checkpointed_for_loop")
 @boundary
-def checkpointed_for_loop(f: Callable, *xs: Any, length: int | None = None, reverse: bool = False,
-                          unroll: int | bool = 1, pbar: ProgressBar | None = None):
-    """:func:`for_loop` whose body is rematerialised in the backward pass.
+def checkpointed_for_loop(f: Callable, *xs: Any, length: int | None = None, base: int = 16,
+                          pbar: ProgressBar | int | None = None, reverse: bool = False, unroll: int | bool = 1):
+    """:func:`for_loop` that saves memory in the backward pass by nested checkpointing.
+
+    Args:
+        f, xs, length: as for :func:`for_loop`.
+        {base}
+        {pbar}
+        reverse, unroll: as for :func:`scan`.
 
     Example:
         >>> import brainstate, jax.numpy as jnp
-        >>> brainstate.transform.checkpointed_for_loop(lambda x: x * 2, jnp.arange(3.0))
+        >>> brainstate.transform.checkpointed_for_loop(lambda x: x * 2, jnp.arange(3.0), base=2)
         Array([0., 2., 4.], dtype=float32)
     """
-    return _for_loop(f, xs, length, reverse, unroll, pbar, True)
+    return _for_loop(f, xs, length, reverse, unroll, pbar, base)
 
 
+for _loop in (scan, checkpointed_scan, for_loop, checkpointed_for_loop):
+    if _loop.__doc__:  # None under python -OO
+        _loop.__doc__ = _loop.__doc__.replace("{pbar}", _PBAR_DOC).replace("{base}", _BASE_DOC)
+
+
+@checked_options("brainstate.transform.while_loop")
 @boundary
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     """``jax.lax.while_loop`` for stateful functions.
@@ -171,6 +264,7 @@ def _while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any, key: Any 
     return sf_body._apply(attempt)
 
 
+@checked_options("brainstate.transform.fori_loop")
 @boundary
 def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any, unroll: int | bool = 1) -> Any:
     """``jax.lax.fori_loop`` for a stateful ``body_fun(i, val) -> val``.
@@ -192,4 +286,4 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any, unroll:
 
         return _while_loop(lambda c: c[0] < upper, body, (jnp.asarray(lower), init_val), key=body_fun)[1]
     step = lambda v, i: (body_fun(i, v), None)  # noqa: E731
-    return _scan(step, init_val, jnp.arange(lo, hi), None, False, unroll, None, False, "the fori_loop body", key=body_fun)[0]
+    return _scan(step, init_val, jnp.arange(lo, hi), None, False, unroll, None, None, "the fori_loop body", key=body_fun)[0]
