@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, TypeVar
@@ -170,6 +172,54 @@ class Module(graph.Node):
     def children(self) -> Iterator[Module]:
         """The direct sub-modules (see :meth:`named_children`)."""
         return (m for _, m in self.named_children())
+
+    # -- Param modules (brainstate.nn.Param) -------------------------------------------------
+    def named_param_modules(self, allowed_hierarchy: tuple[int, int] = (0, sys.maxsize)) -> Iterator[tuple[str, Any]]:
+        """``(dotted path, Param)`` for every :class:`~brainstate.nn.Param` of this module (itself
+        included), whose depth (path length) lies in ``allowed_hierarchy`` (inclusive).
+
+        Example:
+            >>> import brainstate
+            >>> class Cell(brainstate.nn.Module):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.tau = brainstate.nn.Param(10.0, t=brainstate.nn.PositiveT(), reg=brainstate.nn.L1Reg(0.1))
+            ...         self.v_th = brainstate.nn.Const(1.0)
+            >>> [name for name, _ in Cell().named_param_modules()]
+            ['tau', 'v_th']
+            >>> round(float(Cell().reg_loss()), 4)
+            1.0
+        """
+        from ._param import Param
+
+        low, high = allowed_hierarchy
+        for path, param in graph.nodes(self, Param).items():
+            if low <= len(path) <= high:
+                yield _dotted(path), param
+
+    def param_modules(self, allowed_hierarchy: tuple[int, int] = (0, sys.maxsize)) -> Iterator[Any]:
+        """The :class:`~brainstate.nn.Param` modules of :meth:`named_param_modules`."""
+        return (p for _, p in self.named_param_modules(allowed_hierarchy))
+
+    def reg_loss(self) -> Any:
+        """The sum of the :meth:`~brainstate.nn.Param.reg_loss` of every Param (``0.0`` without any)."""
+        total: Any = 0.0
+        for param in self.param_modules():
+            total = total + param.reg_loss()
+        return total
+
+    @contextlib.contextmanager
+    def param_precompute(self, allowed_hierarchy: tuple[int, int] = (0, sys.maxsize)) -> Iterator[None]:
+        """Within the block, each Param's constrained value is computed once (:meth:`~brainstate.nn.Param.cache`);
+        the caches are cleared on exit."""
+        params = list(self.param_modules(allowed_hierarchy))
+        for param in params:
+            param.cache()
+        try:
+            yield
+        finally:
+            for param in params:
+                param.clear_cache()
 
     # -- display -----------------------------------------------------------------------------
     def extra_repr(self) -> str:
