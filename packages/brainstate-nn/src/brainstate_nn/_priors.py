@@ -270,7 +270,9 @@ class BetaReg(Regularization):
 
     def loss(self, value: Any) -> jax.Array:
         a, b = positive(self.a), positive(self.b)
-        x = jnp.clip(value, _EPS, 1.0 - _EPS)
+        value = jnp.asarray(value)
+        eps = jnp.finfo(jnp.result_type(value, jnp.float32)).eps  # 1 - 1e-8 would round to 1 in float32
+        x = jnp.clip(value, eps, 1.0 - eps)
         log_beta = gammaln(a) + gammaln(b) - gammaln(a + b)
         return self.weight * jnp.sum(-(a - 1) * jnp.log(x) - (b - 1) * jnp.log1p(-x) + log_beta)
 
