@@ -107,6 +107,7 @@ from ._dynamics import Prefetch as Prefetch
 from ._dynamics import PrefetchDelay as PrefetchDelay
 from ._embedding import Embedding as Embedding
 from ._hh import HH as HH
+from ._hidata import HiData as HiData
 from ._inputs import PoissonEncoder as PoissonEncoder
 from ._inputs import PoissonInput as PoissonInput
 from ._inputs import PoissonSpike as PoissonSpike
