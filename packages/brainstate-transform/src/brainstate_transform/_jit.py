@@ -13,6 +13,7 @@ import jax
 from brainstate_core.internal import read_values, write_values
 
 from ._aborts import release_traces
+from ._options import reject_unknown
 from ._stateful import Known, StatefulFunction, _Rediscover, aborts, as_tracer, boundary
 from ._util import environ_values, fun_name, normalize_argnums
 
@@ -50,6 +51,7 @@ class JittedFunction:
         out_shardings: Any = None,
         **jit_kwargs: Any,
     ) -> None:
+        reject_unknown("brainstate.transform.jit", jit_kwargs, jax.jit, ("fun",))
         functools.update_wrapper(self, fun)
         self.fun = fun
         self._options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,

@@ -84,7 +84,8 @@ def vjp(fun: Callable, *primals: Any, grad_states: Any = None, argnums: int | Se
     value, pullback, aux = diff._sf._apply(attempt, pollutes=True)
 
     def structured(cotangent: Any) -> Any:
-        return diff._arrange(pullback(cotangent))
+        derivatives = pullback(cotangent)  # (grad state values, *selected primals)
+        return diff._arrange(derivatives if diff._grad_states else derivatives[1:])
 
     return (value, structured, aux) if has_aux else (value, structured)
 
