@@ -7,6 +7,8 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from ._traceback import boundary
+
 __all__ = ["reject_unknown", "checked_options"]
 
 F = TypeVar("F", bound=Callable)
@@ -33,6 +35,7 @@ def checked_options(where: str) -> Callable[[F], F]:
     """Decorate a transformation so that an unknown keyword is a ``TypeError`` listing its options.
 
     The options listed are the parameters with a default; the check costs one set comparison per call.
+    The wrapper is an API boundary (its frame is hidden from the user's tracebacks).
     """
 
     def decorate(fun: F) -> F:
@@ -47,6 +50,6 @@ def checked_options(where: str) -> Callable[[F], F]:
                 reject_unknown(where, [k for k in kwargs if k not in allowed], fun, required)
             return fun(*args, **kwargs)
 
-        return checked  # type: ignore[return-value]
+        return boundary(checked)  # type: ignore[return-value]
 
     return decorate
