@@ -58,7 +58,7 @@ class ProgressBar:
         for name, n in (("freq", freq), ("count", count)):
             if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
                 raise ConfigError(f"ProgressBar {name} must be a positive integer, got {n!r}. "
-                                  "Fix: pass an int >= 1, or None for about 20 reports per loop.")
+                                  f"Fix: pass {name} >= 1, or None for about 20 reports per loop.")
         if freq is not None and count is not None:
             raise ConfigError("ProgressBar takes freq or count, not both.")
         _check_desc(desc)
