@@ -57,7 +57,7 @@ def _lane_block(body: st.SearchStrategy) -> st.SearchStrategy:
         axis, mode, body = choice
         return Block("vmap_states", body, LANE_SHAPE[axis], mode=mode if axis == 0 or mode != "state" else "dict", axis=axis)
 
-    return st.tuples(st.sampled_from([0, 1]), st.sampled_from(["state", "dict", "in_out"]), body).map(block)
+    return st.tuples(st.sampled_from([0, 1]), st.sampled_from(["state", "dict", "in_out", "vmap2"]), body).map(block)
 
 
 @functools.cache

@@ -131,7 +131,7 @@ class Block:
     other: tuple = ()  # the else body of cond, the further branches of switch
     param: str = ""  # the differentiated state
     lr: float = 0.1
-    mode: str = ""  # derivatives: "states", "args", "both" (""= "states"); vmap_states: "state", "dict", "in_out"
+    mode: str = ""  # derivatives: "states", "args", "both" (""= "states"); vmap_states: "state", "dict", "in_out", "vmap2"
     axis: int = 0  # vmap_states: the lane state's mapped axis
 
 
@@ -316,13 +316,14 @@ def _build_block(op: Block, states: dict) -> Callable:
     if kind == "vmap_states":
         lane = states[LANE]
         declared = {"state": dict(in_states=lane), "dict": dict(in_states={op.axis: lane}),
-                    "in_out": dict(in_states={op.axis: lane}, out_states={op.axis: lane})}[op.mode]
+                    "in_out": dict(in_states={op.axis: lane}, out_states={op.axis: lane}),
+                    "vmap2": dict(state_in_axes={op.axis: lane}, state_out_axes={op.axis: lane})}[op.mode]
 
         def per_lane(x):  # the lane state's slice is read and written in each lane
             lane.value = _lane_in(lane.value, x)
             return _lane_out(run(x + 0.5 * jnp.mean(lane.value)), lane.value)
 
-        mapped = T.vmap(per_lane, **declared)
+        mapped = (T.vmap2 if op.mode == "vmap2" else T.vmap)(per_lane, **declared)  # vmap2: upstream's keywords
         return lambda x: jnp.mean(mapped(_lanes(x, op.length)), axis=0)
     return AD.build(op, states, run)
 

@@ -4,7 +4,7 @@ Hypothesis draws programs (``tests/_fuzz_generator.py``; the programs and their 
 ``tests/_fuzz_programs.py`` and ``tests/_fuzz_autodiff.py``): a few states of several State types
 and shapes, a counter and a ``RandomState``; reads, writes, arithmetic, random draws and changes of
 a state's shape between calls, nested under ``jit``, ``checkpoint``, ``cond``, ``switch``,
-``for_loop``, ``scan``, ``while_loop``, ``fori_loop``, ``vmap``, ``pmap`` (one lane per local
+``for_loop``, ``scan``, ``while_loop``, ``fori_loop``, ``vmap``, ``vmap2``, ``pmap`` (one lane per local
 device), ``vmap`` with a batched state in ``in_states`` / ``out_states``, and ``grad``,
 ``jacrev``, ``jacfwd`` and ``hessian`` (with respect to a state, the input or both). Each program
 runs with the brainstate transformations, with the transformations replaced by their eager meaning,
@@ -103,6 +103,7 @@ def _hand_written() -> dict[str, F.Program]:
                                    F.Block("hessian", WORK, param="s0"), F.Block("hessian", WORK[:2], param="s1", mode="args"),
                                    F.Block("grad", WORK, param="b", mode="both")),
         "pmap and batched states": (F.Block("pmap", (F.Mix("s1", 0.5), F.Block("vmap", (F.Mix("b", 1.0), F.Scale()), 2))),
+                                    F.Block("vmap_states", (F.Update("b", "s0", "tanh", 0.5, 1.0, 0.0),), 3, mode="vmap2", axis=1),
                                     F.Block("vmap_states", (*LANE_WORK, F.Update("b", "s0", "tanh", 0.5, 1.0, 0.0)), 2, mode="state"),
                                     F.Block("vmap_states", (F.Block("scan", LANE_WORK, 2),), 3, mode="in_out", axis=1)),
         # a state resized outside a jitted block and inside one: each call must follow the new shapes
@@ -178,7 +179,7 @@ def test_generator_reaches_every_construct_and_keeps_bodies_valid() -> None:
                 for b in (op.body, *op.other):
                     walk(b, inner)
 
-    @settings(max_examples=300, database=None, derandomize=True)
+    @settings(max_examples=300, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(G.programs())
     def check(prog: F.Program) -> None:
         walk(prog.body, dict.fromkeys(("vmap", "lane", "pmap", "fixed", "reverse"), False))
@@ -186,6 +187,7 @@ def test_generator_reaches_every_construct_and_keeps_bodies_valid() -> None:
     check()
     modes = {f"{kind}/{mode}" for kind in F.AD.KINDS for mode in F.AD.MODES[kind]}
     assert seen == {*F.BLOCKS, *modes, "vmap_states/state", "vmap_states/dict", "vmap_states/in_out",
+                    "vmap_states/vmap2",
                     "Update", "Draw", "Mix", "Count", "Scale", "Reshape"}
 
 
