@@ -116,8 +116,6 @@ def test_grad_inside_jit_of_a_model_with_quantity_states_trains_it():
     assert_quantity(w.value, [1.0, 1.0], u.mV, atol=1e-3)
 
 
-@pytest.mark.xfail(raises=TypeError, reason="brainstate.transform.grad has no `unit_aware` option yet (upstream "
-                                             "0.6.0 has it, via brainunit.autograd): transform parity, issue 14")
 def test_grad_of_a_quantity_valued_loss_wrt_a_quantity_state_has_the_unit_of_loss_over_state():
     w = brainstate.ParamState(jnp.array([1.0, 2.0]) * u.mV)
 

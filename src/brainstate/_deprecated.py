@@ -40,9 +40,10 @@ class DeprecatedModule(types.ModuleType):
 
     Example:
         >>> import warnings, brainstate
+        >>> old = DeprecatedModule("brainstate.compile", "brainstate.transform", ("jit",))
         >>> with warnings.catch_warnings(record=True) as caught:
         ...     warnings.simplefilter("always")
-        ...     jit = brainstate.compile.jit
+        ...     jit = old.jit
         >>> jit is brainstate.transform.jit
         True
         >>> print(caught[0].message)

@@ -144,8 +144,35 @@ def test_grad_family_positional_misuse():
     with pytest.raises(TypeError, match="at most 9 positional arguments"):
         T.grad(lambda x: x, *([None] * 10))
     T.grad(lambda x: x, unit_aware=False)
-    with pytest.raises(bc.ConfigError, match="unit_aware=True"):
-        T.jacrev(lambda x: x, unit_aware=True)
+
+
+@pytest.mark.parametrize("name", ["grad", "vector_grad", "jacrev", "jacfwd"])
+def test_unit_aware_derivatives_carry_units(name):
+    u = pytest.importorskip("brainunit")
+    w = bc.ParamState(jnp.array([1.0, 2.0]) * u.mV)
+    elementwise = name in ("vector_grad", "jacrev", "jacfwd")
+
+    def loss():
+        return w.value ** 2 if elementwise else u.math.sum(w.value ** 2)
+    got = getattr(T, name)(loss, w, unit_aware=True)()
+    assert u.get_unit(got) == u.mV
+    with pytest.raises(bc.ConfigError, match=r"hessian\(unit_aware=True\) is not supported yet"):
+        T.hessian(loss, w, unit_aware=True)()
+
+
+def test_unit_aware_needs_brainunit(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_brainunit(name, *args, **kwargs):
+        if name.startswith("brainunit"):
+            raise ImportError("no brainunit")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_brainunit)
+    with pytest.raises(ImportError, match=r"unit_aware=True\) needs brainunit.*pip install brainunit"):
+        T.grad(lambda x: x, unit_aware=True)
 
 
 def test_grad_states_dict_of_states_and_dict_of_arrays():

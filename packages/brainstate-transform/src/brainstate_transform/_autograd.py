@@ -14,6 +14,7 @@ from brainstate_core.internal import peek, read_values
 
 from ._debug import nan_checked
 from ._differentiated import _Differentiated, _substitute
+from ._jaxpr_draw import MissingDependencyError
 from ._options import reject_unknown
 from ._stateful import Known, boundary
 from ._util import fun_name
@@ -118,6 +119,21 @@ _DEFAULTS = dict(grad_states=None, argnums=None, has_aux=False, return_value=Fal
                  key=None)
 
 
+def _unit_aware(name: str) -> Callable:
+    """brainunit.autograd's ``name`` (``unit_aware=True``): derivatives carry the units of output / input."""
+    try:
+        import brainunit.autograd as unit_autograd
+    except ImportError as err:
+        raise MissingDependencyError(f"{name}(unit_aware=True) needs brainunit. Fix: pip install brainunit "
+                                     "(or brainstate-nn[units]).") from err
+    if name == "hessian":  # its per-state blocks are arranged by the value's pytree, which a Quantity breaks
+        raise ConfigError("hessian(unit_aware=True) is not supported yet. Fix: nest "
+                          "jacfwd(jacrev(f, unit_aware=True), unit_aware=True), or strip the units first.")
+    if name == "vector_grad":
+        return lambda f, argnums, has_aux: unit_autograd.vector_grad(f, argnums=argnums, has_aux=has_aux)
+    return getattr(unit_autograd, name)
+
+
 def _make(cls: type[GradFunction], doc: str, order: Sequence[str]) -> Callable:
     """The public function of ``cls``; ``order`` is upstream's order of the parameters after ``fun``."""
     name = cls._name
@@ -132,13 +148,15 @@ def _make(cls: type[GradFunction], doc: str, order: Sequence[str]) -> Callable:
             kwargs[key] = value
         if kwargs.get("has_aux") is None:  # upstream's default is None, meaning False
             kwargs["has_aux"] = False
-        if kwargs.pop("unit_aware", False):
-            raise ConfigError(f"{name}(unit_aware=True) is not supported: brainstate derivatives are unit-free. "
-                              "Fix: differentiate the unit-free function (strip units with brainunit first), or "
-                              "use brainunit.autograd directly.")
-        if fun is None:
-            return lambda f: cls(f, **kwargs)
-        return cls(fun, **kwargs)
+        unit_aware = kwargs.pop("unit_aware", False)
+
+        def build(f: Callable) -> GradFunction:
+            built = cls(f, **kwargs)
+            if unit_aware:  # brainunit's derivative of the same pure function: units of output / input
+                built._transform = _unit_aware(name)
+            return built
+
+        return build if fun is None else build(fun)
 
     params = [inspect.Parameter("fun", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
     params += [inspect.Parameter(k, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=_DEFAULTS[k]) for k in order]
@@ -164,8 +182,8 @@ _COMMON_ARGS = """
         debug_nan: raise :class:`DebugNanError` naming the primitive that produced a NaN when a
             derivative holds NaN/Inf (see :func:`debug_nan`).
         **kwargs: options of the matching ``jax`` function (``holomorphic``, ``allow_int``); an
-            unknown keyword is a ``TypeError`` when the transformation is built. ``unit_aware=False``
-            is accepted (``True`` raises :class:`ConfigError`).
+            unknown keyword is a ``TypeError`` when the transformation is built. ``unit_aware=True``
+            differentiates with ``brainunit.autograd``: derivatives carry units (output / input).
 
     Writes to other States inside ``fun`` persist after the call.
 
