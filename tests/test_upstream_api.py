@@ -26,7 +26,7 @@ FLOORS = {
     "brainstate.nn": (156, 15),
     "brainstate.nn.init": (14, 15),
     "brainstate.interop": (0, 15),
-    "brainstate.surrogate": (2, 17),
+    "brainstate.surrogate": (37, 17),
 }
 
 
