@@ -166,6 +166,12 @@ def set_host_device_count(n: int) -> None:
 
     Raises:
         EnvironValueError: if ``n`` is not a positive int, or JAX's backend is already running.
+
+    Example:
+        >>> import subprocess, sys
+        >>> code = "import brainstate, jax; brainstate.environ.set_host_device_count(2); print(jax.device_count())"
+        >>> subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split()
+        ['2']
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise EnvironValueError(f"host_device_count={n!r}: expected a positive int. Fix: e.g. set_host_device_count(8).")
@@ -224,11 +230,27 @@ def register_default_behavior(key: str, behavior: Callable[[Any], Any], replace_
 
 
 def unregister_default_behavior(key: str, *, env: EnvironmentState | None = None) -> bool:
-    """Remove the behaviour of ``key``; ``True`` if there was one."""
+    """Remove the behaviour of ``key``; ``True`` if there was one.
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> mine = environ.EnvironmentState()
+        >>> environ.register_default_behavior('fit', print, env=mine)
+        >>> environ.unregister_default_behavior('fit', env=mine), environ.unregister_default_behavior('fit', env=mine)
+        (True, False)
+    """
     with _LOCK:
         return _env(env).functions.pop(key, None) is not None
 
 
 def list_registered_behaviors(*, env: EnvironmentState | None = None) -> list[str]:
-    """The keys that have a registered behaviour."""
+    """The keys that have a registered behaviour.
+
+    Example:
+        >>> from brainstate_core import environ
+        >>> mine = environ.EnvironmentState()
+        >>> environ.register_default_behavior('dt', print, env=mine)
+        >>> environ.list_registered_behaviors(env=mine)
+        ['dt']
+    """
     return list(_env(env).functions)

@@ -23,7 +23,19 @@ Path = tuple[Hashable, ...]
 
 @dataclasses.dataclass(frozen=True)
 class NodeEdge:
-    """A reference to the graph node ``node_specs[index]``; every reference to a node has its index."""
+    """A reference to the graph node ``node_specs[index]``; every reference to a node has its index.
+
+    Example:
+        >>> import brainstate_core as bc
+        >>> from brainstate_core import graph
+        >>> class Cell(graph.Node):
+        ...     def __init__(self):
+        ...         self.w = bc.ParamState(1.0)
+        ...         self.size = 3
+        >>> gd = graph.graphdef([Cell()])
+        >>> gd.root.fields[0][1]
+        NodeEdge(index=0)
+    """
 
     index: int
 
@@ -31,7 +43,20 @@ class NodeEdge:
 @dataclasses.dataclass(frozen=True)
 class StateEdge:
     """A State: its index (as in ``split_context``'s ``ref_index``), ``path`` in the state mapping
-    on its first occurrence (``None`` on later ones and on States another split owns), its type."""
+    on its first occurrence (``None`` on later ones and on States another split owns), its type.
+
+    Example:
+        >>> import brainstate_core as bc
+        >>> from brainstate_core import graph
+        >>> class Cell(graph.Node):
+        ...     def __init__(self):
+        ...         self.w = bc.ParamState(1.0)
+        ...         self.size = 3
+        >>> gd = graph.graphdef([Cell()])
+        >>> edge = dict(gd.node_specs[0].fields)['w']
+        >>> type(edge).__name__, edge.path, edge.type.__name__
+        ('StateEdge', (0, 'w'), 'ParamState')
+    """
 
     index: int
     path: Path | None
@@ -40,14 +65,27 @@ class StateEdge:
 
 @dataclasses.dataclass(frozen=True)
 class StateLeafEdge:
-    """A ``TreefyState`` held by the object, at ``path``."""
+    """A ``TreefyState`` held by the object, at ``path``.
+
+    Example:
+        >>> import brainstate_core as bc
+        >>> from brainstate_core import graph
+        >>> graph.graphdef([bc.TreefyState(bc.State, 1.0)]).root.fields[0][1]
+        StateLeafEdge(path=(0,))
+    """
 
     path: Path
 
 
 @dataclasses.dataclass(frozen=True)
 class PytreeEdge:
-    """A list, tuple or dict described inline: its type (``metadata``) and ``(key, edge)`` fields."""
+    """A list, tuple or dict described inline: its type (``metadata``) and ``(key, edge)`` fields.
+
+    Example:
+        >>> from brainstate_core import graph
+        >>> graph.graphdef({'a': 1}).root
+        PytreeEdge(metadata=<class 'dict'>, fields=(('a', StaticEdge(value=1)),))
+    """
 
     metadata: Any
     fields: tuple
@@ -55,7 +93,13 @@ class PytreeEdge:
 
 @dataclasses.dataclass(frozen=True)
 class StaticEdge:
-    """Any other leaf (a number, a string, an array, a function), carried as it is."""
+    """Any other leaf (a number, a string, an array, a function), carried as it is.
+
+    Example:
+        >>> from brainstate_core import graph
+        >>> graph.graphdef(['x']).root.fields[0][1]
+        StaticEdge(value='x')
+    """
 
     value: Any
 
