@@ -52,6 +52,10 @@ def test_desc_pair_inside_jit_and_without_tqdm(monkeypatch, capsys):
     assert err.splitlines() == ["at 0: 1/4", "at 2: 3/4", "at 3: 4/4"]  # every 4 // count steps, and the last
 
 
+# Pure JAX reports the same under its leak checker (jax 0.10.2 and 0.12.0): any jax.debug.callback in a
+# scan body differentiated by jax.grad "leaks" JaxprTrace tracers, with no brainstate code involved.
+@pytest.mark.skipif(bool(jax.config.values.get("jax_check_tracer_leaks")),
+                    reason="JAX's leak checker flags every debug.callback in a scan under grad, even in pure JAX")
 def test_checkpointed_loop_under_grad_reports_each_step_once():
     w = bc.ParamState(jnp.array(0.5))
     bar = T.ProgressBar(freq=1, disable=True)

@@ -285,13 +285,13 @@ class StatefulFunction(Inspection):
     def _discover(self, attempt: Callable[[Known], Any], known: Known) -> Known:
         """One abstract run of ``attempt``: one trace finds every state the function touches."""
         def abstract() -> None:  # the attempt's result holds States, which JAX must not see
-            attempt(known)
+            # Writes that the attempt makes outside the traced function (a RandomState handing keys
+            # to vmap lanes) are undone by this trace, before JAX's trace ends: no tracer outlives it.
+            with StateTrace(check_tracers=False), DISCOVERING:
+                attempt(known)
 
         try:
-            # Writes that the attempt makes outside the traced function (a RandomState handing
-            # keys to vmap lanes) are undone by this trace.
-            with StateTrace(check_tracers=False), DISCOVERING:
-                jax.eval_shape(abstract)
+            jax.eval_shape(abstract)
         except _Rediscover as signal:
             release_traces(signal)
             if signal.owner is not self:
