@@ -324,6 +324,9 @@ CODE_CASES = {
     "dtypes": lambda x, y: ((x * 3).astype(jnp.int32) & 6, x.astype(jnp.bfloat16) * 2, jnp.round(y * 0.3),
                             (x.astype(jnp.int32) << 2) ^ 1, ~(x > 0)),
     "checkpoint": lambda x, y: jax.checkpoint(lambda a: jnp.sin(a) * a)(x) + y,
+    "scan": lambda x, y: jax.lax.scan(lambda c, v: (c * 0.5 + v * x.sum(), (c, v * 2)), y, jnp.outer(x, y)),
+    "scan_reverse_no_xs": lambda x, y: jax.lax.scan(lambda c, _: (jnp.tanh(c + x), c.sum()), y, None, length=4,
+                                                    reverse=True),
 }
 
 

@@ -1,7 +1,7 @@
 """Python source from jaxprs: one ``jax.lax`` call per equation, in a function that runs like the original.
 
 Each primitive has a rule that writes the call for one equation from the source of its inputs; the
-rules for ``jit``, ``custom_jvp_call``, ``checkpoint``, ``cond`` and ``while`` write their bodies as
+rules for ``jit``, ``custom_jvp_call``, ``checkpoint``, ``cond``, ``while`` and ``scan`` write their bodies as
 nested functions. A primitive without a rule is an error naming it; :func:`register_prim_handler`
 adds a rule.
 """
@@ -224,6 +224,16 @@ class _Writer:
             expr = (f"lax.while_loop(lambda c: {cond}({''.join(a + ', ' for a in cargs)}*c)[0], "
                     f"lambda c: {body}({''.join(a + ', ' for a in bargs)}*c), ({', '.join(init)},))")
             several = True
+        elif prim == "scan":  # body(consts, carry, xs) -> (carry, ys); lax.scan takes and gives them apart
+            p = eqn.params
+            nc, nk = p["num_consts"], p["num_carry"]
+            body, lines = self.nested(p["jaxpr"], indent)
+            consts, carry, xs = args[:nc], args[nc:nc + nk], args[nc + nk:]
+            step = (f"lambda c, x: (lambda o: (o[:{nk}], o[{nk}:]))({body}({''.join(a + ', ' for a in consts)}"
+                    f"*c, *x))")
+            expr = (f"(lambda r: (*r[0], *r[1]))(lax.scan({step}, ({''.join(a + ', ' for a in carry)}), "
+                    f"({''.join(a + ', ' for a in xs)}), length={p['length']}, reverse={p['reverse']}))")
+            several = True
         else:
             raise InputError(
                 f"jaxpr_to_python_code has no rule for the primitive {prim!r}. Fix: register one with "
@@ -247,7 +257,7 @@ def jaxpr_to_python_code(jaxpr: Any, fn_name: str = "generated_function") -> str
 
     The function takes the jaxpr's inputs, in order, and returns its single output, or a tuple of its
     outputs; the constants of a ``ClosedJaxpr`` are written into the function (bit for bit), as are the
-    bodies of nested ``jit``, ``cond`` and ``while`` equations. Custom derivative rules are not
+    bodies of nested ``jit``, ``cond``, ``while`` and ``scan`` equations. Custom derivative rules are not
     kept: the code computes the same values, and JAX differentiates it directly.
 
     Args:
