@@ -77,11 +77,15 @@ from . import surrogate as surrogate
 from . import transform as transform
 from . import typing as typing
 from . import util as util
+from ._alias import show_public_homes as _show_public_homes
 from ._deprecated import install as _install_deprecated
 
 # upstream's old module names, importable and warning once per name (see _deprecated.py)
 _old = _install_deprecated(__name__)
 compile, augment, functional = _old["compile"], _old["augment"], _old["functional"]  # noqa: A001 - upstream's names
 del _install_deprecated, _old
+
+_show_public_homes()  # brainstate.nn.Linear, not brainstate_nn._linear.Linear
+del _show_public_homes
 
 __version__ = "0.6.0"

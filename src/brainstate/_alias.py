@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from types import ModuleType
+from types import FunctionType, ModuleType
 
-__all__ = ["alias_module"]
+from brainstate_core.internal import set_home
+
+__all__ = ["alias_module", "show_public_homes"]
+
+_WHEELS = ("brainstate_core", "brainstate_transform", "brainstate_random", "brainstate_nn")
 
 
 def alias_module(name: str, target: str) -> ModuleType:
@@ -56,3 +60,40 @@ def alias_module(name: str, target: str) -> ModuleType:
         if not any(part.startswith("_") for part in rest.split(".")):
             sys.modules.setdefault(f"{name}.{rest}", sub)
     return module
+
+
+def show_public_homes() -> None:
+    """Give every public class and function of the wheels its shortest ``brainstate.*`` path as ``__module__``.
+
+    ``brainstate.nn.Linear`` then shows as ``<class 'brainstate.nn.Linear'>`` in reprs, ``help`` and
+    tracebacks, and pickles by that name. An object exported from several public modules takes the
+    shortest path (``brainstate.State``, not ``brainstate.graph.State``; ``brainstate.surrogate.sigmoid``,
+    not ``brainstate.nn.surrogate.sigmoid``). Without the meta-package the wheels show their own homes
+    (``brainstate_nn.Linear``).
+
+    Example:
+        >>> import brainstate, pickle
+        >>> brainstate.nn.Linear, brainstate.State.__module__
+        (<class 'brainstate.nn.Linear'>, 'brainstate')
+        >>> pickle.loads(pickle.dumps(brainstate.transform.jit)) is brainstate.transform.jit
+        True
+    """
+    homes: dict[int, tuple[tuple[int, int], str, object]] = {}
+    for name, module in list(sys.modules.items()):
+        if not (name == "brainstate" or name.startswith("brainstate.")) or not isinstance(module, ModuleType):
+            continue
+        if any(part.startswith("_") for part in name.split(".")):
+            continue
+        if name != "brainstate" and module.__name__.partition(".")[0] not in _WHEELS:
+            continue  # upstream's old module names, kept for their warnings, are nobody's home
+        rank = (name.count("."), len(name))
+        for attr, obj in list(vars(module).items()):
+            if attr.startswith("_") or not isinstance(obj, (type, FunctionType)):
+                continue
+            if str(obj.__module__).partition(".")[0] not in (*_WHEELS, "brainstate"):
+                continue
+            best = homes.get(id(obj))
+            if best is None or rank < best[0]:
+                homes[id(obj)] = (rank, name, obj)
+    for _, name, obj in homes.values():
+        set_home(obj, name)

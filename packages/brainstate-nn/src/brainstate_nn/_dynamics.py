@@ -81,7 +81,7 @@ def param(value: Any, name: str, kind: str | None, varshape: tuple[int, ...], *,
         >>> param(-1.0, 'tau', 'time', (3,), positive=True, owner='LIF')
         Traceback (most recent call last):
         ...
-        brainstate_core.ConfigError: LIF tau must be > 0, got -1.0. Fix: pass a positive value (time constants are in ms, e.g. tau=10.0).
+        brainstate.ConfigError: LIF tau must be > 0, got -1.0. Fix: pass a positive value (time constants are in ms, e.g. tau=10.0).
 
     Raises:
         ConfigError: wrong dimension, not broadcastable to ``varshape``, or not positive.

@@ -10,7 +10,7 @@ Example:
       step: OptimState(i32[])
 """
 
-from types import FunctionType as _FunctionType
+from brainstate_core.internal import set_public_home as _set_public_home
 
 from ._optim import SGD as SGD
 from ._optim import Adam as Adam
@@ -22,7 +22,5 @@ from ._optim import RMSprop as RMSprop
 from ._optim import clip_grad_norm as clip_grad_norm
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_nn.optim.X``, not ``brainstate_nn._x.X``).
-for _obj in list(globals().values()):
-    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith("brainstate_nn._"):
-        _obj.__module__ = __name__
-del _obj
+_set_public_home(globals(), __name__)
+del _set_public_home

@@ -14,7 +14,7 @@ Example:
     (1.0, 0.3)
 """
 
-from types import FunctionType as _FunctionType
+from brainstate_core.internal import set_public_home as _set_public_home
 
 from ._spike_fn import ReluGrad as ReluGrad
 from ._spike_fn import Surrogate as Surrogate
@@ -56,7 +56,5 @@ from ._surrogates import SoftSign as SoftSign
 from ._surrogates import SquarewaveFourierSeries as SquarewaveFourierSeries
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_nn.surrogate.X``).
-for _obj in list(globals().values()):
-    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith("brainstate_nn._"):
-        _obj.__module__ = __name__
-del _obj
+_set_public_home(globals(), __name__)
+del _set_public_home

@@ -30,6 +30,8 @@ Example:
     (32, 3)
 """
 
+from brainstate_core.internal import set_public_home as _set_public_home
+
 from ._common import RandomParameterError as RandomParameterError
 from ._module_api import DEFAULT as DEFAULT
 from ._module_api import backup_key as backup_key
@@ -179,5 +181,8 @@ __all__ = [
     "permutation",
     "shuffle",
 ]
+
+_set_public_home(globals(), __name__)  # brainstate_random.RandomState, not brainstate_random._rng.RandomState
+del _set_public_home
 
 __version__ = "0.6.0"

@@ -1,5 +1,7 @@
 """brainstate-transform: state-aware jit, autodiff, vmap, loops and control flow over one primitive."""
 
+from brainstate_core.internal import set_public_home as _set_public_home
+
 from ._autograd import grad as grad
 from ._autograd import hessian as hessian
 from ._autograd import jacfwd as jacfwd
@@ -72,6 +74,9 @@ from ._stateful import make_jaxpr as make_jaxpr
 from ._vmap import pmap as pmap
 from ._vmap import vmap as vmap
 from ._vmap import vmap_new_states as vmap_new_states
+
+_set_public_home(globals(), __name__)  # brainstate_transform.jit, not brainstate_transform._jit.jit
+del _set_public_home
 
 __version__ = "0.6.0"
 

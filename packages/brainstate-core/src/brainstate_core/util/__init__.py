@@ -19,10 +19,9 @@ Example:
     NestedDict({'a': NestedDict({'b': 1, 'c': 2})})
 """
 
-from types import FunctionType as _FunctionType
-
 from .._flatted import FlattedDict as FlattedDict
 from .._flatted import NestedDict as NestedDict
+from ..internal import set_public_home as _set_public_home
 from . import filter as filter  # noqa: A004 - upstream's public submodule name
 from . import struct as struct
 from ._cache import BoundedCache as BoundedCache
@@ -141,7 +140,5 @@ __all__ = [
 ]
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_core.util.X``, not ``..._struct.X``).
-for _obj in list(globals().values()):
-    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith(__name__ + "._"):
-        _obj.__module__ = __name__
-del _obj
+_set_public_home(globals(), __name__)
+del _set_public_home
