@@ -10,12 +10,14 @@ canonical name. Interpreters that are not installed are skipped, not failed.
     nox -s cuda12 / cuda13 / tpu      # the suite on an accelerator; skipped where there is none
     nox -s tests_minimum              # the suite against the oldest supported jax, jaxlib, numpy
     nox -s lint                       # ruff check
+    nox -s typecheck                  # pyright (basic mode) over the five packages' sources, zero errors
     nox -s build                      # build all wheels and sdists, check core installs alone
     nox -s bench                      # benchmarks/ against plain JAX (docs/benchmarks.md)
     nox -s checking_leaks             # the suite with JAX's tracer-leak checker on
     nox -s fuzz                       # 3,000 random stateful programs, three ways (tests/test_fuzz_transforms.py)
     nox -s ecosystem                  # braintools and brainpy.state run on this brainstate (tests/ecosystem/)
     nox -s units                      # brainunit Quantities through the transforms (tests/test_brainunit_interop.py)
+    nox -s docs                       # build the documentation site, executing every example (-- --serve to view)
 
 Arguments after ``--`` go to pytest (or ruff / scripts/check_build.py), e.g.
 ``nox -s tests-3.11 -- packages/brainstate-core -x``.
@@ -192,6 +194,41 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *(session.posargs or ["."]))
 
 
+# pyright is pinned: a new release may check more, and this session must stay at zero errors.
+PYRIGHT = "pyright==1.1.414"
+NO_NODE = (
+    "pyright could not start: it runs on Node.js, and the PyPI package found no `node` on PATH and could not "
+    "download one (nodeenv). Fix: install Node.js (e.g. `apt-get install nodejs npm`, or from nodejs.org) and "
+    "rerun, or install pyright itself with `npm install -g pyright` (then this session runs that one)."
+)
+
+
+@nox.session(python=PYTHONS[0])
+def typecheck(session: nox.Session) -> None:
+    """pyright in basic mode over the five packages' sources (``[tool.pyright]`` in the root pyproject.toml).
+
+    The session fails on any error. Imports resolve in this session's environment (the workspace, editable).
+    pyright's PyPI package runs the npm one on a Node.js it finds on PATH, or downloads Node.js; where
+    neither works, a ``pyright`` installed with npm is used instead, and without one the session stops
+    with the fix. Arguments go to pyright, e.g. ``nox -s typecheck -- packages/brainstate-nn/src``.
+    """
+    install_workspace(session)
+    session.install(PYRIGHT)
+    python = session.run("python", "-c", "import sys; print(sys.executable)", silent=True).strip()
+    venv_bin = Path(python).parent
+    outside = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p) != venv_bin)
+    candidates = [("pyright", False)]  # this session's, from PyPI
+    if shutil.which("pyright", path=outside):
+        candidates.append((shutil.which("pyright", path=outside), True))  # one installed with npm
+    for pyright, external in candidates:
+        version = session.run(pyright, "--version", silent=True, success_codes=range(256), external=external)
+        if re.search(r"pyright \d+\.\d+", version or ""):
+            session.log(f"{pyright}: {version.strip()}")
+            session.run(pyright, "--pythonpath", python, *session.posargs, external=external)
+            return
+    session.error(NO_NODE)
+
+
 @nox.session
 def build(session: nox.Session) -> None:
     """Build the five wheels and sdists, then check that brainstate-core installs and imports alone."""
@@ -299,9 +336,62 @@ def units(session: nox.Session) -> None:
                env={"JAX_PLATFORMS": "cpu", "BRAINSTATE_REQUIRE_BRAINUNIT": "1"})
 
 
-# Sessions to come, each next to the tree it drives:
-#   docs   build the site in docs/, executing its examples
-#   demo   run every script in examples/
+DOCS_HTML = ROOT / "docs" / "_build" / "html"
+
+
+@nox.session(python=PYTHONS[0])
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (Sphinx + myst-nb, docs/) into docs/_build/html, executing every code cell.
+
+    The build fails on a warning (``-W``), an exception in a code cell and a broken cross-reference
+    (nitpicky); ``-E`` re-reads every page, so every example runs on every build. Then
+    docs/_screenshots.py takes screenshots of the home page, the quick start and an API page in headless
+    Chromium (Debian's ``chromium``) and checks them. ``nox -s docs -- --serve`` builds, then serves the
+    site on http://127.0.0.1:8000 (``--port N`` for another); other arguments go to sphinx-build, e.g.
+    ``nox -s docs -- -j 1``. Requirements in docs/requirements.txt.
+    """
+    install_workspace(session)
+    session.install("-r", "docs/requirements.txt")
+    args = list(session.posargs)
+    serve = "--serve" in args
+    port = "8000"
+    if serve:
+        args.remove("--serve")
+    if "--port" in args:
+        at = args.index("--port")
+        port = args[at + 1]
+        del args[at : at + 2]
+    env = {"JAX_PLATFORMS": "cpu"}
+    session.run("sphinx-build", "-b", "html", "-E", "-W", "--keep-going", "-n", "-j", "auto", "docs", str(DOCS_HTML),
+                *args, env=env)
+    session.run("python", "docs/_screenshots.py", str(DOCS_HTML), env=env)
+    if serve:
+        session.log(f"serving {DOCS_HTML} on http://127.0.0.1:{port}/ (Ctrl-C stops)")
+        session.run("python", "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", str(DOCS_HTML))
+
+
+DEMOS = [
+    ["examples/quickstart.py"],
+    ["examples/mlp_digits.py", "--epochs", "5", "--no-resume"],
+    ["examples/snn_digits.py", "--fast"],
+    ["examples/brette2007.py", "--model", "coba", "--duration", "200"],
+    ["examples/spiking_fi_curve.py"],
+]
+
+
+@nox.session(python=PYTHONS[0])
+def demo(session: nox.Session) -> None:
+    """Install as a newcomer would (the README's first command, plus the optim and plot extras and
+    scikit-learn for the digits) and run the quick start and the main examples.
+
+    Each example prints its numbers (and saves its figures under examples/output/); short settings keep
+    the whole session to a few minutes. ``nox -s demo -- examples/cnn_digits.py`` runs one script instead.
+    """
+    session.install("-e", "packages/brainstate-core", "-e", "packages/brainstate-transform", "-e",
+                    "packages/brainstate-random", "-e", "packages/brainstate-nn[optim,plot]", "-e", ".[cpu]",
+                    "scikit-learn", "tqdm")
+    for script in ([list(session.posargs)] if session.posargs else DEMOS):
+        session.run("python", *script, env={"JAX_PLATFORMS": "cpu"})
 
 
 @nox.session(python=PYTHONS[0])

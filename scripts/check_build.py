@@ -8,7 +8,8 @@ in any environment that has them::
 Checks, each reported as a line; the exit status is 1 if any fails:
 
 1. every project builds an sdist, and a wheel from that sdist (so the sdist is complete);
-2. every wheel holds its own import package and nothing else (no tests), at the workspace version;
+2. every wheel holds its own import package (with its ``py.typed`` marker) and nothing else (no
+   tests), at the workspace version;
 3. the ``brainstate`` meta wheel pins the four wheels at its own version and declares the extras
    cpu, cuda12, cuda13 and tpu, each forwarding to the same extra of jax;
 4. brainstate-core asks for jax and numpy only, and its wheel, installed alone into a fresh virtual
@@ -108,6 +109,7 @@ def check_contents(artifacts: dict[str, tuple[Path, Path]], report: Report) -> N
         expected = {package, f"{package}-{meta['Version']}.dist-info"}
         report.check(tops == expected, f"{dist}: wheel holds {sorted(tops)} (expected {sorted(expected)})")
         report.check(f"{package}/__init__.py" in names, f"{dist}: wheel has {package}/__init__.py")
+        report.check(f"{package}/py.typed" in names, f"{dist}: wheel has the PEP 561 marker {package}/py.typed")
     report.check(len(set(versions.values())) == 1, f"one version across the wheels: {versions}")
 
 

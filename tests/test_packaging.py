@@ -135,7 +135,7 @@ ALIASES = sorted({*SUBMODULES, *(p.stem for p in (ROOT / "src" / "brainstate").g
 
 @pytest.mark.parametrize("name", ALIASES)
 def test_meta_submodules_are_the_wheel_modules(name: str) -> None:
-    implementing = {"surrogate": "brainstate_nn.surrogate"}  # DESIGN.md: nn implements it
+    implementing = {"surrogate": "brainstate_nn.surrogate", "interop": "brainstate_nn.interop"}  # DESIGN.md: nn implements them
     target = importlib.import_module(
         f"brainstate_core.{name}" if name in SUBMODULES else implementing.get(name, f"brainstate_{name}"))
     assert getattr(brainstate, name, None) is target, f"add `from . import {name} as {name}` to brainstate/__init__.py"
@@ -161,6 +161,23 @@ def test_no_source_module_is_loaded_twice() -> None:
             by_file.setdefault(Path(file).resolve(), set()).add(id(module))
     twice = sorted(str(f.relative_to(ROOT)) for f, ids in by_file.items() if len(ids) > 1)
     assert not twice, f"loaded as two module objects: {twice}"
+
+
+@pytest.mark.parametrize("dist", DISTS)
+def test_every_wheel_ships_the_pep561_marker(dist: str) -> None:
+    # hatchling packs every file of the wheel's package directory that git does not ignore, so a
+    # py.typed there is a py.typed in the wheel (scripts/check_build.py checks the built wheels).
+    package = f"src/{import_name(dist)}"
+    marker = project_dir(dist) / package / "py.typed"
+    assert marker.is_file() and marker.read_text() == "", f"{marker.relative_to(ROOT)} must exist and be empty"
+    config = tomllib.loads((project_dir(dist) / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]
+    assert config["wheel"]["packages"] == [package]
+    assert "py.typed" not in str(config["wheel"].get("exclude", ""))
+    if (ROOT / ".git").exists():
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(marker)], cwd=ROOT)
+        assert ignored.returncode == 1, f"git ignores {marker.relative_to(ROOT)}, so the wheel would lack it"
+    installed = importlib.import_module(import_name(dist)).__file__
+    assert (Path(installed).parent / "py.typed").is_file()
 
 
 SOURCES = sorted([*ROOT.glob("src/**/*.py"), *ROOT.glob("packages/*/src/**/*.py")])

@@ -3,8 +3,6 @@
 ``tests/upstream_api/<module>.txt`` holds the names of upstream's ``__all__`` for each module
 (release 0.6.0; see its README). The modules parity issues have brought over must have every name,
 except those listed in ``tests/upstream_api/omitted.txt`` with a reason (also in docs/migration.md).
-The modules whose parity work is still open have a floor instead: the number of upstream names
-present may only grow.
 """
 
 from __future__ import annotations
@@ -20,13 +18,8 @@ HERE = Path(__file__).resolve().parent / "upstream_api"
 
 COMPLETE = ["brainstate", "brainstate.environ", "brainstate.graph", "brainstate.random", "brainstate.util",
             "brainstate.util.filter", "brainstate.util.struct", "brainstate.mixin", "brainstate.typing",
-            "brainstate.transform", "brainstate.surrogate"]
-# module -> (names present now, the issue that brings the rest)
-FLOORS = {
-    "brainstate.nn": (156, 15),
-    "brainstate.nn.init": (14, 15),
-    "brainstate.interop": (0, 15),
-}
+            "brainstate.transform", "brainstate.surrogate", "brainstate.nn", "brainstate.nn.init",
+            "brainstate.interop"]
 
 
 def upstream_names(module: str) -> list[str]:
@@ -69,11 +62,3 @@ def test_the_omission_list_is_short_and_every_entry_has_a_reason_and_is_still_mi
     migration = (Path(__file__).resolve().parents[1] / "docs" / "migration.md").read_text()
     for _module, name in table:
         assert f"`{name}`" in migration, f"docs/migration.md must name the omitted {name}"
-
-
-@pytest.mark.parametrize("module", sorted(FLOORS))
-def test_open_parity_work_only_grows(module):
-    floor, issue = FLOORS[module]
-    names = upstream_names(module)
-    count = sum(present(module, n) for n in names)
-    assert count >= floor, f"{module}: {count} of {len(names)} upstream names present, fewer than {floor} before"

@@ -70,6 +70,7 @@ from brainstate_core import unregister_state_hook as unregister_state_hook
 
 from . import environ as environ
 from . import graph as graph
+from . import interop as interop
 from . import mixin as mixin
 from . import nn as nn
 from . import random as random

@@ -78,7 +78,7 @@ def show_public_homes() -> None:
         >>> pickle.loads(pickle.dumps(brainstate.transform.jit)) is brainstate.transform.jit
         True
     """
-    homes: dict[int, tuple[tuple[int, int], str, object]] = {}
+    homes: dict[int, tuple[tuple[int, int], str, type | FunctionType]] = {}
     for name, module in list(sys.modules.items()):
         if not (name == "brainstate" or name.startswith("brainstate.")) or not isinstance(module, ModuleType):
             continue

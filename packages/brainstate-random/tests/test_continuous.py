@@ -154,6 +154,7 @@ def test_like_samplers_keep_the_floating_dtype():
 
 
 def test_x64_draws_float64():
+    assert RandomState(0).normal(size=2).dtype == jnp.float32  # a cached dtype must not outlive the mode
     previous = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)
     try:

@@ -102,7 +102,7 @@ def get_platform() -> str:
         >>> environ.get_platform() in environ.SUPPORTED_PLATFORMS
         True
     """
-    device = jax.config.jax_default_device
+    device = jax.config.jax_default_device  # pyright: ignore[reportAttributeAccessIssue]  # run-time jax flag
     if device is None or isinstance(device, str):
         device = jax.devices(device)[0]
     return device.platform
@@ -150,7 +150,7 @@ def get_host_device_count() -> int:
         >>> environ.get_host_device_count() >= 1
         True
     """
-    configured = jax.config.jax_num_cpu_devices
+    configured = jax.config.jax_num_cpu_devices  # pyright: ignore[reportAttributeAccessIssue]  # run-time jax flag
     if configured is not None and configured > 0:
         return int(configured)
     match = _DEVICE_COUNT_FLAG.search(os.environ.get("XLA_FLAGS", ""))

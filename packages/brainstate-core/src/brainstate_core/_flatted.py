@@ -11,7 +11,7 @@ refuse to be flattened; use :meth:`FlattedDict.to_dict_values` first.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 import jax
 import numpy as np
@@ -107,6 +107,10 @@ class FlattedDict(dict):
         return dict(self)
 
     # -- selection --------------------------------------------------------------------------
+    @overload
+    def split(self, filter: FilterLike = ..., /) -> FlattedDict: ...
+    @overload
+    def split(self, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[FlattedDict, ...]: ...
     def split(self, *filters: FilterLike) -> FlattedDict | tuple[FlattedDict, ...]:
         """One ``FlattedDict`` per filter, each entry going to the first filter it matches.
 
@@ -287,6 +291,10 @@ class NestedDict(dict):
             return NotImplemented
         return (self.to_flat() - other).to_nest()
 
+    @overload
+    def split(self, filter: FilterLike = ..., /) -> NestedDict: ...
+    @overload
+    def split(self, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[NestedDict, ...]: ...
     def split(self, *filters: FilterLike) -> NestedDict | tuple[NestedDict, ...]:
         """As :meth:`FlattedDict.split`, by path, giving NestedDicts.
 
@@ -315,6 +323,11 @@ _MISSING = object()
 
 def _as_flat(values: Mapping) -> Mapping:
     return values.to_flat() if isinstance(values, NestedDict) else values
+
+
+def _values(found: list, filters: tuple) -> list[FlattedDict]:
+    """One ``FlattedDict`` ``path -> state.value`` per filter, from ``(path, state)`` pairs."""
+    return [FlattedDict((p, s.value) for p, s in group) for group in partition(found, filters)]
 
 
 def _mismatch(state: State, value: Any) -> str:

@@ -33,14 +33,14 @@ import sys
 import sysconfig
 import types
 from collections.abc import Hashable, Mapping
-from typing import Any
+from typing import Any, overload
 
 import jax
 import numpy as np
 
 from ._errors import StateArgumentError, StateShapeError, StateUsageError
 from ._filter import FilterLike, partition
-from ._flatted import FlattedDict, _as_flat
+from ._flatted import FlattedDict, _as_flat, _values
 from ._graph_registry import REGISTRY, copy_graph
 from ._node import Node
 from ._state import State
@@ -219,6 +219,10 @@ def _result(pairs: list, filters: tuple) -> Result:
     return groups[0] if len(groups) == 1 else tuple(groups)
 
 
+@overload
+def states(obj: Any, filter: FilterLike = ..., /) -> FlattedDict: ...
+@overload
+def states(obj: Any, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[FlattedDict, ...]: ...
 def states(obj: Any, *filters: FilterLike) -> Result:
     """The States reachable from ``obj``, keyed by path, sorted by path, each State once.
 
@@ -245,6 +249,10 @@ def states(obj: Any, *filters: FilterLike) -> Result:
     return _result(_collect(obj, False), filters)
 
 
+@overload
+def nodes(obj: Any, filter: FilterLike = ..., /) -> FlattedDict: ...
+@overload
+def nodes(obj: Any, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[FlattedDict, ...]: ...
 def nodes(obj: Any, *filters: FilterLike) -> Result:
     """The :class:`Node` objects reachable from ``obj`` (``obj`` itself under ``()``), by path.
 
@@ -435,7 +443,8 @@ def _split(obj: Any, memo: dict | None = None, ref_index: Any = None) -> tuple[G
             index = len(owned) if ref_index is None else ref_index.setdefault(state, len(ref_index))
             owned.append((path, template, index))
             pairs.append((path, state))
-        else:
+        else:  # split before in this split_context (memo only persists there, and ref_index is given)
+            assert ref_index is not None
             refs.append((ref_index[state], template))
     template_obj = copy_graph(obj, memo, registered)
     templates = tuple((memo[id(node)], impl) for node, impl in registered)
@@ -511,10 +520,6 @@ def treefy_split(obj: Any, *filters: FilterLike) -> tuple:
     """
     graphdef, found = _split(obj)
     return (graphdef, *_values(found, filters))
-
-
-def _values(found: list, filters: tuple) -> list:
-    return [FlattedDict((p, s.value) for p, s in group) for group in partition(found, filters)]
 
 
 def treefy_merge(graphdef: GraphDef, *values: Mapping) -> Any:

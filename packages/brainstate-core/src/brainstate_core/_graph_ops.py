@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Hashable, Iterator, Mapping, MutableMapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast, overload
 
 import jax
 
 from ._errors import ConfigError, StateArgumentError, StateUsageError
 from ._filter import FilterLike, partition
-from ._flatted import FlattedDict, NestedDict
+from ._flatted import FlattedDict, NestedDict, _values
 from ._graph import (
     _DICT,
     _FLAT,
@@ -34,7 +34,6 @@ from ._graph import (
     _collect,
     _merge,
     _split,
-    _values,
 )
 from ._graph_registry import REGISTRY
 
@@ -179,6 +178,10 @@ def graphdef(node: Any) -> GraphDef:
     return _split(node)[0]
 
 
+@overload
+def treefy_states(node: Any, filter: FilterLike = ..., /) -> NestedDict: ...
+@overload
+def treefy_states(node: Any, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[NestedDict, ...]: ...
 def treefy_states(node: Any, *filters: FilterLike) -> NestedDict | tuple[NestedDict, ...]:
     """The States of ``node`` as a :class:`NestedDict` of :class:`TreefyState` (a pytree).
 
@@ -217,6 +220,10 @@ def _visit(root: Any, on_child: Any) -> None:
         visit(root, info, (), 0)
 
 
+@overload
+def pop_states(node: Any, filter: FilterLike, /) -> NestedDict: ...
+@overload
+def pop_states(node: Any, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[NestedDict, ...]: ...
 def pop_states(node: Any, *filters: FilterLike) -> NestedDict | tuple[NestedDict, ...]:
     """Remove the States matching ``filters`` from ``node`` and return them, one mapping per filter.
 
@@ -407,7 +414,7 @@ def split_context() -> Iterator[tuple[SplitContext, RefMap]]:
     """
     ctx = SplitContext()
     try:
-        yield ctx, ctx.ref_index
+        yield ctx, cast(RefMap, ctx.ref_index)  # a new context's: not None
     finally:
         ctx.ref_index = None
         ctx._memo = {}
@@ -430,7 +437,7 @@ def merge_context() -> Iterator[tuple[MergeContext, dict]]:
     """
     ctx = MergeContext()
     try:
-        yield ctx, ctx.index_ref
+        yield ctx, cast(dict, ctx.index_ref)  # a new context's: not None
     finally:
         ctx.index_ref = None
         ctx._memo = {}

@@ -85,7 +85,7 @@ def register_graph_node_type(
 
 
 
-def copy_graph(root: Any, memo: dict, registered: list) -> Any:
+def copy_graph(root: Any, memo: dict, registered: Sequence) -> Any:
     """``copy.deepcopy(root, memo)`` that rebuilds registered nodes with their own functions.
 
     ``registered`` holds ``(node, impl)`` for every registered node reachable from ``root``: each gets

@@ -85,7 +85,7 @@ class NodeStates:
 jax.tree_util.register_pytree_with_keys(
     NodeStates,
     lambda n: ([(jax.tree_util.GetAttrKey("states"), n.states)], (n._graphdef, n.metadata)),
-    lambda aux, children: NodeStates(aux[0], children[0], aux[1]),
+    lambda aux, children: NodeStates(aux[0], next(iter(children)), aux[1]),
     lambda n: ([n.states], (n._graphdef, n.metadata)),
 )
 

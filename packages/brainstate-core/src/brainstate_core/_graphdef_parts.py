@@ -139,7 +139,7 @@ def describe(template: Any, states: tuple, indices: tuple, refs: tuple) -> tuple
     state_index.update((id(t), i) for i, t in refs)
     unseen = {id(t) for t in states}
     node_index: dict[int, int] = {}
-    specs: list[NodeSpec] = []
+    specs: list[Any] = []  # NodeSpecs, each reserved (None) before its children are described
 
     def edge(obj: Any, path: Path) -> Any:
         info = _INFO.get(type(obj)) or _classify(type(obj))

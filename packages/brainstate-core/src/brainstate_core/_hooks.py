@@ -98,7 +98,7 @@ class _Active:
             SWITCH.set_hooks(any(True for _ in cls.managers))
 
 
-def _forget(ref: weakref.ref) -> None:  # a manager with hooks was collected
+def _forget(ref: weakref.ref | None) -> None:  # a manager with hooks was collected
     _Active.update(None, False)
 
 
@@ -414,13 +414,14 @@ QUIET = _Quiet()
 def _managers(state: State, hook_type: str) -> tuple[HookManager, ...]:
     """The managers with hooks of ``hook_type`` for ``state`` (global first), or ``()`` while its hooks run."""
     own = state._hooks
+    if own is not None and not own._hooks[hook_type]:
+        own = None
     has_global = bool(REGISTRY._hooks[hook_type])
-    has_own = own is not None and bool(own._hooks[hook_type])
-    if not (has_global or has_own) or _RUNNING.quiet or id(state) in _RUNNING.states:
+    if not (has_global or own is not None) or _RUNNING.quiet or id(state) in _RUNNING.states:
         return ()
-    if has_global and has_own:
-        return (REGISTRY, own)
-    return (REGISTRY,) if has_global else (own,)
+    if own is None:
+        return (REGISTRY,)
+    return (REGISTRY, own) if has_global else (own,)
 
 
 class _Guard:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, overload
 
 if TYPE_CHECKING:
     from ._filter import FilterLike
@@ -46,12 +46,20 @@ class Node:
     __slots__ = ()
     _graph_skip: ClassVar[tuple[str, ...]] = ()
 
+    @overload
+    def states(self, filter: FilterLike = ..., /) -> FlattedDict: ...
+    @overload
+    def states(self, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[FlattedDict, ...]: ...
     def states(self, *filters: FilterLike) -> FlattedDict | tuple[FlattedDict, ...]:
         """The States reachable from this object, by path; see ``brainstate.graph.states``."""
         from ._graph import states
 
         return states(self, *filters)
 
+    @overload
+    def nodes(self, filter: FilterLike = ..., /) -> FlattedDict: ...
+    @overload
+    def nodes(self, first: FilterLike, second: FilterLike, /, *rest: FilterLike) -> tuple[FlattedDict, ...]: ...
     def nodes(self, *filters: FilterLike) -> FlattedDict | tuple[FlattedDict, ...]:
         """The Nodes reachable from this object (itself under ``()``); see ``brainstate.graph.nodes``."""
         from ._graph import nodes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import jax
 import numpy as np
@@ -93,7 +93,7 @@ def format_value(value: Any) -> str:
     return repr(jax.tree.unflatten(treedef, [_Short(_format_leaf(leaf)) for leaf in leaves]))
 
 
-def _refuse_flatten(state: State):
+def _refuse_flatten(state: Any) -> NoReturn:  # a State subclass registered by _register_refusal
     raise StateArgumentError(state._as_value_message())
 
 

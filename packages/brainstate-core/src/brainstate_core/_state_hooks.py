@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import _hooks
+from ._hook_types import HookType
 
 __all__ = ["StateHookMethods"]
 
@@ -28,7 +29,7 @@ class StateHookMethods:
             self._hooks = _hooks.HookManager()
         return self._hooks
 
-    def register_hook(self, hook_type: _hooks.HookType, callback: Callable[[_hooks.HookContext], Any],
+    def register_hook(self, hook_type: HookType, callback: Callable[[_hooks.HookContext], Any],
                       priority: int = 0, name: str | None = None, enabled: bool = True) -> _hooks.HookHandle:
         """Run ``callback`` on this state's ``hook_type`` operations; see :func:`register_state_hook`.
 
@@ -47,21 +48,21 @@ class StateHookMethods:
         """Remove one of this state's hooks; ``False`` if it is not registered here."""
         return self._hooks is not None and self._hooks.unregister_hook(handle)
 
-    def list_hooks(self, hook_type: _hooks.HookType | None = None) -> list[_hooks.Hook]:
+    def list_hooks(self, hook_type: HookType | None = None) -> list[_hooks.Hook]:
         """This state's hooks (of ``hook_type``, if given)."""
         return [] if self._hooks is None else self._hooks.get_hooks(hook_type)
 
-    def clear_hooks(self, hook_type: _hooks.HookType | None = None) -> None:
+    def clear_hooks(self, hook_type: HookType | None = None) -> None:
         """Remove this state's hooks (of ``hook_type`` only, if given)."""
         if self._hooks is not None:
             self._hooks.clear_hooks(hook_type)
 
-    def has_hooks(self, hook_type: _hooks.HookType | None = None) -> bool:
+    def has_hooks(self, hook_type: HookType | None = None) -> bool:
         """Whether this state has an enabled hook of its own (for ``hook_type``, if given)."""
         return self._hooks is not None and self._hooks.has_hooks(hook_type)
 
     @contextlib.contextmanager
-    def temporary_hook(self, hook_type: _hooks.HookType, callback: Callable[[_hooks.HookContext], Any],
+    def temporary_hook(self, hook_type: HookType, callback: Callable[[_hooks.HookContext], Any],
                        priority: int = 0) -> Iterator[_hooks.HookHandle]:
         """A hook registered for the duration of a ``with`` block.
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -116,7 +116,7 @@ class StateTrace:
         self.written: list[bool] = []
         self.originals: list[Any] = []
         self.new_states: list[State] = []
-        self.env_reads: dict[str, Any] = {}
+        self.env_reads: dict[Hashable, Any] = {}  # environ key (or a scoped key of another environment) -> value
         self._index: dict[int, int] = {}
         self._new: set[int] = set()
         self._jax_trace: Any = None
@@ -161,7 +161,8 @@ class StateTrace:
             return state._value if value is _ABSENT else value
         self._add(state)
         before = overlay.get(state, _ABSENT)
-        value = self.lift(state, state._value if before is _ABSENT else before)
+        # Called only for a trace with a lift (see State._traced_read).
+        value = self.lift(state, state._value if before is _ABSENT else before)  # pyright: ignore[reportOptionalCall]
         overlay[state] = value
         self._installed.append((state, before))
         return value
@@ -190,7 +191,7 @@ class StateTrace:
             state._value = value
             state._dead = False
 
-    def install(self, states: list[State], values: list[Any]) -> None:
+    def install(self, states: Sequence[State], values: Sequence[Any]) -> None:
         """Make ``states`` read as ``values`` inside this (restoring) trace, without recording access."""
         if not self._sandbox:
             raise RuntimeError("StateTrace.install needs a trace that restores its values (restore=True)")

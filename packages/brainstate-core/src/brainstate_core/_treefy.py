@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jax
@@ -92,9 +92,10 @@ def _flatten(ref: TreefyState) -> tuple[tuple, tuple]:
     return (ref.value,), (ref.type, ref.name, tuple(ref.metadata.items()))
 
 
-def _unflatten(aux: tuple, children: tuple) -> TreefyState:
+def _unflatten(aux: tuple, children: Iterable[Any]) -> TreefyState:
     cls, name, metadata = aux
-    return TreefyState(cls, children[0], name, **dict(metadata))
+    (value,) = children
+    return TreefyState(cls, value, name, **dict(metadata))
 
 
 jax.tree_util.register_pytree_with_keys(TreefyState, _flatten_with_keys, _unflatten, flatten_func=_flatten)

@@ -124,7 +124,8 @@ _TOLERANCES = {64: np.float64(1e-12), 32: np.float32(1e-5)}
 _enable_x64: Callable[[bool], Any] = jax.enable_x64  # JAX's thread-local x64 override
 
 _LOCK = threading.RLock()
-_INITIAL_PRECISION: int | str = 64 if jax.config.jax_enable_x64 else DEFAULT_PRECISION
+_X64_AT_IMPORT: bool = jax.config.jax_enable_x64  # pyright: ignore[reportAttributeAccessIssue]  # run-time jax flag
+_INITIAL_PRECISION: int | str = 64 if _X64_AT_IMPORT else DEFAULT_PRECISION
 
 
 class _Local(threading.local):
@@ -212,7 +213,7 @@ TRACED = _Traced()
 """Recorded in ``StateTrace.env_reads`` for a value that was a JAX tracer (it must not outlive its trace)."""
 
 
-def _record(key: str, value: Any) -> None:
+def _record(key: str | _Scoped, value: Any) -> None:
     traces = _trace.LOCAL.traces
     if traces:
         recorded = TRACED if _trace._contains_tracer(value) else value
@@ -278,6 +279,7 @@ def get(key: str, default: Any = _MISSING, desc: str | None = None, *, env: Envi
         >>> environ.get('no_such_key', default=3)
         3
     """
+    recorded: str | _Scoped = key
     if env is None:
         value = _LOCAL.merged.get(key, _MISSING)
         if value is _MISSING:
@@ -296,9 +298,9 @@ def get(key: str, default: Any = _MISSING, desc: str | None = None, *, env: Envi
             if value is _MISSING:
                 raise _missing_key_error(key, desc)
         if env is not _ENV:
-            key = _Scoped(env, key)
+            recorded = _Scoped(env, key)
     if _trace.LOCAL.traces:
-        _record(key, value)
+        _record(recorded, value)
     return value
 
 

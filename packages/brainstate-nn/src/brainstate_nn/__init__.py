@@ -7,7 +7,7 @@ Example:
     ((8, 2), 114)
 """
 
-from types import FunctionType as _FunctionType
+from brainstate_core.internal import set_public_home as _set_public_home
 
 from . import init as init
 from . import optim as optim
@@ -30,9 +30,11 @@ from ._activation_modules import Mish as Mish
 from ._activation_modules import PReLU as PReLU
 from ._activation_modules import ReLU as ReLU
 from ._activation_modules import ReLU6 as ReLU6
+from ._activation_modules import RReLU as RReLU
 from ._activation_modules import Sigmoid as Sigmoid
 from ._activation_modules import SiLU as SiLU
 from ._activation_modules import Softmax as Softmax
+from ._activation_modules import Softmax2d as Softmax2d
 from ._activation_modules import Softmin as Softmin
 from ._activation_modules import Softplus as Softplus
 from ._activation_modules import Softshrink as Softshrink
@@ -69,10 +71,30 @@ from ._activations import softsign as softsign
 from ._activations import swish as swish
 from ._activations import tanh as tanh
 from ._activations import tanh_shrink as tanh_shrink
+from ._activations_extra import logsumexp as logsumexp
+from ._activations_extra import one_hot as one_hot
+from ._activations_extra import rrelu as rrelu
+from ._activations_extra import soft_sign as soft_sign
+from ._activations_extra import sparse_plus as sparse_plus
+from ._activations_extra import sparse_sigmoid as sparse_sigmoid
+from ._activations_extra import squareplus as squareplus
+from ._activations_extra import standardize as standardize
 from ._attention import MultiHeadAttention as MultiHeadAttention
 from ._attention import dot_product_attention as dot_product_attention
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._collective import EnvironContext as EnvironContext
+from ._collective import Map as Map
+from ._collective import Vmap as Vmap
+from ._collective import assign_state_values as assign_state_values
+from ._collective import call_all_fns as call_all_fns
+from ._collective import call_order as call_order
+from ._collective import not_receive_update_input as not_receive_update_input
+from ._collective import not_receive_update_output as not_receive_update_output
+from ._collective import receive_update_input as receive_update_input
+from ._collective import receive_update_output as receive_update_output
+from ._collective import vmap_call_all_fns as vmap_call_all_fns
+from ._collective import vmap_reset_all_states as vmap_reset_all_states
 from ._connectivity import AllToAll as AllToAll
 from ._connectivity import EventFixedProb as EventFixedProb
 from ._connectivity import EventLinear as EventLinear
@@ -87,6 +109,10 @@ from ._conv import ConvTranspose as ConvTranspose
 from ._conv import ConvTranspose1d as ConvTranspose1d
 from ._conv import ConvTranspose2d as ConvTranspose2d
 from ._conv import ConvTranspose3d as ConvTranspose3d
+from ._conv import ScaledWSConv as ScaledWSConv
+from ._conv import ScaledWSConv1d as ScaledWSConv1d
+from ._conv import ScaledWSConv2d as ScaledWSConv2d
+from ._conv import ScaledWSConv3d as ScaledWSConv3d
 from ._currents import constant_input as constant_input
 from ._currents import ou_process as ou_process
 from ._currents import ramp_input as ramp_input
@@ -98,14 +124,31 @@ from ._currents import step_input as step_input
 from ._currents import wiener_process as wiener_process
 from ._delay import Delay as Delay
 from ._delay import StateWithDelay as StateWithDelay
+from ._delay_access import DelayAccess as DelayAccess
+from ._delay_access import OutputDelayAt as OutputDelayAt
+from ._delay_access import PrefetchDelayAt as PrefetchDelayAt
+from ._delay_access import init_maybe_prefetch as init_maybe_prefetch
 from ._desc import Desc as Desc
+from ._dropout import AlphaDropout as AlphaDropout
 from ._dropout import Dropout as Dropout
+from ._dropout import Dropout1d as Dropout1d
+from ._dropout import Dropout2d as Dropout2d
+from ._dropout import Dropout3d as Dropout3d
+from ._dropout import DropoutFixed as DropoutFixed
+from ._dropout import FeatureAlphaDropout as FeatureAlphaDropout
 from ._dropout import is_training as is_training
 from ._dynamics import DelayedRead as DelayedRead
 from ._dynamics import Dynamics as Dynamics
 from ._dynamics import Prefetch as Prefetch
 from ._dynamics import PrefetchDelay as PrefetchDelay
 from ._embedding import Embedding as Embedding
+from ._encoders import BernoulliEncoder as BernoulliEncoder
+from ._encoders import DeltaEncoder as DeltaEncoder
+from ._encoders import LatencyEncoder as LatencyEncoder
+from ._encoders import RateEncoder as RateEncoder
+from ._eprop import SpikingRNN as SpikingRNN
+from ._eprop import eprop_gradients as eprop_gradients
+from ._event_fixednum import EventFixedNumConn as EventFixedNumConn
 from ._hh import HH as HH
 from ._hidata import HiData as HiData
 from ._inputs import PoissonEncoder as PoissonEncoder
@@ -117,7 +160,25 @@ from ._integrators import euler_step as euler_step
 from ._integrators import exp_euler_step as exp_euler_step
 from ._integrators import rk2_step as rk2_step
 from ._integrators import rk4_step as rk4_step
+from ._interpolation import InterpolationRegistry as InterpolationRegistry
 from ._linear import Linear as Linear
+from ._linear_variants import ElementWiseBlock as ElementWiseBlock
+from ._linear_variants import LoRA as LoRA
+from ._linear_variants import ScaledWSLinear as ScaledWSLinear
+from ._linear_variants import SignedWLinear as SignedWLinear
+from ._linear_variants import SparseLinear as SparseLinear
+from ._linear_variants import clip_grad_norm as clip_grad_norm
+from ._linear_variants import weight_standardization as weight_standardization
+from ._metrics import AccuracyMetric as AccuracyMetric
+from ._metrics import AverageMetric as AverageMetric
+from ._metrics import ConfusionMatrix as ConfusionMatrix
+from ._metrics import F1ScoreMetric as F1ScoreMetric
+from ._metrics import Metric as Metric
+from ._metrics import MetricState as MetricState
+from ._metrics import MultiMetric as MultiMetric
+from ._metrics import PrecisionMetric as PrecisionMetric
+from ._metrics import RecallMetric as RecallMetric
+from ._metrics import WelfordMetric as WelfordMetric
 from ._module import Module as Module
 from ._module import Sequential as Sequential
 from ._module import count_parameters as count_parameters
@@ -143,6 +204,21 @@ from ._normalization import BatchNorm3d as BatchNorm3d
 from ._normalization import GroupNorm as GroupNorm
 from ._normalization import LayerNorm as LayerNorm
 from ._normalization import RMSNorm as RMSNorm
+from ._padding import CircularPad1d as CircularPad1d
+from ._padding import CircularPad2d as CircularPad2d
+from ._padding import CircularPad3d as CircularPad3d
+from ._padding import ConstantPad1d as ConstantPad1d
+from ._padding import ConstantPad2d as ConstantPad2d
+from ._padding import ConstantPad3d as ConstantPad3d
+from ._padding import ReflectionPad1d as ReflectionPad1d
+from ._padding import ReflectionPad2d as ReflectionPad2d
+from ._padding import ReflectionPad3d as ReflectionPad3d
+from ._padding import ReplicationPad1d as ReplicationPad1d
+from ._padding import ReplicationPad2d as ReplicationPad2d
+from ._padding import ReplicationPad3d as ReplicationPad3d
+from ._padding import ZeroPad1d as ZeroPad1d
+from ._padding import ZeroPad2d as ZeroPad2d
+from ._padding import ZeroPad3d as ZeroPad3d
 from ._param import Const as Const
 from ._param import Param as Param
 from ._param_transforms import AffineT as AffineT
@@ -181,9 +257,15 @@ from ._pooling import AdaptiveMaxPool3d as AdaptiveMaxPool3d
 from ._pooling import AvgPool1d as AvgPool1d
 from ._pooling import AvgPool2d as AvgPool2d
 from ._pooling import AvgPool3d as AvgPool3d
+from ._pooling import LPPool1d as LPPool1d
+from ._pooling import LPPool2d as LPPool2d
+from ._pooling import LPPool3d as LPPool3d
 from ._pooling import MaxPool1d as MaxPool1d
 from ._pooling import MaxPool2d as MaxPool2d
 from ._pooling import MaxPool3d as MaxPool3d
+from ._pooling import MaxUnpool1d as MaxUnpool1d
+from ._pooling import MaxUnpool2d as MaxUnpool2d
+from ._pooling import MaxUnpool3d as MaxUnpool3d
 from ._priors import BetaReg as BetaReg
 from ._priors import CauchyReg as CauchyReg
 from ._priors import DirichletReg as DirichletReg
@@ -231,6 +313,13 @@ from ._rnn import ValinaRNNCell as ValinaRNNCell
 from ._rnn import VanillaRNNCell as VanillaRNNCell
 from ._shape import Flatten as Flatten
 from ._shape import Unflatten as Unflatten
+from ._spike_bitwise import SpikeBitwise as SpikeBitwise
+from ._spike_losses import accuracy_rate as accuracy_rate
+from ._spike_losses import ce_count_loss as ce_count_loss
+from ._spike_losses import ce_max_membrane_loss as ce_max_membrane_loss
+from ._spike_losses import ce_mean_membrane_loss as ce_mean_membrane_loss
+from ._spike_losses import firing_rate_penalty as firing_rate_penalty
+from ._spike_losses import mse_count_loss as mse_count_loss
 from ._synapses import AMPA as AMPA
 from ._synapses import NMDA as NMDA
 from ._synapses import Alpha as Alpha
@@ -242,11 +331,11 @@ from ._synouts import COBA as COBA
 from ._synouts import CUBA as CUBA
 from ._synouts import MgBlock as MgBlock
 from ._synouts import SynOut as SynOut
+from ._training import TrainStep as TrainStep
+from ._training import make_train_step as make_train_step
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_nn.X``, not ``brainstate_nn._x.X``).
-for _obj in list(globals().values()):
-    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith("brainstate_nn._"):
-        _obj.__module__ = __name__
-del _obj
+_set_public_home(globals(), __name__)
+del _set_public_home
 
 __version__ = "0.6.0"

@@ -91,6 +91,7 @@ def save_checkpoint(path: str | os.PathLike, target: Any, metadata: dict | None 
         })
     payload = msgpack.packb({"format": _FORMAT, "version": _VERSION, "metadata": metadata or {}, "states": entries},
                             use_bin_type=True)
+    assert payload is not None  # packb without a stream returns the bytes
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)

@@ -16,11 +16,12 @@ import jax.numpy as jnp
 from brainstate_core import ConfigError, InputError, ParamState
 
 from . import _init as init
+from ._linear_variants import weight_standardization
 from ._module import Module
 from ._utils import Size, as_mask, as_size, as_tuple
 
 __all__ = ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d",
-           "ConvTranspose3d"]
+           "ConvTranspose3d", "ScaledWSConv", "ScaledWSConv1d", "ScaledWSConv2d", "ScaledWSConv3d"]
 
 # Default initialisers: stateless, so one shared instance serves every layer.
 _XAVIER_NORMAL = init.XavierNormal()
@@ -36,7 +37,7 @@ def _padding(padding: Padding, n: int, what: str) -> str | tuple[tuple[int, int]
         return padding.upper()
     if isinstance(padding, int):
         return ((padding, padding),) * n
-    items = list(padding)
+    items: list[Any] = list(padding)
     if n == 1 and len(items) == 2 and all(isinstance(p, int) for p in items):
         items = [tuple(items)]  # one spatial axis: two ints are its (low, high) pair
     if len(items) == 1 and n > 1:
@@ -55,18 +56,18 @@ def _dimension_numbers(n: int) -> jax.lax.ConvDimensionNumbers:
 
 
 class _ConvBase(Module):
-    num_spatial_dims: int | None = None  # set by the 1d/2d/3d subclasses; else len(in_size) - 1
+    num_spatial_dims: int  # fixed by the 1d/2d/3d subclasses; else len(in_size) - 1
+    lhs_dilation: tuple[int, ...]
     _transpose: bool = False
 
     def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
-                 stride: int | Sequence[int], padding: Padding, rhs_dilation: int | Sequence[int],
-                 groups: int, w_init: Any, b_init: Any, w_mask: Any, name: str | None) -> None:
+                 stride: int | Sequence[int], padding: Padding, lhs_dilation: int | Sequence[int],
+                 rhs_dilation: int | Sequence[int], groups: int, w_init: Any, b_init: Any, w_mask: Any,
+                 name: str | None) -> None:
         super().__init__(name=name)
         cls = type(self).__name__
         self.in_size = as_size(in_size, f"{cls} in_size")
-        if self.num_spatial_dims is None:
-            self.num_spatial_dims = len(self.in_size) - 1
-        n = self.num_spatial_dims
+        n = self.num_spatial_dims = getattr(self, "num_spatial_dims", len(self.in_size) - 1)
         if n < 1 or len(self.in_size) != n + 1:
             raise ConfigError(f"{cls} in_size is the shape of one example, (*{n} spatial, channels); got {in_size!r}. "
                               "Fix: pass the input shape without the batch axis, channels last.")
@@ -79,18 +80,26 @@ class _ConvBase(Module):
         self.stride = as_tuple(stride, n, f"{cls} stride")
         self.rhs_dilation = as_tuple(rhs_dilation, n, f"{cls} rhs_dilation")
         self.padding = _padding(padding, n, cls)
-        self.lhs_dilation = as_tuple(self.lhs_dilation, n, f"{cls} lhs_dilation")
+        self.lhs_dilation = as_tuple(lhs_dilation, n, f"{cls} lhs_dilation")
         kernel_shape = self.kernel_size + (in_channels // groups, self.out_channels)
         params = {"weight": init.param(w_init, kernel_shape, allow_none=False)}
         if b_init is not None:
             params["bias"] = init.param(b_init, (self.out_channels,))
-        self.weight = ParamState(params)
+        self.weight = ParamState(self._extra_params(params))
         self.w_mask = as_mask(w_mask, kernel_shape, cls)
         self.out_size = jax.eval_shape(self._conv, jax.ShapeDtypeStruct((1,) + self.in_size, jnp.float32),
                                        jax.ShapeDtypeStruct(kernel_shape, jnp.float32)).shape[1:]
 
     def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
         raise NotImplementedError
+
+    def _extra_params(self, params: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        """The parameter dict, with any entries a subclass adds."""
+        return params
+
+    def _kernel(self, params: dict[str, jax.Array]) -> jax.Array:
+        """The kernel the convolution uses (before the mask): the raw weight here."""
+        return params["weight"]
 
     def update(self, x: jax.Array) -> jax.Array:
         shape = jnp.shape(x)
@@ -103,7 +112,7 @@ class _ConvBase(Module):
                 "of that layout (move the channel axis last with jnp.moveaxis(x, 1, -1))."
             )
         params = self.weight.value
-        kernel = params["weight"]
+        kernel = self._kernel(params)
         if self.w_mask is not None:
             kernel = kernel * self.w_mask
         y = self._conv(x[None] if unbatched else x, kernel)
@@ -150,9 +159,8 @@ class Conv(_ConvBase):
                  lhs_dilation: int | Sequence[int] = 1, rhs_dilation: int | Sequence[int] = 1,
                  groups: int = 1, w_init: Any = _XAVIER_NORMAL, b_init: Any = None, w_mask: Any = None,
                  name: str | None = None) -> None:
-        self.lhs_dilation = lhs_dilation
-        super().__init__(in_size, out_channels, kernel_size, stride, padding, rhs_dilation, groups, w_init, b_init,
-                         w_mask, name)
+        super().__init__(in_size, out_channels, kernel_size, stride, padding, lhs_dilation, rhs_dilation, groups,
+                         w_init, b_init, w_mask, name)
 
     def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
         padding = self.padding
@@ -177,13 +185,12 @@ class ConvTranspose(_ConvBase):
     ``(*kernel_size, in_channels, out_channels)``.
     """
 
-    lhs_dilation = 1  # not a parameter of transposed convolutions
-
     def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: Padding = "SAME",
                  rhs_dilation: int | Sequence[int] = 1, w_init: Any = _XAVIER_NORMAL, b_init: Any = None,
                  w_mask: Any = None, name: str | None = None) -> None:
-        super().__init__(in_size, out_channels, kernel_size, stride, padding, rhs_dilation, 1, w_init, b_init,
+        # lhs_dilation=1: input dilation is not a parameter of transposed convolutions.
+        super().__init__(in_size, out_channels, kernel_size, stride, padding, 1, rhs_dilation, 1, w_init, b_init,
                          w_mask, name)
 
     def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
@@ -193,30 +200,153 @@ class ConvTranspose(_ConvBase):
         )
 
 
-def _variant(base: type, n: int, example: str) -> type:
-    name = f"{base.__name__}{n}d"
-    doc = f"""{n}-d :class:`{base.__name__}`: inputs ``(batch, {', '.join(('length',) if n == 1 else ('height', 'width') if n == 2 else ('depth', 'height', 'width'))}, channels)``.
+class ScaledWSConv(Conv):
+    """:class:`Conv` whose kernel is standardised on every call, times a learnable per-output-channel gain.
+
+    The kernel used is ``weight_standardization(W, eps, gain)`` over all axes but the output one
+    (times ``w_mask`` if given): zero mean and variance ``1 / fan_in`` per output channel, with
+    ``fan_in = prod(kernel_size) * in_channels // groups``, before the gain. ``self.weight`` holds
+    ``{'weight', 'gain'}`` (plus ``'bias'``); ``gain`` starts at one, with shape
+    ``(1, ..., 1, out_channels)``. Arguments as in :class:`Conv`, plus:
+
+    Args:
+        ws_gain: learn a gain per output channel (``False``: no ``'gain'`` entry).
+        eps: the floor of the variance in :func:`weight_standardization`.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
-{example}
-"""
-    cls = type(name, (base,), {"num_spatial_dims": n, "__doc__": doc, "__module__": __name__})
-    cls.__qualname__ = name
-    return cls
+        >>> conv = nn.ScaledWSConv((6, 6, 2), 4, kernel_size=3)
+        >>> conv(jnp.ones((6, 6, 2))).shape, conv.weight.value['gain'].shape
+        ((6, 6, 4), (1, 1, 1, 4))
+    """
+
+    def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: Padding = "SAME",
+                 lhs_dilation: int | Sequence[int] = 1, rhs_dilation: int | Sequence[int] = 1,
+                 groups: int = 1, ws_gain: bool = True, eps: float = 1e-4, w_init: Any = _XAVIER_NORMAL,
+                 b_init: Any = None, w_mask: Any = None, name: str | None = None) -> None:
+        self.ws_gain, self.eps = bool(ws_gain), eps
+        super().__init__(in_size, out_channels, kernel_size, stride, padding, lhs_dilation, rhs_dilation, groups,
+                         w_init, b_init, w_mask, name)
+
+    def _extra_params(self, params: dict[str, jax.Array]) -> dict[str, jax.Array]:
+        if self.ws_gain:
+            shape = (1,) * (self.num_spatial_dims + 1) + (self.out_channels,)
+            params["gain"] = jnp.ones(shape, params["weight"].dtype)
+        return params
+
+    def _kernel(self, params: dict[str, jax.Array]) -> jax.Array:
+        return weight_standardization(params["weight"], self.eps, params.get("gain"))
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, ws_gain={self.ws_gain}, eps={self.eps}"
 
 
-Conv1d = _variant(Conv, 1, """        >>> conv = nn.Conv1d((10, 3), out_channels=4, kernel_size=3)
+class Conv1d(Conv):
+    """1-d :class:`Conv`: inputs ``(batch, length, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> conv = nn.Conv1d((10, 3), out_channels=4, kernel_size=3)
         >>> conv(jnp.ones((2, 10, 3))).shape, conv.out_size
-        ((2, 10, 4), (10, 4))""")
-Conv2d = _variant(Conv, 2, """        >>> conv = nn.Conv2d((8, 8, 1), out_channels=6, kernel_size=3, stride=2, padding='VALID')
+        ((2, 10, 4), (10, 4))
+    """
+
+    num_spatial_dims = 1
+
+
+class Conv2d(Conv):
+    """2-d :class:`Conv`: inputs ``(batch, height, width, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> conv = nn.Conv2d((8, 8, 1), out_channels=6, kernel_size=3, stride=2, padding='VALID')
         >>> conv(jnp.ones((5, 8, 8, 1))).shape
-        (5, 3, 3, 6)""")
-Conv3d = _variant(Conv, 3, """        >>> nn.Conv3d((4, 4, 4, 2), 3, kernel_size=(1, 2, 3))(jnp.ones((4, 4, 4, 2))).shape
-        (4, 4, 4, 3)""")
-ConvTranspose1d = _variant(ConvTranspose, 1, """        >>> nn.ConvTranspose1d((5, 3), 2, kernel_size=3, stride=2)(jnp.ones((1, 5, 3))).shape
-        (1, 10, 2)""")
-ConvTranspose2d = _variant(ConvTranspose, 2, """        >>> nn.ConvTranspose2d((4, 4, 3), 2, kernel_size=2, stride=2)(jnp.ones((1, 4, 4, 3))).shape
-        (1, 8, 8, 2)""")
-ConvTranspose3d = _variant(ConvTranspose, 3, """        >>> nn.ConvTranspose3d((2, 2, 2, 1), 1, kernel_size=2, stride=2).out_size
-        (4, 4, 4, 1)""")
+        (5, 3, 3, 6)
+    """
+
+    num_spatial_dims = 2
+
+
+class Conv3d(Conv):
+    """3-d :class:`Conv`: inputs ``(batch, depth, height, width, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.Conv3d((4, 4, 4, 2), 3, kernel_size=(1, 2, 3))(jnp.ones((4, 4, 4, 2))).shape
+        (4, 4, 4, 3)
+    """
+
+    num_spatial_dims = 3
+
+
+class ConvTranspose1d(ConvTranspose):
+    """1-d :class:`ConvTranspose`: inputs ``(batch, length, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.ConvTranspose1d((5, 3), 2, kernel_size=3, stride=2)(jnp.ones((1, 5, 3))).shape
+        (1, 10, 2)
+    """
+
+    num_spatial_dims = 1
+
+
+class ConvTranspose2d(ConvTranspose):
+    """2-d :class:`ConvTranspose`: inputs ``(batch, height, width, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.ConvTranspose2d((4, 4, 3), 2, kernel_size=2, stride=2)(jnp.ones((1, 4, 4, 3))).shape
+        (1, 8, 8, 2)
+    """
+
+    num_spatial_dims = 2
+
+
+class ConvTranspose3d(ConvTranspose):
+    """3-d :class:`ConvTranspose`: inputs ``(batch, depth, height, width, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.ConvTranspose3d((2, 2, 2, 1), 1, kernel_size=2, stride=2).out_size
+        (4, 4, 4, 1)
+    """
+
+    num_spatial_dims = 3
+
+
+class ScaledWSConv1d(ScaledWSConv):
+    """1-d :class:`ScaledWSConv`: inputs ``(batch, length, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.ScaledWSConv1d((10, 3), 4, kernel_size=3)(jnp.ones((2, 10, 3))).shape
+        (2, 10, 4)
+    """
+
+    num_spatial_dims = 1
+
+
+class ScaledWSConv2d(ScaledWSConv):
+    """2-d :class:`ScaledWSConv`: inputs ``(batch, height, width, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.ScaledWSConv2d((8, 8, 2), 4, kernel_size=3, ws_gain=False)(jnp.ones((8, 8, 2))).shape
+        (8, 8, 4)
+    """
+
+    num_spatial_dims = 2
+
+
+class ScaledWSConv3d(ScaledWSConv):
+    """3-d :class:`ScaledWSConv`: inputs ``(batch, depth, height, width, channels)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> nn.ScaledWSConv3d((4, 4, 4, 1), 2, kernel_size=2).out_size
+        (4, 4, 4, 2)
+    """
+
+    num_spatial_dims = 3

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -34,14 +34,14 @@ __all__ = [
 
 
 def _dt(dt: float | None, where: str) -> float:
-    dt = environ.get_dt() if dt is None else dt
+    given: Any = environ.get_dt() if dt is None else dt  # anything: checked here
     try:
-        value = float(dt)
+        value = float(given)
     except TypeError:
-        raise ConfigError(f"{where}: dt must be a positive number of ms, got {dt!r}. "
+        raise ConfigError(f"{where}: dt must be a positive number of ms, got {given!r}. "
                           "Fix: pass dt=0.1 or set `brainstate.environ.set(dt=0.1)`.") from None
     if not value > 0:
-        raise ConfigError(f"{where}: dt must be a positive number of ms, got {dt!r}. "
+        raise ConfigError(f"{where}: dt must be a positive number of ms, got {given!r}. "
                           "Fix: pass dt=0.1 or set `brainstate.environ.set(dt=0.1)`.")
     return value
 
@@ -139,7 +139,7 @@ def spike_input(sp_times: Sequence[float], sp_lens: float | Sequence[float], sp_
     dt = _dt(dt, "spike_input")
     n = _steps(duration, dt, "spike_input")
     times = list(sp_times)
-    lens = [sp_lens] * len(times) if np.ndim(sp_lens) == 0 else list(sp_lens)
+    lens: list[Any] = [sp_lens] * len(times) if np.ndim(sp_lens) == 0 else list(cast(Sequence[float], sp_lens))
     sizes = [sp_sizes] * len(times) if np.ndim(sp_sizes) == 0 else list(sp_sizes)
     if not len(lens) == len(sizes) == len(times):
         raise ConfigError(f"spike_input: {len(times)} times, {len(lens)} lengths and {len(sizes)} sizes. "

@@ -7,9 +7,10 @@ delay ``k`` steps the value pushed ``k`` updates before it; before the first pus
 
 Delays given in time (ms) are turned into steps with ``environ`` ``dt`` once, when they are
 registered. A time that is not a whole number of steps is an error unless the delay was built with
-``interp_method='round'`` (nearest step) or ``'linear_interp'`` (linear interpolation between the two
-neighbouring steps). The buffer is made by :meth:`Delay.init_state` (``init_all_states``) for the
-longest delay registered; registering a longer delay later makes it again.
+an ``interp_method``: ``'round'`` (nearest step), ``'linear_interp'`` (linear interpolation between
+the two neighbouring steps) or any method of :class:`~brainstate.nn.InterpolationRegistry`. The
+buffer is made by :meth:`Delay.init_state` (``init_all_states``) for the longest delay registered
+(plus the reach of the interpolation method); registering a longer delay later makes it again.
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ import math
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 
 from brainstate_core import ConfigError, HiddenState, InputError, State, environ
 
 from ._dynamics import get_dt
+from ._interpolation import InterpolationRegistry, history_steps, interpolate, to_steps
 from ._module import Module
 from ._units import to_plain
 
 __all__ = ["Delay", "StateWithDelay"]
-
-_METHODS = (None, "round", "linear_interp")
 
 
 def _time(value: Any, what: str) -> float:
@@ -48,7 +49,8 @@ class Delay(Module):
         init: the value of the history before the first updates (a scalar or an array).
         entries: named delays to register at once, ``{name: time}``.
         interp_method: how a delay that is not a multiple of ``dt`` is read: ``None`` (an error),
-            ``'round'`` (the nearest step) or ``'linear_interp'`` (interpolate between two steps).
+            ``'round'`` (the nearest step), ``'linear_interp'`` (interpolate between two steps) or
+            the name of another method of :class:`~brainstate.nn.InterpolationRegistry`.
         name: optional display name.
 
     Example:
@@ -67,12 +69,17 @@ class Delay(Module):
         brainstate.ConfigError: Delay: the delay 0.25 ms is not a multiple of dt = 0.1 ms (2.5 steps). Fix: pass a multiple of dt, or build the Delay with interp_method='round' (nearest step) or 'linear_interp'.
     """
 
+    # the step counter (made by init_state) and the init an OutputDelayAt gave
+    index: HiddenState
+    _given_init: Any
+
     def __init__(self, target: Any = (), time: Any = None, init: Any = 0.0, entries: dict[str, Any] | None = None,
                  interp_method: str | None = None, name: str | None = None) -> None:
         super().__init__(name=name)
-        if interp_method not in _METHODS:
-            raise ConfigError(f"Delay interp_method must be one of {_METHODS}, got {interp_method!r}. Fix: pass "
-                              "None (delays are multiples of dt), 'round' or 'linear_interp'.")
+        if interp_method is not None and interp_method not in InterpolationRegistry.list_methods():
+            raise ConfigError(f"Delay interp_method must be one of {(None, *InterpolationRegistry.list_methods())}, "
+                              f"got {interp_method!r}. Fix: pass None (delays are multiples of dt), 'round', "
+                              "'linear_interp', or register the method first with InterpolationRegistry.register.")
         self.interp_method = interp_method
         self._target = target
         self.init = init
@@ -95,23 +102,12 @@ class Delay(Module):
         return dt
 
     def _steps(self, t: float) -> tuple[int, float]:
-        """``(steps, fraction)``: the delay ``t`` ms as whole steps and the interpolation weight."""
-        dt = self._check_dt()
-        ratio = t / dt
-        near = round(ratio)
-        if abs(ratio - near) <= 1e-6 * max(1.0, ratio):
-            return int(near), 0.0
-        if self.interp_method is None:
-            raise ConfigError(f"Delay: the delay {t:g} ms is not a multiple of dt = {dt:g} ms ({ratio:.4g} steps). "
-                              "Fix: pass a multiple of dt, or build the Delay with interp_method='round' (nearest "
-                              "step) or 'linear_interp'.")
-        if self.interp_method == "round":
-            return int(near), 0.0
-        low = math.floor(ratio)
-        return low, ratio - low
+        """``(steps, fraction)``: the delay ``t`` ms as whole steps and the fraction of a step left."""
+        return to_steps(t, self._check_dt(), self.interp_method, "Delay: the delay ", "",
+                        "build the Delay with interp_method='round' (nearest step) or 'linear_interp'")
 
     def _need(self, steps: tuple[int, float]) -> None:
-        longest = steps[0] + (1 if steps[1] > 0 else 0)
+        longest = history_steps(steps, self.interp_method)
         if longest > self.max_steps:
             self.max_steps = longest
             if "history" in self.__dict__:
@@ -130,7 +126,7 @@ class Delay(Module):
 
     @property
     def entries(self) -> dict[str, tuple[int, float]]:
-        """The named delays: ``{name: (steps, interpolation weight)}``."""
+        """The named delays: ``{name: (whole steps, fraction of a step)}``."""
         return dict(self._entries)
 
     # -- states --------------------------------------------------------------------------------
@@ -142,9 +138,8 @@ class Delay(Module):
             return t, environ.dftype()
         if isinstance(t, State):
             t = t.value
-        if not (hasattr(t, "shape") and hasattr(t, "dtype")):
-            t = jnp.asarray(t)
-        return tuple(t.shape), t.dtype
+        example: Any = t if hasattr(t, "shape") and hasattr(t, "dtype") else jnp.asarray(t)
+        return tuple(example.shape), example.dtype
 
     def init_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
         """Make the ring buffer ``(max_steps + 1, [batch,] *shape)`` filled with ``init``."""
@@ -192,11 +187,7 @@ class Delay(Module):
         return value[indices] if indices else value
 
     def _read(self, steps: tuple[int, float], indices: tuple) -> jax.Array:
-        low, frac = steps
-        value = self.retrieve_at_step(low, *indices)
-        if frac == 0.0:
-            return value
-        return value * (1.0 - frac) + self.retrieve_at_step(low + 1, *indices) * frac
+        return interpolate(self.interp_method, lambda k: self.retrieve_at_step(k, *indices), steps)
 
     def retrieve_at_time(self, delay_time: Any, *indices: Any) -> jax.Array:
         """The value ``delay_time`` ms ago (converted with ``interp_method``), indexed by ``indices``."""
@@ -208,6 +199,12 @@ class Delay(Module):
             raise InputError(f"Delay has no entry {entry!r}; registered: {sorted(self._entries)}. Fix: call "
                              f"register_entry({entry!r}, time) first.")
         return self._read(self._entries[entry], indices)
+
+    def access(self, entry: str, *time_and_index: Any) -> Any:
+        """Register ``entry`` at the delay ``time_and_index[0]`` and return its reader, a :class:`DelayAccess`."""
+        from ._delay_access import DelayAccess
+
+        return DelayAccess(self, *time_and_index, entry=entry)
 
     def extra_repr(self) -> str:
         return f"max_steps={self.max_steps}, entries={sorted(self._entries)}"
@@ -250,7 +247,8 @@ class StateWithDelay(Delay):
         self.target, self.item = target, item
 
     def _value(self) -> Any:
-        value = self.target._item_value(self.item) if hasattr(self.target, "_item_value") else None
+        item_value = getattr(self.target, "_item_value", None)
+        value = None if item_value is None else item_value(self.item)
         if value is None:
             value = getattr(self.target, self.item)
             value = value.value if isinstance(value, State) else value

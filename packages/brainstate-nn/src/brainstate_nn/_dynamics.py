@@ -11,7 +11,9 @@ two registries, summed at every step:
 * **delta inputs** (:meth:`Dynamics.add_delta_input`): added to the state after integration (jumps).
 
 :meth:`Dynamics.prefetch` names a variable to read from outside, now or ``t`` ms ago
-(``prefetch('V').delay.at(2.0)``), through a small ring buffer recorded by ``__call__``.
+(``prefetch('V').delay.at(2.0)``, a :class:`~brainstate.nn.PrefetchDelayAt`), through a small ring
+buffer recorded by ``__call__``; :meth:`Dynamics.output_delay` reads the output of ``update`` ``t`` ms
+ago. After-update hooks (:meth:`Dynamics.add_after_update`) get the output of every step.
 
 The clock: :func:`get_dt` is ``environ`` ``dt`` in ms (a brainunit Quantity is converted);
 :func:`get_t` and :func:`get_i` read the current time and step index when a loop sets them.
@@ -22,9 +24,10 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -34,6 +37,9 @@ from . import _init as init
 from ._module import Module
 from ._units import to_plain
 from ._utils import Size, as_size
+
+if TYPE_CHECKING:
+    from ._delay import Delay
 
 __all__ = ["Dynamics", "Prefetch", "PrefetchDelay", "DelayedRead", "get_dt", "get_t", "get_i", "param", "read"]
 
@@ -131,6 +137,7 @@ def _with_histories(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(self: Dynamics, *args: Any, **kwargs: Any) -> Any:
         out = fn(self, *args, **kwargs)
+        self.__dict__["_batch_size"] = args[0] if args else kwargs.get("batch_size")
         self._init_histories()
         return out
 
@@ -166,7 +173,11 @@ class Dynamics(Module):
         ((3,), (3,))
     """
 
-    _graph_skip = ("_current_inputs", "_delta_inputs", "_before_updates")
+    # set on first use: the batch size of the last init_state, the buffer of OutputDelayAt
+    _batch_size: int | None
+    _output_delay: Delay
+
+    _graph_skip = ("_current_inputs", "_delta_inputs", "_before_updates", "_after_updates")
 
     def __init__(self, in_size: Size, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -180,6 +191,7 @@ class Dynamics(Module):
         self._current_inputs: dict[str, Any] = {}
         self._delta_inputs: dict[str, Any] = {}
         self._before_updates: dict[Any, Callable[[], Any]] = {}
+        self._after_updates: dict[Any, Callable[..., Any]] = {}
         self._histories: dict[str, int] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -228,6 +240,8 @@ class Dynamics(Module):
         out = self.update(*args, **kwargs)
         if self._histories:
             self._record_histories()
+        for fn in tuple(self._after_updates.values()):
+            fn(out) if getattr(fn, "_receive_update_output", True) else fn()
         return out
 
     # -- inputs --------------------------------------------------------------------------------
@@ -275,6 +289,18 @@ class Dynamics(Module):
             raise ConfigError(f"{type(self).__name__} already has a before-update {key!r}. Fix: use another key.")
         self._before_updates[key] = fn
 
+    @property
+    def after_updates(self) -> dict[Any, Callable[..., Any]]:
+        """The functions that ``module(...)`` calls, in order, after :meth:`update` (by key)."""
+        return self._after_updates
+
+    def add_after_update(self, key: Any, fn: Callable[..., Any]) -> None:
+        """Call ``fn(output)`` at every ``module(...)``, after :meth:`update` (``fn()`` if ``fn`` is marked
+        with :func:`~brainstate.nn.not_receive_update_output`). A different function under a used key raises."""
+        if key in self._after_updates and self._after_updates[key] is not fn:
+            raise ConfigError(f"{type(self).__name__} already has an after-update {key!r}. Fix: use another key.")
+        self._after_updates[key] = fn
+
     def get_input(self, key: str) -> Any:
         """The current or delta input registered under ``key``."""
         for table in (self._current_inputs, self._delta_inputs):
@@ -316,6 +342,20 @@ class Dynamics(Module):
         """
         return Prefetch(self, item)
 
+    def prefetch_delay(self, state: str, *time_and_index: Any, init: Any = None,
+                       interpolation: str | None = None) -> Any:
+        """``state`` ``time_and_index[0]`` ms ago: a :class:`~brainstate.nn.PrefetchDelayAt` (``init``: its
+        value before the first steps; ``interpolation``: for a delay that is not a multiple of ``dt``)."""
+        from ._delay_access import PrefetchDelayAt
+
+        return PrefetchDelayAt(self, state, *time_and_index, delay_init=init, interpolation=interpolation)
+
+    def output_delay(self, *time_and_index: Any, init: Any = None, interpolation: str | None = None) -> Any:
+        """The output of :meth:`update` ``time_and_index[0]`` ms ago: a :class:`~brainstate.nn.OutputDelayAt`."""
+        from ._delay_access import OutputDelayAt
+
+        return OutputDelayAt(self, *time_and_index, delay_init=init, interpolation=interpolation)
+
     def _item_value(self, item: str) -> Any:
         obj = self.__dict__.get(item)
         if isinstance(obj, State):
@@ -340,9 +380,11 @@ class Dynamics(Module):
                 pass  # the states do not exist yet: init_state makes the buffer
 
     def _init_history(self, item: str) -> None:
-        """A ring buffer of the last values of ``item`` (zeros) and the position of the newest one."""
+        """A ring buffer of the last values of ``item`` (filled with its readers' ``delay_init``, default 0) and
+        the position of the newest one."""
         value = jnp.asarray(self._item_value(item))
-        self.set_state(f"_history_{item}", jnp.zeros((self._histories[item] + 1, *value.shape), value.dtype))
+        fill = self.__dict__.get("_history_inits", {}).get(item, 0)  # set by PrefetchDelayAt(delay_init=...)
+        self.set_state(f"_history_{item}", jnp.full((self._histories[item] + 1, *value.shape), fill, value.dtype))
         self.set_state(f"_history_pos_{item}", jnp.asarray(0, jnp.int32))
 
     def _init_histories(self) -> None:
@@ -357,7 +399,7 @@ class Dynamics(Module):
             buf.value = jax.lax.dynamic_update_index_in_dim(buf.value, new, pos.value, 0)
 
     def extra_repr(self) -> str:
-        return f"in_size={self.in_size if len(self.in_size) > 1 else self.in_size[0]}"
+        return f"in_size={self.in_size if len(self.in_size) != 1 else self.in_size[0]}"
 
 
 def _plain_init(initializer: Any, name: str) -> Any:
@@ -424,24 +466,16 @@ class PrefetchDelay(Node):
     def __init__(self, module: Dynamics, item: str) -> None:
         self.module, self.item = module, item
 
-    def at(self, t: Any) -> DelayedRead:
-        """A reader of the value ``t / dt`` calls of the module ago (``environ`` ``dt`` must be set).
+    def at(self, *time_and_index: Any) -> Any:
+        """A :class:`~brainstate.nn.PrefetchDelayAt`: the value ``t / dt`` calls of the module ago.
 
-        ``t`` must be a whole number of steps; the history starts filled with zeros; ``at(0)`` is the
-        current value. For rounding or interpolation, use :class:`brainstate.nn.StateWithDelay`.
+        ``environ`` ``dt`` must be set and ``t`` must be a whole number of steps (for rounding or
+        interpolation, use ``module.prefetch_delay(item, t, interpolation=...)``); integer indices may
+        follow ``t``. The history starts filled with zeros; ``at(0)`` is the value after the last call.
         """
-        t = to_plain(t, "time", "delay")
-        if isinstance(t, jax.core.Tracer) or not float(t) >= 0:
-            raise ConfigError(f"A delay must be a concrete time >= 0 (ms), got {t!r}. Fix: pass e.g. at(1.5).")
-        dt = get_dt()
-        ratio = float(t) / dt
-        steps = int(round(ratio))
-        if abs(ratio - steps) > 1e-6 * max(1.0, ratio):
-            raise ConfigError(f"The delay {float(t):g} ms of {type(self.module).__name__}.{self.item} is not a multiple "
-                              f"of dt = {dt:g} ms. Fix: pass a multiple of dt, or use brainstate.nn.StateWithDelay("
-                              "module, item, interp_method='round' or 'linear_interp').")
-        self.module._register_history(self.item, steps)
-        return DelayedRead(self.module, self.item, steps)
+        from ._delay_access import PrefetchDelayAt
+
+        return PrefetchDelayAt(self.module, self.item, *time_and_index)
 
 
 class DelayedRead(Node):
@@ -453,12 +487,16 @@ class DelayedRead(Node):
         self.module, self.item, self.steps = module, item, steps
 
     def __call__(self) -> Any:
+        return self._row(self.steps)
+
+    def _row(self, steps: int) -> Any:
+        """The value recorded ``steps`` calls of the module ago."""
         buf = self.module.__dict__.get(f"_history_{self.item}")
         if buf is None:
             raise InputError(f"The history of {type(self.module).__name__}.{self.item} does not exist yet. Fix: call "
                              "brainstate.nn.init_all_states(model) before running it.")
         pos = self.module.__dict__[f"_history_pos_{self.item}"].value
-        return jax.lax.dynamic_index_in_dim(buf.value, (pos - self.steps) % buf.value.shape[0], 0, False)
+        return jax.lax.dynamic_index_in_dim(buf.value, (pos - steps) % buf.value.shape[0], 0, False)
 
     def __repr__(self) -> str:
         return f"DelayedRead({type(self.module).__name__}.{self.item}, steps={self.steps})"

@@ -22,6 +22,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from brainstate_core import HiddenState
+
 from ._dynamics import read
 from ._integrators import exp_euler_step
 from ._neurons import Neuron
@@ -73,6 +75,20 @@ class HH(Neuron):
         Array([0., 7.], dtype=float32)
     """
 
+    # parameters (set by _param) and hidden states (made by init_state)
+    ENa: Any
+    EK: Any
+    EL: Any
+    V_th: Any
+    gNa: Any
+    gK: Any
+    gL: Any
+    C: Any
+    V: HiddenState
+    m: HiddenState
+    h: HiddenState
+    n: HiddenState
+
     def __init__(self, in_size: Size, ENa: Any = 50.0, gNa: Any = 120.0, EK: Any = -77.0, gK: Any = 36.0,
                  EL: Any = -54.387, gL: Any = 0.3, V_th: Any = 20.0, C: Any = 1.0, V_initializer: Any = -65.0,
                  m_initializer: Any = None, h_initializer: Any = None, n_initializer: Any = None,
@@ -86,7 +102,7 @@ class HH(Neuron):
         self.V_initializer = V_initializer
         self.m_initializer, self.h_initializer, self.n_initializer = m_initializer, h_initializer, n_initializer
 
-    spike = None  # a state here (shadows the base class's computed property)
+    spike: Any = None  # a HiddenState here (shadows the base class's computed property)
 
     def init_state(self, batch_size: int | None = None, **kwargs: Any) -> None:
         v = self.init_hidden("V", self.V_initializer, batch_size).value

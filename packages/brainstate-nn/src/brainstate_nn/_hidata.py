@@ -128,7 +128,8 @@ class HiData(Mapping):
     def __eq__(self, other: object) -> bool:
         return self is other
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:  # identity, as object (defining __eq__ would remove it)
+        return object.__hash__(self)
 
     def __reduce__(self) -> tuple:
         return type(self), (self.children, self.name)

@@ -28,6 +28,9 @@ __all__ = [
     "LecunNormal",
     "LecunUniform",
     "Orthogonal",
+    "DeltaOrthogonal",
+    "Identity",
+    "calculate_init_gain",
     "param",
 ]
 
@@ -229,26 +232,94 @@ class VarianceScaling(Initializer):
         return rng.truncated_normal(-2.0 * std, 2.0 * std, size=shape, scale=std, dtype=dtype)
 
 
-def _variance_preset(name: str, scale: float, mode: str, distribution: str, note: str) -> type:
-    def __init__(self, scale: float = scale, mode: str = mode, distribution: str = distribution,
+class KaimingNormal(VarianceScaling):
+    """He et al. (2015) normal: :class:`VarianceScaling` with ``scale=2.0``, ``mode='fan_in'``,
+    ``distribution='truncated_normal'`` by default.
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> init.KaimingNormal()((4, 3)).shape
+        (4, 3)
+    """
+
+    def __init__(self, scale: float = 2.0, mode: str = "fan_in", distribution: str = "truncated_normal",
                  in_axis: int = -2, out_axis: int = -1, rng: Any = None) -> None:
-        VarianceScaling.__init__(self, scale, mode, distribution, in_axis, out_axis, rng)
-
-    doc = (f"{note}: :class:`VarianceScaling` with ``scale={scale}``, ``mode={mode!r}``, "
-           f"``distribution={distribution!r}``.\n\n    Example:\n"
-           f"        >>> from brainstate_nn import init\n"
-           f"        >>> init.{name}()((4, 3)).shape\n        (4, 3)\n")
-    cls = type(name, (VarianceScaling,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
-    cls.__qualname__ = name
-    return cls
+        super().__init__(scale, mode, distribution, in_axis, out_axis, rng)
 
 
-KaimingNormal = _variance_preset("KaimingNormal", 2.0, "fan_in", "truncated_normal", "He et al. (2015) normal")
-KaimingUniform = _variance_preset("KaimingUniform", 2.0, "fan_in", "uniform", "He et al. (2015) uniform")
-XavierNormal = _variance_preset("XavierNormal", 1.0, "fan_avg", "truncated_normal", "Glorot & Bengio (2010) normal")
-XavierUniform = _variance_preset("XavierUniform", 1.0, "fan_avg", "uniform", "Glorot & Bengio (2010) uniform")
-LecunNormal = _variance_preset("LecunNormal", 1.0, "fan_in", "truncated_normal", "LeCun (1998) normal")
-LecunUniform = _variance_preset("LecunUniform", 1.0, "fan_in", "uniform", "LeCun (1998) uniform")
+class KaimingUniform(VarianceScaling):
+    """He et al. (2015) uniform: :class:`VarianceScaling` with ``scale=2.0``, ``mode='fan_in'``,
+    ``distribution='uniform'`` by default.
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> init.KaimingUniform()((4, 3)).shape
+        (4, 3)
+    """
+
+    def __init__(self, scale: float = 2.0, mode: str = "fan_in", distribution: str = "uniform",
+                 in_axis: int = -2, out_axis: int = -1, rng: Any = None) -> None:
+        super().__init__(scale, mode, distribution, in_axis, out_axis, rng)
+
+
+class XavierNormal(VarianceScaling):
+    """Glorot & Bengio (2010) normal: :class:`VarianceScaling` with ``scale=1.0``, ``mode='fan_avg'``,
+    ``distribution='truncated_normal'`` by default.
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> init.XavierNormal()((4, 3)).shape
+        (4, 3)
+    """
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_avg", distribution: str = "truncated_normal",
+                 in_axis: int = -2, out_axis: int = -1, rng: Any = None) -> None:
+        super().__init__(scale, mode, distribution, in_axis, out_axis, rng)
+
+
+class XavierUniform(VarianceScaling):
+    """Glorot & Bengio (2010) uniform: :class:`VarianceScaling` with ``scale=1.0``, ``mode='fan_avg'``,
+    ``distribution='uniform'`` by default.
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> init.XavierUniform()((4, 3)).shape
+        (4, 3)
+    """
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_avg", distribution: str = "uniform",
+                 in_axis: int = -2, out_axis: int = -1, rng: Any = None) -> None:
+        super().__init__(scale, mode, distribution, in_axis, out_axis, rng)
+
+
+class LecunNormal(VarianceScaling):
+    """LeCun (1998) normal: :class:`VarianceScaling` with ``scale=1.0``, ``mode='fan_in'``,
+    ``distribution='truncated_normal'`` by default.
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> init.LecunNormal()((4, 3)).shape
+        (4, 3)
+    """
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
+                 in_axis: int = -2, out_axis: int = -1, rng: Any = None) -> None:
+        super().__init__(scale, mode, distribution, in_axis, out_axis, rng)
+
+
+class LecunUniform(VarianceScaling):
+    """LeCun (1998) uniform: :class:`VarianceScaling` with ``scale=1.0``, ``mode='fan_in'``,
+    ``distribution='uniform'`` by default.
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> init.LecunUniform()((4, 3)).shape
+        (4, 3)
+    """
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "uniform",
+                 in_axis: int = -2, out_axis: int = -1, rng: Any = None) -> None:
+        super().__init__(scale, mode, distribution, in_axis, out_axis, rng)
 
 
 class Orthogonal(Initializer):
@@ -279,13 +350,131 @@ class Orthogonal(Initializer):
         big, small = max(n_rows, n_cols), min(n_rows, n_cols)
         sample = self._generator().normal(size=(big, small), dtype=dtype)
         # Concrete samples are decomposed by NumPy on the host: no XLA compilation per shape.
-        xp = jnp if is_tracer(sample) else np
+        xp: Any = jnp if is_tracer(sample) else np  # the array module, chosen at run time
         q, r = xp.linalg.qr(sample)
         q = q * xp.sign(xp.diagonal(r))  # makes the decomposition unique, hence uniformly distributed
         if n_rows < n_cols:
             q = q.T
         q = q.reshape(tuple(s for i, s in enumerate(shape) if i != self.axis % len(shape)) + (n_cols,))
         return jnp.asarray(self.scale * xp.moveaxis(q, -1, self.axis), dtype=dtype)
+
+
+class DeltaOrthogonal(Initializer):
+    """A delta-orthogonal convolution kernel (Xiao et al., 2018): an orthogonal centre tap, zeros elsewhere.
+
+    For a channels-last kernel of shape ``(*kernel_size, in_channels, out_channels)`` (1 to 3
+    spatial axes), the tap at the spatial centre ``(k - 1) // 2`` of every axis is ``scale`` times
+    an :class:`Orthogonal` matrix; every other tap is zero. At initialisation the convolution is
+    then an orthogonal map of the channels at each position, which keeps the norm of the signal
+    through very deep CNNs. It needs ``in_channels <= out_channels`` (the rows of the centre tap
+    are orthonormal).
+
+    Args:
+        scale: the gain multiplied into the centre tap.
+        axis: the axis of the centre tap handed to :class:`Orthogonal`.
+        rng: the generator to draw from (default: ``brainstate.random.DEFAULT``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from brainstate_nn import init
+        >>> w = init.DeltaOrthogonal()((3, 3, 4, 4))
+        >>> bool(jnp.allclose(w[1, 1].T @ w[1, 1], jnp.eye(4), atol=1e-5)), float(jnp.abs(w[0]).sum())
+        (True, 0.0)
+    """
+
+    def __init__(self, scale: float = 1.0, axis: int = -1, rng: Any = None) -> None:
+        super().__init__(rng)
+        if axis not in (-2, -1, 0, 1):
+            raise ConfigError(f"DeltaOrthogonal axis is an axis of the 2-d centre tap, -2, -1, 0 or 1, got {axis!r}. "
+                              "Fix: pass axis=-1 (the default).")
+        self.scale, self.axis = scale, axis
+
+    def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
+        shape, dtype = _shape(shape), _dtype(dtype)
+        if len(shape) not in (3, 4, 5):
+            raise ConfigError(f"DeltaOrthogonal needs a convolution kernel shape (*kernel_size, in_channels, "
+                              f"out_channels) with 1 to 3 spatial axes, got {shape}. Fix: use it for Conv1d/2d/3d "
+                              "kernels, and Orthogonal for weight matrices.")
+        if shape[-2] > shape[-1]:
+            raise ConfigError(f"DeltaOrthogonal needs in_channels <= out_channels, got the kernel shape {shape} "
+                              f"({shape[-2]} > {shape[-1]}): the centre tap cannot have orthonormal rows. Fix: use "
+                              "at least as many output as input channels, or another initialiser.")
+        tap = Orthogonal(self.scale, self.axis, self.rng)(shape[-2:], dtype)
+        centre = tuple((k - 1) // 2 for k in shape[:-2])
+        if is_tracer(tap):
+            return jnp.zeros(shape, dtype).at[centre].set(tap)
+        kernel = np.zeros(shape, tap.dtype)  # built on the host: no XLA compilation per shape
+        kernel[centre] = np.asarray(tap)
+        return jnp.asarray(kernel)
+
+
+class Identity(Initializer):
+    """The identity matrix times ``value`` (Le et al., 2015: ReLU recurrent nets started at the identity).
+
+    A rectangular shape ``(n, m)`` gives ``value`` on the main diagonal and zeros elsewhere. Unlike
+    upstream brainstate, which returns an ``(n, n)`` matrix for the shape ``(n,)``, the shape
+    must have two dimensions, so the result always has the requested shape.
+
+    Args:
+        value: the diagonal value (the gain).
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> init.Identity(2.0)((2, 3)).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, value: float = 1.0) -> None:
+        super().__init__()
+        self.value = value
+
+    def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
+        shape = _shape(shape)
+        if len(shape) != 2:
+            raise ConfigError(f"Identity needs a 2-d weight shape (n_in, n_out), got {shape}. Fix: use it for "
+                              "weight matrices only (e.g. the recurrent weight of an RNN cell).")
+        return jnp.asarray(np.eye(*shape) * self.value, dtype=_dtype(dtype))
+
+
+_LINEAR_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                "conv_transpose3d", "sigmoid")
+
+
+def calculate_init_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain (scale of the weight deviation) for a layer followed by ``nonlinearity``.
+
+    The table is PyTorch's ``torch.nn.init.calculate_gain``: 1 for ``'linear'``, ``'identity'``,
+    the ``'conv{1,2,3}d'`` and ``'conv_transpose{1,2,3}d'`` layers and ``'sigmoid'``; 5/3 for
+    ``'tanh'``; sqrt(2) for ``'relu'``; sqrt(2 / (1 + slope**2)) for ``'leaky_relu'`` with the
+    negative slope ``param`` (default 0.01); 3/4 for ``'selu'``. For self-normalising SELU networks
+    use ``'linear'`` instead (the 3/4 trades the fixed point for steadier gradients).
+
+    Args:
+        nonlinearity: the name of the activation function.
+        param: the negative slope of ``'leaky_relu'``; ignored by the others.
+
+    Example:
+        >>> from brainstate_nn import init
+        >>> round(init.calculate_init_gain('relu'), 4), init.calculate_init_gain('tanh')
+        (1.4142, 1.6666666666666667)
+    """
+    if nonlinearity in _LINEAR_GAIN:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "selu":
+        return 0.75
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            param = 0.01
+        elif isinstance(param, bool) or not isinstance(param, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"calculate_init_gain('leaky_relu') takes a number as the negative slope, got "
+                              f"{param!r}. Fix: pass param=<slope> (e.g. 0.2), or None for 0.01.")
+        return math.sqrt(2.0 / (1.0 + float(param) ** 2))
+    raise ConfigError(f"calculate_init_gain does not know the nonlinearity {nonlinearity!r}. Fix: pass one of "
+                      f"{_LINEAR_GAIN + ('tanh', 'relu', 'leaky_relu', 'selu')}.")
 
 
 def param(initializer: InitLike, sizes: Shape, batch_size: int | None = None, allow_none: bool = True) -> Any:

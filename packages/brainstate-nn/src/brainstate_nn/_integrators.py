@@ -65,10 +65,9 @@ def exp_euler_step(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         >>> bool(abs(float(x) - math.exp(-0.25)) < 1e-6)
         True
     """
+    diffusion: Callable[..., Any] | None = None
     if args and callable(args[0]):
         diffusion, args = args[0], args[1:]
-    else:
-        diffusion = None
     if not args:
         raise ConfigError("exp_euler_step needs the state: exp_euler_step(fn, x, *args). Fix: pass x after fn.")
     x, rest = args[0], args[1:]

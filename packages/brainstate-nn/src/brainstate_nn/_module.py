@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from brainstate_core import HiddenState, ParamState, State, catch_new_states, graph
+from brainstate_core import HiddenState, InputError, ParamState, State, catch_new_states, graph
 from brainstate_core.internal import FilterLike
 
 from ._repr import module_html, module_repr
@@ -133,7 +135,7 @@ class Module(graph.Node):
         Use it in :meth:`init_state` so that a second call (another batch size) updates the
         model in place (see the example of :class:`Module`).
         """
-        existing = self.__dict__.get(name)
+        existing: Any = self.__dict__.get(name)
         replaced = _LOCAL.replaced
         if type(existing) is state_type and replaced is None:
             existing.value = value
@@ -240,34 +242,117 @@ class Module(graph.Node):
         return repr_lib.render_object_constructor(type(self), attributes, path, subtree_renderer)
 
 
-def _post_order(found: dict) -> list:
-    """The modules of ``found`` (path -> module, sorted by path) with every child before its parent."""
-    out: list = []
-    stack: list = []
-    for path, module in found.items():
-        while stack and stack[-1][0] != path[: len(stack[-1][0])]:
-            out.append(stack.pop()[1])
-        stack.append((path, module))
-    out.extend(m for _, m in reversed(stack))
-    return out
+def _walk(target: Any, exclude: FilterLike | None) -> tuple[list, list]:
+    """``(to call, inside)``: the ``(path, module)`` pairs of ``target`` not matched by ``exclude``.
 
-
-def _targets(target: Any, exclude: FilterLike | None) -> list:
+    ``to call`` lists every child before its parent; ``inside`` holds the modules below a module whose
+    class sets ``_calls_children = True`` (a :class:`~brainstate.nn.Map` runs its wrapped module's
+    ``init_state`` and ``reset_state`` per lane itself), which a collective call leaves to it.
+    """
     found = graph.nodes(target, Module)
     if exclude is not None:
         skip = graph.to_predicate(exclude)
         found = {p: m for p, m in found.items() if not skip(p, m)}
-    return _post_order(found)
+    owners = [p for p, m in found.items() if getattr(type(m), "_calls_children", False)]
+    inside = [(p, m) for p, m in found.items() if any(len(q) < len(p) and p[: len(q)] == q for q in owners)]
+    hidden = {p for p, _ in inside}
+    return [(p, m) for p, m in _post_order({p: m for p, m in found.items() if p not in hidden})], inside
 
 
-def init_all_states(target: M, *args: Any, exclude: FilterLike | None = None, **kwargs: Any) -> M:
+def _post_order(found: dict) -> list:
+    """The ``(path, module)`` pairs of ``found`` (sorted by path) with every child before its parent."""
+    out: list = []
+    stack: list = []
+    for path, module in found.items():
+        while stack and stack[-1][0] != path[: len(stack[-1][0])]:
+            out.append(stack.pop())
+        stack.append((path, module))
+    out.extend(reversed(stack))
+    return out
+
+
+_MISSING = object()
+_IF_NOT_EXIST = ("raise", "pass", "none", "warn")
+
+
+def _call_all(target: Any, fn_name: str, args: tuple, kwargs: dict, exclude: FilterLike | None,
+              if_not_exist: str = "raise") -> None:
+    """Call ``fn_name(*args, **kwargs)`` on the modules of ``target`` (see :func:`brainstate.nn.call_all_fns`)."""
+    calls = []
+    for path, module in _walk(target, exclude)[0]:
+        fn = getattr(module, fn_name, _MISSING)
+        if fn is _MISSING:
+            if if_not_exist == "raise":
+                raise InputError(f"{type(module).__name__} at path {_dotted(path) or '(the root)'!r} has no method "
+                                 f"{fn_name!r}. Fix: define it, or pass fn_if_not_exist='pass' (or 'warn') to skip "
+                                 "such modules.")
+            if if_not_exist == "warn":
+                warnings.warn(f"{type(module).__name__} at path {_dotted(path) or '(the root)'!r} has no method "
+                              f"{fn_name!r}; skipped.", UserWarning, stacklevel=3)
+            continue
+        if not callable(fn):
+            raise InputError(f"{type(module).__name__}.{fn_name} at path {_dotted(path) or '(the root)'!r} is "
+                             f"{type(fn).__name__}, not a method. Fix: call a method name.")
+        calls.append((getattr(fn, "call_order", -1), fn))
+    for _, fn in sorted(calls, key=lambda c: c[0]):  # stable: same level keeps children before parents
+        fn(*args, **kwargs)
+
+
+def _exclusion(caller: str, exclude: FilterLike | None, node_to_exclude: FilterLike | None) -> FilterLike | None:
+    if exclude is not None and node_to_exclude is not None:
+        raise InputError(f"{caller}() got both exclude= and node_to_exclude=, which are the same option. "
+                         "Fix: pass one of them.")
+    return node_to_exclude if exclude is None else exclude
+
+
+def _from_library(fn: Any) -> bool:
+    return (getattr(fn, "__module__", None) or "").split(".")[0] == "brainstate_nn"
+
+
+def _check_keywords(caller: str, target: Any, exclude: FilterLike | None, kwargs: dict) -> None:
+    """Refuse a keyword that no ``init_state`` / ``reset_state`` of ``target``'s modules can take.
+
+    Known keywords: ``batch_size``, and every parameter named in the signature of one of those
+    methods. A method defined outside brainstate.nn that takes ``**kwargs`` may read any keyword, so
+    then every keyword is forwarded (the library's own ``**kwargs`` only absorb unused keywords).
+    """
+    if not kwargs:
+        return
+    known = {"batch_size"}
+    to_call, inside = _walk(target, exclude)
+    for _, module in to_call + inside:
+        for name in ("init_state", "reset_state"):
+            fn: Any = getattr(module, name, None)
+            try:
+                parameters = inspect.signature(fn).parameters.values()
+            except (TypeError, ValueError):  # no signature to read: trust the method
+                return
+            for p in parameters:
+                if p.kind is p.VAR_KEYWORD and not _from_library(fn):
+                    return
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                    known.add(p.name)
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise InputError(f"{caller}() got the keyword(s) {unknown}, which no init_state or reset_state of the modules "
+                         f"of {type(target).__name__} takes (known: {sorted(known)}). Fix: check the spelling; "
+                         "modules are left out with exclude= (alias node_to_exclude=).")
+
+
+def init_all_states(target: M, *args: Any, exclude: FilterLike | None = None,
+                    node_to_exclude: FilterLike | None = None, **kwargs: Any) -> M:
     """Call ``init_state(*args, **kwargs)`` on every module of ``target``, children first, root last.
+
+    Methods decorated with :func:`~brainstate.nn.call_order` run after the others, by increasing
+    level (modules of one level keep the children-first order).
 
     Args:
         target: a module (or any object tree holding modules).
         *args: passed to every ``init_state``, typically the batch size.
         exclude: a filter of modules (by type, tag, path predicate ...) to leave out.
-        **kwargs: passed to every ``init_state``.
+        node_to_exclude: upstream's name of ``exclude`` (pass one of the two).
+        **kwargs: passed to every ``init_state``: ``batch_size``, or a keyword one of the modules'
+            ``init_state`` (or ``reset_state``) names; any other raises :class:`InputError`, naming it.
 
     Returns:
         ``target``.
@@ -277,16 +362,34 @@ def init_all_states(target: M, *args: Any, exclude: FilterLike | None = None, **
         >>> cell = nn.init_all_states(nn.GRUCell(3, 4), batch_size=2)
         >>> cell.h.value.shape
         (2, 4)
+        >>> try:
+        ...     nn.init_all_states(cell, batch_sise=2)
+        ... except ValueError as err:
+        ...     print(str(err).split(',')[0])
+        init_all_states() got the keyword(s) ['batch_sise']
     """
-    for module in _targets(target, exclude):
-        module.init_state(*args, **kwargs)
+    exclude = _exclusion("init_all_states", exclude, node_to_exclude)
+    _check_keywords("init_all_states", target, exclude, kwargs)
+    _call_all(target, "init_state", args, kwargs, exclude)
     return target
 
 
-def reset_all_states(target: M, *args: Any, exclude: FilterLike | None = None, **kwargs: Any) -> M:
-    """Call ``reset_state(*args, **kwargs)`` on every module of ``target``, children first, root last."""
-    for module in _targets(target, exclude):
-        module.reset_state(*args, **kwargs)
+def reset_all_states(target: M, *args: Any, exclude: FilterLike | None = None,
+                     node_to_exclude: FilterLike | None = None, **kwargs: Any) -> M:
+    """Call ``reset_state(*args, **kwargs)`` on every module of ``target``, children first, root last.
+
+    Arguments, order and errors as for :func:`init_all_states`.
+
+    Example:
+        >>> import brainstate_nn as nn
+        >>> cell = nn.init_all_states(nn.GRUCell(3, 4), batch_size=2)
+        >>> cell.h.value = cell.h.value + 1.0
+        >>> float(nn.reset_all_states(cell, batch_size=2).h.value.sum())
+        0.0
+    """
+    exclude = _exclusion("reset_all_states", exclude, node_to_exclude)
+    _check_keywords("reset_all_states", target, exclude, kwargs)
+    _call_all(target, "reset_state", args, kwargs, exclude)
     return target
 
 

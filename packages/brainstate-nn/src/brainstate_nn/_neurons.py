@@ -20,8 +20,10 @@ So under a constant input a hard-reset ``LIFRef`` fires every ``round(tau_ref / 
 steps, where ``T = tau ln((V_inf - V_reset) / (V_inf - V_th))`` is the analytic time to threshold.
 
 Parameters are scalars or per-neuron arrays (Quantities with ``brainunit``, see the unit table in
-``brainstate_nn._units``) or ``ParamState`` s to train them; trainable time constants are read
-through ``abs`` so they stay positive.
+``brainstate_nn._units``), ``ParamState`` s to train them (trainable time constants are read
+through ``abs`` so they stay positive) or :class:`~brainstate.nn.Param` s, used through their
+constraint transform (e.g. ``Param(tau, t=SoftplusT(0.0))``, or ``V_th`` above ``V_reset`` with
+``SoftplusT(V_reset)``).
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import ConfigError, State
+from brainstate_core import ConfigError, HiddenState, State
 
-from ._dynamics import Dynamics, get_dt, param, read
+from ._dynamics import Dynamics, get_dt, param
+from ._dynamics import read as _read_value
 from ._integrators import exp_euler_step
+from ._param import Param
 from ._spike_fn import ReluGrad
 from ._units import to_plain
 from ._utils import Size
@@ -43,6 +47,11 @@ from ._utils import Size
 __all__ = ["Neuron", "IF", "LIF", "LIFRef", "ALIF"]
 
 _RESETS = ("soft", "hard")
+
+
+def read(p: Any, positive: bool = False) -> Any:
+    """A parameter's value: a :class:`Param`'s constrained value, else as ``_dynamics.read``."""
+    return p.value() if isinstance(p, Param) else _read_value(p, positive)
 
 
 class Neuron(Dynamics):
@@ -55,6 +64,10 @@ class Neuron(Dynamics):
         spk_reset: ``'soft'`` (subtract) or ``'hard'`` (set to ``V_reset``); see the module notes.
         name: optional display name.
     """
+
+    # set by the subclasses with a refractory period (_param, _init_ref)
+    tau_ref: Any
+    ref_left: HiddenState
 
     def __init__(self, in_size: Size, spk_fun: Callable[[jax.Array], jax.Array] | None = None,
                  spk_reset: str = "soft", name: str | None = None) -> None:
@@ -70,7 +83,13 @@ class Neuron(Dynamics):
         self.spk_fun = spk_fun
         self.spk_reset = spk_reset
 
+    _reads_params = False  # True where every parameter is read through this module's ``read`` (takes a Param)
+
     def _param(self, name: str, value: Any, kind: str | None, positive: bool | str = False) -> None:
+        if isinstance(value, Param) and self._reads_params:  # kept, trainable through its transform
+            param(value.value(), name, kind, self.varshape, positive=positive, owner=type(self).__name__)
+            setattr(self, name, value)
+            return
         setattr(self, name, param(value, name, kind, self.varshape, positive=positive, owner=type(self).__name__))
 
     def _input(self, x: Any, kind: str = "current") -> Any:
@@ -133,6 +152,14 @@ class IF(Neuron):
         [0.0, 1.0, 0.0, 1.0]
     """
 
+    # parameters (set by _param) and hidden states (made by init_state)
+    R: Any
+    tau: Any
+    V_th: Any
+    V: HiddenState
+
+    _reads_params = True
+
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 5.0, V_th: Any = 1.0, V_initializer: Any = 0.0,
                  spk_fun: Callable | None = None, spk_reset: str = "soft", name: str | None = None) -> None:
         super().__init__(in_size, spk_fun=spk_fun, spk_reset=spk_reset, name=name)
@@ -186,6 +213,16 @@ class LIF(Neuron):
         >>> spikes.sum(axis=0)   # 100 ms: none below threshold, faster for a larger input
         Array([ 0.,  9., 24.], dtype=float32)
     """
+
+    # parameters (set by _param) and hidden states (made by init_state)
+    R: Any
+    tau: Any
+    V_th: Any
+    V_reset: Any
+    V_rest: Any
+    V: HiddenState
+
+    _reads_params = True
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 5.0, V_th: Any = 1.0, V_reset: Any = 0.0,
                  V_rest: Any = 0.0, V_initializer: Any = 0.0, spk_fun: Callable | None = None,
@@ -285,6 +322,19 @@ class ALIF(Neuron):
         >>> bool(s[:1000].sum() > s[1000:].sum())   # the rate adapts
         True
     """
+
+    # parameters (set by _param) and hidden states (made by init_state)
+    R: Any
+    tau: Any
+    tau_a: Any
+    V_th: Any
+    V_reset: Any
+    V_rest: Any
+    beta: Any
+    V: HiddenState
+    a: HiddenState
+
+    _reads_params = True
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 5.0, tau_a: Any = 100.0, V_th: Any = 1.0,
                  V_reset: Any = 0.0, V_rest: Any = 0.0, beta: Any = 0.1, spk_fun: Callable | None = None,

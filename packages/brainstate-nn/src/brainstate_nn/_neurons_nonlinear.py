@@ -19,6 +19,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from brainstate_core import HiddenState
+
 from ._dynamics import read
 from ._integrators import exp_euler_step
 from ._neurons import Neuron
@@ -35,6 +37,15 @@ def _clip(v: jax.Array, v_th: Any) -> jax.Array:
 
 class _CutoffNeuron(Neuron):
     """Shared parts: ``V_rest``, ``V_reset``, ``V_th`` (cut-off), ``R``, ``tau``, ``tau_ref``."""
+
+    # parameters (set by _param) and hidden states (made by init_state)
+    R: Any
+    tau: Any
+    tau_ref: Any
+    V_th: Any
+    V_reset: Any
+    V_rest: Any
+    V: HiddenState
 
     def __init__(self, in_size: Size, R: Any, tau: Any, tau_ref: Any, V_th: Any, V_reset: Any, V_rest: Any,
                  V_initializer: Any, spk_fun: Callable | None, spk_reset: str, name: str | None) -> None:
@@ -102,6 +113,10 @@ class ExpIF(_CutoffNeuron):
         Array([0., 6.], dtype=float32)
     """
 
+    # parameters (set by _param) and hidden states (made by init_state)
+    V_T: Any
+    delta_T: Any
+
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 10.0, V_th: Any = -30.0, V_reset: Any = -68.0,
                  V_rest: Any = -65.0, V_T: Any = -59.9, delta_T: Any = 3.48, V_initializer: Any = -65.0,
                  spk_fun: Callable | None = None, spk_reset: str = "soft", name: str | None = None, *,
@@ -140,6 +155,12 @@ class AdExIF(ExpIF):
         >>> bool(s[:2000].sum() > s[2000:].sum())   # spike-frequency adaptation
         True
     """
+
+    # parameters (set by _param) and hidden states (made by init_state)
+    tau_w: Any
+    a: Any
+    b: Any
+    w: HiddenState
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 10.0, tau_w: Any = 30.0, V_th: Any = -30.0,
                  V_reset: Any = -68.0, V_rest: Any = -65.0, V_T: Any = -59.9, delta_T: Any = 3.48, a: Any = 1.0,
@@ -192,6 +213,10 @@ class QuaIF(_CutoffNeuron):
         Array([0., 6.], dtype=float32)
     """
 
+    # parameters (set by _param) and hidden states (made by init_state)
+    V_c: Any
+    c: Any
+
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 10.0, V_th: Any = -30.0, V_reset: Any = -68.0,
                  V_rest: Any = -65.0, V_c: Any = -50.0, c: Any = 0.07, V_initializer: Any = -65.0,
                  spk_fun: Callable | None = None, spk_reset: str = "soft", name: str | None = None, *,
@@ -237,6 +262,13 @@ class Izhikevich(_CutoffNeuron):
         >>> int(spikes.sum())   # 200 ms: a first spike, then one every 45 ms
         5
     """
+
+    # parameters (set by _param) and hidden states (made by init_state)
+    a: Any
+    b: Any
+    c: Any
+    d: Any
+    u: HiddenState
 
     def __init__(self, in_size: Size, a: Any = 0.02, b: Any = 0.2, c: Any = -65.0, d: Any = 8.0, V_th: Any = 30.0,
                  V_initializer: Any = -65.0, u_initializer: Any = None, spk_fun: Callable | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ from brainstate_core import BatchState, ConfigError, InputError, ParamState
 from . import _init as init
 from ._dropout import is_training
 from ._module import Module
-from ._utils import Size, as_size
+from ._utils import Size, as_size, variant_doc
 
 __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm0d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -23,7 +22,12 @@ _CONSTANT_10 = init.Constant(1.0)
 _ZERO_INIT = init.ZeroInit()
 
 
-def _affine(module: Module, features: int, use_scale: bool, use_bias: bool, scale_init: Any, bias_init: Any) -> None:
+class _Affine(Module):
+    # The normalisation layers: ``weight`` is a ParamState ``{'scale', 'bias'}`` (or one of them), or None.
+    weight: ParamState | None
+
+
+def _affine(module: _Affine, features: int, use_scale: bool, use_bias: bool, scale_init: Any, bias_init: Any) -> None:
     """Create ``module.weight``: a ParamState ``{'scale': (features,), 'bias': (features,)}`` (or a part)."""
     params = {}
     if use_scale:
@@ -33,7 +37,7 @@ def _affine(module: Module, features: int, use_scale: bool, use_bias: bool, scal
     module.weight = ParamState(params) if params else None
 
 
-def _apply_affine(module: Module, y: jax.Array) -> jax.Array:
+def _apply_affine(module: _Affine, y: jax.Array) -> jax.Array:
     if module.weight is None:
         return y
     params = module.weight.value
@@ -52,7 +56,7 @@ def _check_features(module: Module, x: jax.Array, features: int) -> None:
         )
 
 
-class LayerNorm(Module):
+class LayerNorm(_Affine):
     """Normalise each example over its last axis (or ``reduction_axes``), then scale and shift.
 
     ``y = (x - mean) / sqrt(var + epsilon) * scale + bias``; ``scale`` and ``bias`` have one entry
@@ -91,7 +95,7 @@ class LayerNorm(Module):
         return f"features={self.features}, epsilon={self.epsilon}"
 
 
-class RMSNorm(Module):
+class RMSNorm(_Affine):
     """Divide each example by the root mean square of its last axis, then scale.
 
     ``y = x / sqrt(mean(x**2) + epsilon) * scale`` (Zhang & Sennrich, 2019).
@@ -119,7 +123,7 @@ class RMSNorm(Module):
         return f"features={self.features}, epsilon={self.epsilon}"
 
 
-class GroupNorm(Module):
+class GroupNorm(_Affine):
     """Split the channels (last axis) into groups and normalise each group of each example.
 
     The statistics of a group are taken over the example's spatial axes and the group's
@@ -151,6 +155,7 @@ class GroupNorm(Module):
             raise ConfigError(f"GroupNorm(in_size={self.in_size}) needs exactly one of num_groups and group_size, got "
                               f"num_groups={num_groups}, group_size={group_size}. Fix: pass one and set the other to None.")
         if num_groups is None:
+            assert group_size is not None  # exactly one of the two is None (checked above)
             if channels % group_size:
                 raise ConfigError(f"GroupNorm group_size={group_size} does not divide the {channels} channels. "
                                   "Fix: pass a group_size that divides the channel count.")
@@ -178,8 +183,21 @@ class GroupNorm(Module):
         return f"in_size={self.in_size}, num_groups={self.num_groups}"
 
 
-class _BatchNorm(Module):
-    """Batch normalisation over every axis but the last (channels); see :class:`BatchNorm2d`."""
+class _BatchNorm(_Affine):
+    """While training (``brainstate.environ`` ``fit=True``) each channel is normalised with the
+    mean and (biased) variance of the batch, and the running statistics (BatchStates
+    ``running_mean`` / ``running_var``) move towards them: ``running = momentum * running +
+    (1 - momentum) * batch``. In evaluation (``fit=False``) the running statistics are used.
+    Then ``y = x_hat * scale + bias`` with the ParamState ``weight = {'scale', 'bias'}``.
+
+    Args:
+        in_size: ``(*spatial, channels)`` of one example, or ``(channels,)``.
+        momentum: weight of the old running statistics.
+        epsilon: added to the variance.
+        affine: learn ``scale`` and ``bias``.
+        track_running_stats: keep running statistics; without them batch statistics are always used.
+        axis_name: the vmap/pmap axis to average the statistics over (for batch-agnostic code).
+    """
 
     num_spatial_dims: int
 
@@ -230,42 +248,65 @@ class _BatchNorm(Module):
         return f"features={self.features}, momentum={self.momentum}, epsilon={self.epsilon}"
 
 
-_BN_DOC = """Batch normalisation of inputs ``(batch, {shape}channels)`` (channels last).
-
-    While training (``brainstate.environ`` ``fit=True``) each channel is normalised with the
-    mean and (biased) variance of the batch, and the running statistics (BatchStates
-    ``running_mean`` / ``running_var``) move towards them: ``running = momentum * running +
-    (1 - momentum) * batch``. In evaluation (``fit=False``) the running statistics are used.
-    Then ``y = x_hat * scale + bias`` with the ParamState ``weight = {{'scale', 'bias'}}``.
-
-    Args:
-        in_size: ``({shape}channels)`` of one example, or ``(channels,)``.
-        momentum: weight of the old running statistics.
-        epsilon: added to the variance.
-        affine: learn ``scale`` and ``bias``.
-        track_running_stats: keep running statistics; without them batch statistics are always used.
-        axis_name: the vmap/pmap axis to average the statistics over (for batch-agnostic code).
+@variant_doc
+class BatchNorm0d(_BatchNorm):
+    """Batch normalisation of inputs ``(batch, channels)`` (channels last).
 
     Example:
         >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
-        >>> bn = nn.{name}({example_size})
+        >>> bn = nn.BatchNorm0d((3,))
         >>> with bc.environ.context(fit=True):
-        ...     y = bn(jnp.arange({numel}.0).reshape({example_input}))
+        ...     y = bn(jnp.arange(12.0).reshape(4, 3))
         >>> y.shape, bn.running_mean.value.shape
-        (({example_input}), ({channels},))
-"""
+        ((4, 3), (3,))
+    """
+
+    num_spatial_dims = 0
 
 
-def _batch_norm(name: str, dims: int, size: tuple, batch_input: tuple) -> type:
-    shape = "".join(f"{d}, " for d in ("length", "height, width", "depth, height, width")[dims - 1:dims]) if dims else ""
-    doc = _BN_DOC.format(shape=shape, name=name, example_size=size, channels=size[-1],
-                         numel=math.prod(batch_input), example_input=", ".join(map(str, batch_input)))
-    cls = type(name, (_BatchNorm,), {"num_spatial_dims": dims, "__doc__": doc, "__module__": __name__})
-    cls.__qualname__ = name
-    return cls
+@variant_doc
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of inputs ``(batch, length, channels)`` (channels last).
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> bn = nn.BatchNorm1d((5, 3))
+        >>> with bc.environ.context(fit=True):
+        ...     y = bn(jnp.arange(60.0).reshape(4, 5, 3))
+        >>> y.shape, bn.running_mean.value.shape
+        ((4, 5, 3), (3,))
+    """
+
+    num_spatial_dims = 1
 
 
-BatchNorm0d = _batch_norm("BatchNorm0d", 0, (3,), (4, 3))
-BatchNorm1d = _batch_norm("BatchNorm1d", 1, (5, 3), (4, 5, 3))
-BatchNorm2d = _batch_norm("BatchNorm2d", 2, (5, 5, 3), (2, 5, 5, 3))
-BatchNorm3d = _batch_norm("BatchNorm3d", 3, (2, 2, 2, 3), (2, 2, 2, 2, 3))
+@variant_doc
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of inputs ``(batch, height, width, channels)`` (channels last).
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> bn = nn.BatchNorm2d((5, 5, 3))
+        >>> with bc.environ.context(fit=True):
+        ...     y = bn(jnp.arange(150.0).reshape(2, 5, 5, 3))
+        >>> y.shape, bn.running_mean.value.shape
+        ((2, 5, 5, 3), (3,))
+    """
+
+    num_spatial_dims = 2
+
+
+@variant_doc
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of inputs ``(batch, depth, height, width, channels)`` (channels last).
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> bn = nn.BatchNorm3d((2, 2, 2, 3))
+        >>> with bc.environ.context(fit=True):
+        ...     y = bn(jnp.arange(48.0).reshape(2, 2, 2, 2, 3))
+        >>> y.shape, bn.running_mean.value.shape
+        ((2, 2, 2, 2, 3), (3,))
+    """
+
+    num_spatial_dims = 3

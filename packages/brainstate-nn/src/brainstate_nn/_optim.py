@@ -144,12 +144,14 @@ class OptaxOptimizer(Module):
         """Apply one optimisation step with ``grads`` (path -> gradient, keyed like the weights)."""
         optax = _optax()
         grads = self._check_grads(grads)
+        opt_state = self.opt_state
+        assert opt_state is not None  # _check_grads raised otherwise
         values = FlattedDict((p, s.value) for p, s in self.param_states.items())
-        updates, new_state = self.tx.update(grads, self.opt_state.value, values)
+        updates, new_state = self.tx.update(grads, opt_state.value, values)
         new_values = optax.apply_updates(values, updates)
         for path, state in self.param_states.items():
             state.value = new_values[path]
-        self.opt_state.value = new_state
+        opt_state.value = new_state
         self.step.value = self.step.value + 1
 
     def extra_repr(self) -> str:

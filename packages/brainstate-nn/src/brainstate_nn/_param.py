@@ -212,7 +212,7 @@ class Param(Module):
             if allow_none:
                 return None
             raise ConfigError("Param.init got None. Fix: pass an array, a scalar, an initialiser or a Param.")
-        shape = None if sizes is None else ((int(sizes),) if np.ndim(sizes) == 0 else tuple(int(s) for s in sizes))
+        shape = None if sizes is None else tuple(int(s) for s in np.atleast_1d(sizes))
         if not isinstance(data, Param):
             if callable(data):
                 if shape is None:

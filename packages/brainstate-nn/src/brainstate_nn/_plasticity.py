@@ -71,6 +71,10 @@ class STP(Dynamics):
         [0.2, 0.288, 0.283]
     """
 
+    # hidden states (made by init_state)
+    x: HiddenState
+    u: HiddenState
+
     def __init__(self, in_size: Any, name: str | None = None, U: Any = 0.15, tau_f: Any = 1500.0,
                  tau_d: Any = 200.0) -> None:
         super().__init__(in_size, name=name)
@@ -122,6 +126,9 @@ class STD(Dynamics):
         >>> [round(e, 3) for e in eff]
         [1.0, 0.505, 0.26]
     """
+
+    # hidden states (made by init_state)
+    x: HiddenState
 
     def __init__(self, in_size: Any, name: str | None = None, tau: Any = 200.0, U: Any = 0.07) -> None:
         super().__init__(in_size, name=name)
@@ -184,6 +191,10 @@ class STDP(Module):
         >>> round(float(w[0, 0]) - 0.5, 6)   # 0.01 * exp(-10 / 20)
         0.006065
     """
+
+    # hidden states (made by init_state)
+    pre_trace: HiddenState
+    post_trace: HiddenState
 
     def __init__(self, n_pre: int, n_post: int, weight: Any = 0.5, tau_plus: Any = 20.0, tau_minus: Any = 20.0,
                  A_plus: Any = 0.01, A_minus: Any = 0.0105, w_min: float = 0.0, w_max: float = 1.0,

@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import InputError, ParamState
+from brainstate_core import HiddenState, InputError, ParamState
 
 from . import _init as init
 from ._dynamics import Dynamics, get_dt, param, read
@@ -51,6 +51,9 @@ class LeakyRateReadout(Dynamics):
         >>> out   # 3 * exp(-1 / 5)
         Array([2.4561923, 2.4561923], dtype=float32)
     """
+
+    # hidden states (made by init_state)
+    r: HiddenState
 
     def __init__(self, in_size: Size, out_size: Size, tau: Any = 5.0, w_init: Any = _KAIMING,
                  name: str | None = None, *, r_initializer: Any = 0.0) -> None:
@@ -104,6 +107,11 @@ class LeakySpikeReadout(Neuron):
         >>> jnp.stack(spikes)[:, 0]
         Array([0., 1., 0.], dtype=float32)
     """
+
+    # parameters (set by _param) and hidden states (made by init_state)
+    tau: Any
+    V_th: Any
+    V: HiddenState
 
     def __init__(self, in_size: Size, tau: Any = 5.0, V_th: Any = 1.0, w_init: Any = _KAIMING,
                  V_initializer: Any = 0.0, spk_fun: Callable | None = None, spk_reset: str = "soft",

@@ -33,7 +33,7 @@ _SQRT_2PI = math.sqrt(2 * math.pi)
 def _real(owner: str, name: str, value: Any, example: float, *, gt: float | None = None) -> float:
     """``value`` as a float: a finite real number, and ``> gt`` where ``gt`` is given."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and (gt is None or value > gt):
+    if ok and (gt is None or float(value) > gt):
         return float(value)
     need = "a finite real number" if gt is None else f"a finite number > {gt:g}"
     raise ConfigError(f"{owner} {name} must be {need}, got {value!r}. Fix: pass e.g. {name}={example!r}.")
@@ -252,7 +252,7 @@ class SquarewaveFourierSeries(Surrogate):
     def surrogate_grad(self, x: jax.Array) -> jax.Array:
         w = 2 * math.pi / self.t_period
         total = sum(jnp.cos((2 * i - 1) * w * x) for i in range(1, self.n))
-        return 4 / self.t_period * total
+        return jnp.asarray(4 / self.t_period * total)
 
 
 class S2NN(Surrogate):

@@ -20,7 +20,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from brainstate_core import ConfigError
+from brainstate_core import ConfigError, HiddenState
 
 from ._desc import Desc
 from ._dynamics import Dynamics, get_dt, get_t, param, read
@@ -80,6 +80,9 @@ class Expon(Synapse):
         [1.0, 0.9048, 0.8187]
     """
 
+    # hidden states (made by init_state)
+    g: HiddenState
+
     def __init__(self, in_size: Any, name: str | None = None, tau: Any = 8.0, g_initializer: Any = 0.0) -> None:
         super().__init__(in_size, name=name)
         self.tau = self._param(tau, "tau")
@@ -128,6 +131,10 @@ class DualExpon(Synapse):
         >>> round(max(trace), 4), trace.index(max(trace)) * 0.01   # peak 1 at t_peak = 2.56 ms
         (1.0, 2.56)
     """
+
+    # hidden states (made by init_state)
+    g_rise: HiddenState
+    g_decay: HiddenState
 
     _hidden = (("g_rise", 0.0), ("g_decay", 0.0))
 
@@ -183,6 +190,10 @@ class Alpha(Synapse):
         (2.0, 0.3679)
     """
 
+    # hidden states (made by init_state)
+    g: HiddenState
+    h: HiddenState
+
     _hidden = (("g", 0.0), ("h", 0.0))
 
     def __init__(self, in_size: Any, name: str | None = None, tau: Any = 8.0, g_initializer: Any = 0.0) -> None:
@@ -231,6 +242,10 @@ class AMPA(Synapse):
         >>> 0 < gs[4] and gs[4] > gs[19]   # rises for T_dur = 0.5 ms, then decays
         True
     """
+
+    # hidden states (made by init_state)
+    g: HiddenState
+    spike_arrival_time: HiddenState
 
     def __init__(self, in_size: Any, name: str | None = None, alpha: Any = 0.98, beta: Any = 0.18, T: Any = 0.5,
                  T_dur: Any = 0.5, g_initializer: Any = 0.0) -> None:
@@ -303,6 +318,10 @@ class NMDA(Synapse):
         >>> 0.0 < max(gs) < 1.0, gs[0]   # x jumps at step 0; g starts to rise at step 1
         (True, 0.0)
     """
+
+    # hidden states (made by init_state)
+    g: HiddenState
+    x: HiddenState
 
     _hidden = (("g", 0.0), ("x", 0.0))
 

@@ -104,6 +104,7 @@ def to_plain(value: Any, kind: str | None, name: str) -> Any:
                 f"(or a dimensionless Quantity)."
             )
         return value.to_decimal()
+    assert kind is not None  # a target unit comes from a kind
     if not u.have_same_dim(value, target):
         raise ConfigError(
             f"{name} must be a {kind.replace('_', ' ')}, got the Quantity {value}. Fix: pass a Quantity "

@@ -1,18 +1,20 @@
-"""Small helpers shared by the layers: size normalisation and the random generator lookup."""
+"""Small helpers shared by the layers: size normalisation, the random generator lookup, variant docs."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import ConfigError
 
-__all__ = ["as_size", "as_tuple", "generator", "as_mask"]
+__all__ = ["as_size", "as_tuple", "generator", "as_mask", "variant_doc"]
 
 Size = int | Sequence[int]
+C = TypeVar("C", bound=type)
 
 
 def as_size(size: Size, what: str) -> tuple[int, ...]:
@@ -57,3 +59,19 @@ def as_mask(mask: Any, shape: tuple[int, ...], what: str) -> Any:
         raise ConfigError(f"{what} w_mask of shape {mask.shape} does not broadcast to the weight shape {shape}. "
                           "Fix: pass a mask of the weight's shape.")
     return mask
+
+
+def variant_doc(cls: C) -> C:
+    """Class decorator of a 1d/2d/3d variant: put its private base classes' docstrings after its first line.
+
+    The prose the variants of a layer share is written once, on their private (``_``-named) base
+    classes, nearest first; each variant's own docstring holds its one-line summary and its example.
+    """
+    summary, _, rest = inspect.cleandoc(cls.__doc__ or "").partition("\n")
+    shared = []
+    for base in cls.__mro__[1:]:
+        if not base.__name__.startswith("_"):
+            break
+        shared.append(inspect.cleandoc(base.__dict__.get("__doc__") or ""))
+    cls.__doc__ = "\n\n".join(part for part in (summary, *shared, rest.strip()) if part) + "\n"
+    return cls

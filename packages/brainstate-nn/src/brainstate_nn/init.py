@@ -6,9 +6,11 @@ Example:
     (64, 32)
 """
 
-from types import FunctionType as _FunctionType
+from brainstate_core.internal import set_public_home as _set_public_home
 
 from ._init import Constant as Constant
+from ._init import DeltaOrthogonal as DeltaOrthogonal
+from ._init import Identity as Identity
 from ._init import Initializer as Initializer
 from ._init import KaimingNormal as KaimingNormal
 from ._init import KaimingUniform as KaimingUniform
@@ -22,10 +24,9 @@ from ._init import VarianceScaling as VarianceScaling
 from ._init import XavierNormal as XavierNormal
 from ._init import XavierUniform as XavierUniform
 from ._init import ZeroInit as ZeroInit
+from ._init import calculate_init_gain as calculate_init_gain
 from ._init import param as param
 
 # Show the public home in reprs, tracebacks and docs (``brainstate_nn.init.X``, not ``brainstate_nn._x.X``).
-for _obj in list(globals().values()):
-    if isinstance(_obj, (type, _FunctionType)) and _obj.__module__.startswith("brainstate_nn._"):
-        _obj.__module__ = __name__
-del _obj
+_set_public_home(globals(), __name__)
+del _set_public_home

@@ -168,14 +168,21 @@ def out_shape(sampler: str, size: Size, *params: Any, core_shape: tuple[int, ...
 
 @lru_cache(maxsize=128)
 def _canonical(dtype: Any, kind: type, x64: bool) -> np.dtype | None:
-    """``dtype`` made canonical (``None`` -> the default of ``kind``), or ``None`` if it is not of ``kind``."""
+    """``dtype`` made canonical (``None`` -> the default of ``kind``), or ``None`` if it is not of ``kind``.
+
+    ``x64`` (JAX's 64-bit mode) is unused here but part of the cache key: the answer depends on it.
+    """
     dt = jax.dtypes.canonicalize_dtype({jnp.floating: float, jnp.integer: int}[kind] if dtype is None else dtype)
     return dt if jnp.issubdtype(dt, kind) else None
 
 
+def _x64() -> bool:
+    return bool(jax.config.jax_enable_x64)  # pyright: ignore[reportAttributeAccessIssue]  # run-time jax flag
+
+
 def float_dtype(sampler: str, dtype: Any) -> np.dtype:
     """The canonical floating dtype (JAX's default float for ``None``)."""
-    dt = _canonical(dtype, jnp.floating, jax.config.jax_enable_x64)
+    dt = _canonical(dtype, jnp.floating, _x64())
     if dt is None:
         raise RandomParameterError(f"{sampler}(): dtype must be a floating dtype, got {dtype!r}. Fix: pass e.g. jnp.float32.")
     return dt
@@ -183,7 +190,7 @@ def float_dtype(sampler: str, dtype: Any) -> np.dtype:
 
 def int_dtype(sampler: str, dtype: Any) -> np.dtype:
     """The canonical integer dtype (JAX's default int for ``None``)."""
-    dt = _canonical(dtype, jnp.integer, jax.config.jax_enable_x64)
+    dt = _canonical(dtype, jnp.integer, _x64())
     if dt is None:
         raise RandomParameterError(f"{sampler}(): dtype must be an integer dtype, got {dtype!r}. Fix: pass e.g. jnp.int32.")
     return dt
@@ -248,7 +255,7 @@ SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 """The integer seeds accepted: those ``jax.random.PRNGKey`` accepts (64-bit signed)."""
 
 
-def seed_to_key(seed_or_key: Any, where: str) -> jax.Array:
+def seed_to_key(seed_or_key: Any, where: str) -> jax.Array | np.ndarray:
     """A raw key from an integer seed (any 64-bit signed int, or a traced integer scalar) or a key.
 
     An integer gives the key ``jax.random.PRNGKey(seed)`` gives: with 64-bit mode off JAX keeps the
@@ -263,10 +270,11 @@ def seed_to_key(seed_or_key: Any, where: str) -> jax.Array:
                 f"{where}: a seed must fit in a 64-bit signed integer (-2**63 <= seed < 2**63), got {seed}. "
                 "Fix: reduce it, e.g. seed % 2**63."
             )
-        if jax.config.jax_default_prng_impl == "threefry2x32":
+        impl = jax.config.jax_default_prng_impl  # pyright: ignore[reportAttributeAccessIssue]  # run-time jax flag
+        if impl == "threefry2x32":
             # What jax.random.PRNGKey(seed) gives for this impl, built with NumPy: making a generator
             # (the default one, at import) must not start the JAX backend.
-            high = (seed >> 32) & 0xFFFFFFFF if jax.config.jax_enable_x64 else 0
+            high = (seed >> 32) & 0xFFFFFFFF if _x64() else 0
             return np.array([high, seed & 0xFFFFFFFF], dtype=np.uint32)
         with jax.ensure_compile_time_eval():  # a concrete key even when called inside a trace
             return jax.random.PRNGKey(seed)

@@ -42,7 +42,8 @@ def _derive(name: str) -> Callable[..., Any]:
     )
     function.__name__ = function.__qualname__ = name
     function.__module__ = "brainstate_random"
-    function.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    function.__signature__ = signature.replace(  # pyright: ignore[reportAttributeAccessIssue]  # a function attribute
+        parameters=list(signature.parameters.values())[1:])
     del function.__wrapped__  # the signature and doc are set here; do not follow the method
     return function
 

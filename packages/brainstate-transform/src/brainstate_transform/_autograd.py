@@ -51,7 +51,7 @@ class GradFunction(_Differentiated):
         self.debug_nan = debug_nan
         self._transform_kwargs = kwargs
 
-    _transform = staticmethod(jax.grad)
+    _transform: Callable[..., Any] = staticmethod(jax.grad)  # the jax transformation (per instance if unit-aware)
 
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -19,7 +19,8 @@ __all__ = ["cond", "switch", "ifelse"]
 
 
 def _switch(index: Any, branches: Sequence[Callable], operands: tuple) -> Any:
-    if jax.config.jax_disable_jit and not is_tracer(index):
+    no_jit = jax.config.jax_disable_jit  # pyright: ignore[reportAttributeAccessIssue]  # run-time jax flag
+    if no_jit and not is_tracer(index):
         # As jax.lax.switch under disable_jit: only the taken branch runs, as plain Python.
         return branches[min(max(int(index), 0), len(branches) - 1)](*operands)
     sfs = [StatefulFunction._shared(b) for b in branches]

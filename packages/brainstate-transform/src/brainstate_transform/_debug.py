@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify as _jc
@@ -15,7 +16,7 @@ from jax.extend.core import Primitive
 from jax.interpreters import batching, mlir
 
 from brainstate_core import BrainStateError
-from brainstate_core.internal import contains_tracer, is_tracer, read_values
+from brainstate_core.internal import contains_tracer, is_tracer, read_values, set_home
 
 from ._stateful import Known, StatefulFunction, boundary
 
@@ -77,7 +78,7 @@ class DebugNanError(BrainStateError, RuntimeError):
     """NaN or Inf reached the output (or the written states) of a function checked by ``debug_nan``."""
 
 
-DebugNanError.__module__ = "brainstate.transform"
+set_home(DebugNanError, "brainstate.transform")
 
 
 def _inexact(x: Any) -> bool:
@@ -105,7 +106,7 @@ def _user_frame(tb: Any) -> str | None:
 def _message(error: Any, watched: Any, what: str) -> str:
     lines = [f"NaN/Inf in {what}."]
     exc = error.get_exception() if error is not None else None
-    if exc is not None:
+    if error is not None and exc is not None:
         lines.append(f"  first produced: {error.get()}")
         where = _user_frame(getattr(exc, "traceback_info", None))
         if where:

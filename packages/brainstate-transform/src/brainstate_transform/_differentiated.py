@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 
@@ -47,6 +47,9 @@ class _Differentiated:
     The pure function it builds is ``(grad state values, other state values, *args) -> (value, (value,
     aux, new values))``, the form ``jax.grad(..., has_aux=True)`` and its relatives take.
     """
+
+    if TYPE_CHECKING:  # every subclass is callable
+        def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
     _name = "derivative"
 

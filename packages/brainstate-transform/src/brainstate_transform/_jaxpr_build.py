@@ -81,7 +81,7 @@ class Program:
         """The jaxpr (closed when ``consts`` is not ``None``) these parts describe."""
         effects = _effects(self.eqns) if self.effects is None else self.effects
         if _UNIFIED:
-            extra = {} if self.consts is None else {"consts": list(self.consts)}
+            extra: dict[str, Any] = {} if self.consts is None else {"consts": list(self.consts)}
             return jc.Jaxpr(self.constvars, self.invars, self.outvars, self.eqns, effects,
                             self.debug_info, **extra)
         jaxpr = jc.Jaxpr(self.constvars, self.invars, self.outvars, self.eqns, effects, self.debug_info)
@@ -106,7 +106,7 @@ def split(obj: Any, who: str) -> Program:
             f"{type(obj).__name__}. Fix: pass jax.make_jaxpr(f)(*args)."
         )
     if _UNIFIED:
-        consts = obj.consts if obj.constvars else None
+        consts = obj.consts if obj.constvars else None  # pyright: ignore[reportAttributeAccessIssue]  # jax >= 0.12
         jaxpr = obj
     elif isinstance(obj, jc.ClosedJaxpr):
         jaxpr, consts = obj.jaxpr, obj.consts
@@ -270,7 +270,7 @@ PASS_DOC = """Args:
 
 def pass_doc(fn: Callable) -> Callable:
     """Fill the ``{pass_doc}`` line of a pass's docstring with the Args and Returns every pass shares."""
-    fn.__doc__ = fn.__doc__.replace("{pass_doc}", PASS_DOC)
+    fn.__doc__ = (fn.__doc__ or "").replace("{pass_doc}", PASS_DOC)
     return fn
 
 
@@ -323,6 +323,7 @@ def _inline(program: Program, should_expand: Callable[[jc.JaxprEqn], bool]) -> P
             consts = []
         rename = dict(zip(body.invars, eqn.invars))
         for var, value in zip(body.constvars, body.consts or ()):
+            assert consts is not None  # set above when the body has constants
             rename[var] = fresh_var(var.aval)
             constvars.append(rename[var])
             consts.append(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -10,6 +10,7 @@ import jax.extend.core as jc
 import numpy as np
 
 from brainstate_core import BrainStateError
+from brainstate_core.internal import set_home
 
 from ._jaxpr_build import is_var, split
 
@@ -32,7 +33,7 @@ class MissingDependencyError(BrainStateError, ImportError):
     """An optional dependency of the feature used is not installed; the message names what to install."""
 
 
-MissingDependencyError.__module__ = "brainstate_transform"
+set_home(MissingDependencyError, "brainstate_transform")
 
 
 def _pydot() -> Any:
@@ -80,7 +81,7 @@ class _Drawer:
         self.count += 1
         return f"{prefix}{self.count}"
 
-    def node(self, graph: Any, kind: str, label: str, avals: list = ()) -> str:
+    def node(self, graph: Any, kind: str, label: str, avals: Sequence = ()) -> str:
         lines = [label]
         if self.show_avals and avals:
             lines.append(" ".join(a.str_short(short_dtypes=True) for a in avals))
@@ -213,7 +214,7 @@ def view_pydot(dot_graph: Any) -> None:
         >>> brainstate.transform.view_pydot(graph)  # doctest: +SKIP
     """
     try:
-        from IPython.display import Image, display
+        from IPython.display import Image, display  # pyright: ignore[reportMissingImports]  # optional
     except ImportError as err:
         raise MissingDependencyError("view_pydot shows graphs in Jupyter and needs IPython. Fix: "
                                      "`pip install ipython` (or save the graph with graph.write_svg).") from err

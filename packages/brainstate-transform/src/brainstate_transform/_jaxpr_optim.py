@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.core
 import jax.extend.core as jc
 import numpy as np
 
@@ -54,7 +55,7 @@ def _foldable(eqn: jc.JaxprEqn) -> bool:
     if eqn.effects or str(eqn.primitive) in _NO_FOLD:
         return False
     avals = [v.aval for v in eqn.outvars]
-    if not all(isinstance(a, jax.core.ShapedArray) and not jax.dtypes.issubdtype(a.dtype, jax.dtypes.extended)
+    if not all(isinstance(a, jax.core.ShapedArray) and not jax.numpy.issubdtype(a.dtype, jax.dtypes.extended)
                for a in avals):
         return False
     # An operation that makes its result bigger than its inputs (iota, broadcast) is better left to
@@ -65,7 +66,7 @@ def _foldable(eqn: jc.JaxprEqn) -> bool:
 
 def _evaluate(eqn: jc.JaxprEqn, values: list) -> list | None:
     """The outputs of ``eqn`` on concrete ``values``, computed now; ``None`` if that fails."""
-    args = [fresh_var(v.aval) for v in eqn.invars]
+    args: list[Any] = [fresh_var(v.aval) for v in eqn.invars]
     one = Program([], args, list(eqn.outvars), [eqn.replace(invars=args)], None, eqn.effects,
                   debug_info("constant_fold", len(args), len(eqn.outvars)))
     try:
@@ -84,7 +85,7 @@ def _constant_fold(program: Program) -> Program:
     eqns, subst = [], {}
     for eqn in program.eqns:
         eqn = rename_inputs(eqn, subst)
-        values = [known.get(v, _UNKNOWN) if is_var(v) else v.val for v in eqn.invars]
+        values = [v.val if isinstance(v, jc.Literal) else known.get(v, _UNKNOWN) for v in eqn.invars]
         outs = None
         if _foldable(eqn) and not any(v is _UNKNOWN for v in values):
             outs = _evaluate(eqn, values)
@@ -99,10 +100,12 @@ def _constant_fold(program: Program) -> Program:
             if out.shape == ():
                 subst[var] = literal(out, var.aval)
             else:
-                subst[var] = fresh_var(var.aval)
+                assert consts is not None  # an open jaxpr kept this equation (above)
+                aval: Any = var.aval  # a ShapedArray (see _foldable)
+                subst[var] = fresh_var(aval)
                 known[subst[var]] = out
                 constvars.append(subst[var])
-                consts.append(jax.numpy.asarray(out, dtype=var.aval.dtype))
+                consts.append(jax.numpy.asarray(out, dtype=aval.dtype))
     return finish(program.replace(constvars=constvars, consts=consts), eqns, subst)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.core
 import jax.extend.core as jc
 import numpy as np
 
@@ -66,7 +67,9 @@ def _simplified(eqn: jc.JaxprEqn) -> Any:
         return None
     x, y = eqn.invars
     out = eqn.outvars[0].aval
-    kind = np.dtype(out.dtype).kind if not jax.dtypes.issubdtype(out.dtype, jax.dtypes.extended) else "?"
+    if not isinstance(out, jax.core.ShapedArray):
+        return None
+    kind = np.dtype(out.dtype).kind if not jax.numpy.issubdtype(out.dtype, jax.dtypes.extended) else "?"
     exact = kind in "biu"  # ints: 0 is the identity of + and -. floats: only -0.0 is (-0.0 + 0.0 == +0.0)
 
     def same(a: Any) -> bool:

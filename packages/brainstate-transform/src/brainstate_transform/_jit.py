@@ -54,8 +54,9 @@ class JittedFunction:
         reject_unknown("brainstate.transform.jit", jit_kwargs, jax.jit, ("fun",))
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self._options = dict(static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
-                             in_shardings=in_shardings, out_shardings=out_shardings, **jit_kwargs)
+        self._options: dict[str, Any] = dict(
+            static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
+            in_shardings=in_shardings, out_shardings=out_shardings, **jit_kwargs)
         self._instances: dict[int, tuple[Any, JittedFunction]] = {}  # method use: one per instance
         self._sf = StatefulFunction(fun)
         # Known state sets by token (their position here, plus _token_base). Tokens start at 0 for every
@@ -133,7 +134,8 @@ class JittedFunction:
 
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if jax.config.jax_disable_jit:  # plain Python, once, on the states themselves
+        # Under jax.disable_jit(): plain Python, once, on the states themselves.
+        if jax.config.jax_disable_jit:  # pyright: ignore[reportAttributeAccessIssue]  # run-time jax flag
             return self._sf._run_eagerly(args, kwargs)
         sf = self._sf
         if sf._validated:  # the steady state: one call into JAX's dispatch, then the write-back
@@ -168,7 +170,8 @@ class JittedFunction:
 
     def clear_cache(self) -> None:
         """Forget compiled programs and the states learnt by tracing (of every instance, for a method)."""
-        self._jitted.clear_cache()
+        # jax's JitWrapped type omits clear_cache, which the functions jax.jit returns have.
+        self._jitted.clear_cache()  # pyright: ignore[reportAttributeAccessIssue]
         self._sf._known = Known()
         self._sf._validated = False
         self._token_base += len(self._by_token)
@@ -245,7 +248,7 @@ def jit(
     in_shardings: Any = None,
     out_shardings: Any = None,
     **jit_kwargs: Any,
-):
+) -> Any:
     """Compile a function that reads and writes States, threading the states automatically.
 
     The states the function reads are runtime inputs of the compiled program, so changing
@@ -274,7 +277,7 @@ def jit(
         >>> float(step(2.0)), int(count.value)
         (4.0, 2)
     """
-    options = dict(
+    options: dict[str, Any] = dict(
         static_argnums=static_argnums,
         static_argnames=static_argnames,
         donate_argnums=donate_argnums,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
 from brainstate_core import State
@@ -21,7 +21,7 @@ class Known:
 
     __slots__ = ("states", "writes", "env_keys", "index")
 
-    def __init__(self, states: Sequence[State] = (), writes: Sequence[bool] = (), env_keys: Sequence[str] = ()):
+    def __init__(self, states: Sequence[State] = (), writes: Sequence[bool] = (), env_keys: Sequence[Hashable] = ()):
         self.states = tuple(states)
         self.writes = tuple(writes)
         self.env_keys = tuple(env_keys)
@@ -62,4 +62,4 @@ class _Result(NamedTuple):
     states: list[State]
     written: list[bool]
     new_values: dict[State, Any]
-    env_reads: dict[str, Any]
+    env_reads: dict[Hashable, Any]

@@ -62,7 +62,7 @@ def _scan(f, init, xs, length, reverse, unroll, pbar, base: int | None, what: st
     sf = StatefulFunction._shared(f, key)
     pbar = _as_bar(pbar)
     leaves = jax.tree.leaves(xs)
-    total = length if length is not None else (leaves[0].shape[0] if leaves else None)
+    total: int | None = length if length is not None else (leaves[0].shape[0] if leaves else None)
     if base is not None:
         _check_base(base)
         if total is None:
@@ -90,6 +90,7 @@ def _scan(f, init, xs, length, reverse, unroll, pbar, base: int | None, what: st
         if base is None:
             (values, user, _), ys = jax.lax.scan(body, start, xs, length=length, reverse=reverse, unroll=unroll)
         else:
+            assert total is not None  # checked above, as base is given
             flip = (lambda t: jax.tree.map(lambda a: a[::-1], t)) if reverse else (lambda t: t)  # noqa: E731
             (values, user, _), ys = _nested_scan(body, start, flip(xs), total, base, unroll)
             ys = flip(ys)

@@ -8,7 +8,7 @@ values of the states it writes (``return_only_write=True``) or of every state it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -28,7 +28,14 @@ __all__ = ["Inspection"]
 class Inspection:
     """The inspection methods of :class:`StatefulFunction` (the upstream-facing API)."""
 
-    def make_jaxpr(self: StatefulFunction, *args: Any, **kwargs: Any) -> tuple[ClosedJaxpr, tuple[State, ...]]:
+    if TYPE_CHECKING:  # what these methods use of the StatefulFunction they are part of
+        axis_env: Sequence[tuple[Hashable, int]] | None
+        return_only_write: bool
+        ir_optimizations: tuple[str, ...]
+
+        def _split_static(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, dict, Hashable]: ...
+
+    def make_jaxpr(self, *args: Any, **kwargs: Any) -> tuple[ClosedJaxpr, tuple[State, ...]]:
         """The jaxpr of the function's pure form for these arguments, and the states it touches.
 
         Inputs: the dynamic positional arguments, the dynamic keyword arguments, then the state
@@ -39,7 +46,7 @@ class Inspection:
         jaxpr, states, _ = self._jaxpr(args, kwargs, self.return_only_write)
         return jaxpr, states
 
-    def _jaxpr(self: StatefulFunction, args: tuple, kwargs: dict,
+    def _jaxpr(self, args: tuple, kwargs: dict,
                only_written: bool) -> tuple[ClosedJaxpr, tuple[State, ...], Any]:
         """(closed jaxpr, states, output shapes) in upstream's arrangement (see :meth:`make_jaxpr`)."""
         fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
@@ -64,30 +71,30 @@ class Inspection:
             jaxpr = optimize_jaxpr(jaxpr, optimizations=list(self.ir_optimizations))
         return jaxpr, known.states, out_shape
 
-    def get_jaxpr(self: StatefulFunction, *args: Any, **kwargs: Any) -> ClosedJaxpr:
+    def get_jaxpr(self, *args: Any, **kwargs: Any) -> ClosedJaxpr:
         """The closed jaxpr of the pure function for these arguments (see :meth:`make_jaxpr`)."""
         return self.make_jaxpr(*args, **kwargs)[0]
 
-    def get_out_shapes(self: StatefulFunction, *args: Any, **kwargs: Any) -> Any:
+    def get_out_shapes(self, *args: Any, **kwargs: Any) -> Any:
         """Shapes and dtypes of the function's output for these arguments (nothing runs, no state changes)."""
         from ._stateful import _eval_shape
 
         fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
         return _eval_shape(_plain(fun), dyn_args, dyn_kwargs)
 
-    def get_states(self: StatefulFunction, *args: Any, **kwargs: Any) -> tuple[State, ...]:
+    def get_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
         """States the function touches for these arguments, in order of first access."""
         return self._known_for(args, kwargs).states
 
-    def get_write_states(self: StatefulFunction, *args: Any, **kwargs: Any) -> tuple[State, ...]:
+    def get_write_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
         """States the function writes for these arguments."""
         return tuple(self._known_for(args, kwargs).write_states())
 
-    def get_read_states(self: StatefulFunction, *args: Any, **kwargs: Any) -> tuple[State, ...]:
+    def get_read_states(self, *args: Any, **kwargs: Any) -> tuple[State, ...]:
         """States the function reads but never writes for these arguments."""
         return tuple(self._known_for(args, kwargs).read_states())
 
-    def _known_for(self: StatefulFunction, args: tuple, kwargs: dict) -> Known:
+    def _known_for(self, args: tuple, kwargs: dict) -> Known:
         fun, dyn_args, dyn_kwargs, _ = self._split_static(args, kwargs)
         inner = _plain(fun)
 

@@ -81,8 +81,8 @@ class StatefulMapping:
         self._mapped: dict[Any, VmapFunction] = {}  # one per value of the static arguments
 
     def _build(self, fun: Callable, in_axes: Any) -> VmapFunction:
-        options = dict(in_axes=in_axes, out_axes=self.out_axes, axis_name=self.axis_name,
-                       in_states=self.state_in_axes, out_states=self.state_out_axes, **self._mapping_kwargs)
+        options: dict[str, Any] = dict(in_axes=in_axes, out_axes=self.out_axes, axis_name=self.axis_name,
+                                       in_states=self.state_in_axes, out_states=self.state_out_axes, **self._mapping_kwargs)
         if self.mapping_fn is jax.vmap:
             mapped = vmap(fun, axis_size=self.axis_size, **options)
         else:
@@ -131,9 +131,9 @@ def vmap2(fn: Callable | None = None, *, in_axes: Any = 0, out_axes: Any = 0, ax
         Array([0., 3., 6., 9.], dtype=float32)
     """
     extra = {} if spmd_axis_name is None else {"spmd_axis_name": spmd_axis_name}
-    options = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size,
-                   state_in_axes=state_in_axes, state_out_axes=state_out_axes,
-                   unexpected_out_state_mapping=unexpected_out_state_mapping, mapping_kwargs=extra)
+    options: dict[str, Any] = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size,
+                                   state_in_axes=state_in_axes, state_out_axes=state_out_axes,
+                                   unexpected_out_state_mapping=unexpected_out_state_mapping, mapping_kwargs=extra)
     if fn is None:
         return lambda f: StatefulMapping(f, **options)
     return StatefulMapping(fn, **options)
@@ -155,9 +155,10 @@ def pmap2(fn: Callable | None = None, axis_name: Any = None, *, in_axes: Any = 0
     extra = {k: v for k, v in given.items() if v is not None}
     if donate_argnums != ():
         extra["donate_argnums"] = donate_argnums
-    options = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, state_in_axes=state_in_axes,
-                   state_out_axes=state_out_axes, unexpected_out_state_mapping=unexpected_out_state_mapping,
-                   static_argnums=static_broadcasted_argnums, mapping_fn=jax.pmap, mapping_kwargs=extra)
+    options: dict[str, Any] = dict(
+        in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, state_in_axes=state_in_axes,
+        state_out_axes=state_out_axes, unexpected_out_state_mapping=unexpected_out_state_mapping,
+        static_argnums=static_broadcasted_argnums, mapping_fn=jax.pmap, mapping_kwargs=extra)
     if fn is None:
         return lambda f: StatefulMapping(f, **options)
     return StatefulMapping(fn, **options)

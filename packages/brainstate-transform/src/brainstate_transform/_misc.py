@@ -51,8 +51,8 @@ class _Checkpointed:
     def __init__(self, fun: Callable, prevent_cse: bool, policy: Callable | None, static_argnums: Any) -> None:
         functools.update_wrapper(self, fun)
         self._sf = StatefulFunction(fun)
-        self._options = dict(prevent_cse=prevent_cse, policy=policy,
-                             static_argnums=tuple(i + 1 for i in normalize_argnums(static_argnums)))
+        self._options: dict[str, Any] = dict(prevent_cse=prevent_cse, policy=policy,
+                                             static_argnums=tuple(i + 1 for i in normalize_argnums(static_argnums)))
 
     def __repr__(self) -> str:
         return f"brainstate.transform.checkpoint({fun_name(self._sf.fun)})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -107,8 +107,9 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def environ_values(keys: Sequence[str]) -> tuple:
+def environ_values(keys: Sequence[Hashable]) -> tuple:
     """Hashable snapshot of the current values of ``environ`` keys (part of compiled-program keys)."""
     from brainstate_core import environ
 
-    return tuple(_hashable(environ.get(k, None)) for k in keys)
+    # A key a trace recorded is a name or a scoped key of another environment, which get also takes.
+    return tuple(_hashable(environ.get(k, None)) for k in keys)  # pyright: ignore[reportArgumentType]

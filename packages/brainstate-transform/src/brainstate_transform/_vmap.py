@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import jax
 import jax.numpy as jnp
@@ -251,6 +251,14 @@ def _restore(states: Sequence[State], values: Sequence[Any]) -> None:
         state.restore_value(value)
 
 
+@overload
+def vmap(fn: Callable, *, in_axes: Any = ..., out_axes: Any = ..., axis_name: str | None = ...,
+         axis_size: int | None = ..., in_states: Any = ..., out_states: Any = ...,
+         spmd_axis_name: Any = ...) -> VmapFunction: ...
+@overload
+def vmap(fn: None = None, *, in_axes: Any = ..., out_axes: Any = ..., axis_name: str | None = ...,
+         axis_size: int | None = ..., in_states: Any = ..., out_states: Any = ...,
+         spmd_axis_name: Any = ...) -> Callable[[Callable], VmapFunction]: ...
 def vmap(
     fn: Callable | None = None,
     *,
@@ -261,7 +269,7 @@ def vmap(
     in_states: Any = None,
     out_states: Any = None,
     spmd_axis_name: Any = None,
-):
+) -> VmapFunction | Callable[[Callable], VmapFunction]:
     """Vectorise a stateful function over a batch axis.
 
     States the function uses but that are not declared are handed to the lanes through
@@ -284,14 +292,20 @@ def vmap(
         >>> f(jnp.ones((2, 3)))
         Array([6., 6.], dtype=float32)
     """
-    options = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size,
-                   in_states=in_states, out_states=out_states)
+    options: dict[str, Any] = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size,
+                                   in_states=in_states, out_states=out_states)
     kwargs = {} if spmd_axis_name is None else {"spmd_axis_name": spmd_axis_name}
     if fn is None:
         return lambda f: VmapFunction(f, **options, mapper=jax.vmap, **kwargs)
     return VmapFunction(fn, **options, mapper=jax.vmap, **kwargs)
 
 
+@overload
+def pmap(fn: Callable, *, axis_name: str | None = ..., in_axes: Any = ..., out_axes: Any = ...,
+         in_states: Any = ..., out_states: Any = ..., **pmap_kwargs: Any) -> VmapFunction: ...
+@overload
+def pmap(fn: None = None, *, axis_name: str | None = ..., in_axes: Any = ..., out_axes: Any = ...,
+         in_states: Any = ..., out_states: Any = ..., **pmap_kwargs: Any) -> Callable[[Callable], VmapFunction]: ...
 def pmap(
     fn: Callable | None = None,
     *,
@@ -301,7 +315,7 @@ def pmap(
     in_states: Any = None,
     out_states: Any = None,
     **pmap_kwargs: Any,
-):
+) -> VmapFunction | Callable[[Callable], VmapFunction]:
     """Map a stateful function over devices, with the same state rules as :func:`vmap`.
 
     Example:
@@ -316,8 +330,8 @@ def pmap(
     def mapper(f, *, in_axes, out_axes, axis_name, axis_size):
         return jax.pmap(f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, **pmap_kwargs)
 
-    options = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=None,
-                   in_states=in_states, out_states=out_states, mapper=mapper)
+    options: dict[str, Any] = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=None,
+                                   in_states=in_states, out_states=out_states, mapper=mapper)
     if fn is None:
         return lambda f: VmapFunction(f, **options)
     return VmapFunction(fn, **options)
@@ -327,13 +341,19 @@ def _is_array(x: Any) -> bool:
     return isinstance(x, (jax.Array, np.ndarray, np.generic, int, float, complex, bool))
 
 
+@overload
+def vmap_new_states(fun: Callable, *, axis_size: int, axis_name: str | None = ...,
+                    state_tag: str | None = ...) -> Callable: ...
+@overload
+def vmap_new_states(fun: None = None, *, axis_size: int, axis_name: str | None = ...,
+                    state_tag: str | None = ...) -> Callable[[Callable], Callable]: ...
 def vmap_new_states(
     fun: Callable | None = None,
     *,
     axis_size: int,
     axis_name: str | None = None,
     state_tag: str | None = None,
-):
+) -> Callable:
     """Run ``fun`` once per lane so that the States it creates get a leading batch axis.
 
     Only the states created inside ``fun`` are batched (with ``axis_size`` lanes); states that

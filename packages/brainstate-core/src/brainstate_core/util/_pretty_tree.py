@@ -179,7 +179,7 @@ def _join(path: Path, sep: str | None) -> Path | str:
     bad = [k for k in path if not isinstance(k, str)]
     if bad:
         raise TypeError(f"flat_mapping(sep={sep!r}) joins string keys only; path {path} has the key {bad[0]!r}.")
-    return sep.join(path)
+    return sep.join(str(k) for k in path)  # all str (checked above)
 
 
 def nest_mapping(xs: Mapping, /, *, sep: str | None = None) -> NestedDict:

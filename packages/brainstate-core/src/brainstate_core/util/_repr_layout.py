@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jax
+import jax.core
 import numpy as np
 
 from ._pretty_repr import PrettyAttr, PrettyRepr, PrettyType

@@ -99,7 +99,8 @@ def dataclass(cls: type[T] | None = None, /, **kwargs: Any) -> Any:
         return cls
     kwargs.setdefault("frozen", True)
     cls = dataclasses.dataclass(**kwargs)(cls)
-    fields = [f for f in dataclasses.fields(cls) if f.init]
+    # pyright cannot see that dataclasses.dataclass made cls a dataclass
+    fields = [f for f in dataclasses.fields(cls) if f.init]  # pyright: ignore[reportArgumentType]
     data = [f.name for f in fields if f.metadata.get("pytree_node", True)]
     meta = [f.name for f in fields if not f.metadata.get("pytree_node", True)]
     if "replace" not in cls.__dict__:
