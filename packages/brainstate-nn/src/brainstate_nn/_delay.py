@@ -19,10 +19,10 @@ import math
 from typing import Any
 
 import jax
-import jax.core
 import jax.numpy as jnp
 
 from brainstate_core import ConfigError, HiddenState, InputError, State, environ
+from brainstate_core.internal import is_tracer
 
 from ._dynamics import get_dt
 from ._interpolation import InterpolationRegistry, history_steps, interpolate, to_steps
@@ -34,7 +34,7 @@ __all__ = ["Delay", "StateWithDelay"]
 
 def _time(value: Any, what: str) -> float:
     value = to_plain(value, "time", what)
-    if isinstance(value, jax.core.Tracer) or not float(value) >= 0:
+    if is_tracer(value) or not float(value) >= 0:
         raise ConfigError(f"{what} must be a concrete time >= 0 (ms), got {value!r}. Fix: pass e.g. 1.5.")
     return float(value)
 
@@ -175,7 +175,7 @@ class Delay(Module):
         value); a concrete one must be at most :attr:`max_steps`.
         """
         buf = self._buffer().value
-        if not isinstance(delay_step, jax.core.Tracer) and jnp.ndim(delay_step) == 0:
+        if not is_tracer(delay_step) and jnp.ndim(delay_step) == 0:
             if not 0 <= int(delay_step) <= self.max_steps:
                 raise InputError(f"Delay: {int(delay_step)} steps is outside the history of {self.max_steps} steps. "
                                  "Fix: register the longest delay first (Delay(time=...) or register_entry).")

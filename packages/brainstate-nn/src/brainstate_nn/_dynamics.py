@@ -27,11 +27,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import jax
-import jax.core
 import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import ConfigError, HiddenState, InputError, Node, State, environ
+from brainstate_core.internal import is_tracer
 
 from . import _init as init
 from ._module import Module
@@ -115,7 +115,7 @@ def _check(value: Any, name: str, varshape: tuple[int, ...], positive: bool | st
         if not ok:
             raise ConfigError(f"{where}{name} has shape {value.shape}, which does not broadcast to the population "
                               f"shape {varshape}. Fix: pass a scalar or an array of shape {varshape}.")
-        bad = positive and not isinstance(value, jax.core.Tracer) and not bool(
+        bad = positive and not is_tracer(value) and not bool(
             jnp.all(value >= 0 if positive == "nonnegative" else value > 0))
     if bad:
         sign = ">= 0" if positive == "nonnegative" else "> 0"

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.core
 import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import ConfigError, InputError, State, environ
+from brainstate_core.internal import is_tracer
 
 from ._dynamics import Dynamics, Prefetch, get_dt, get_t, param, read
 from ._module import Module
@@ -35,7 +35,7 @@ def _probability(freqs: Any) -> Any:
 
 def _check_rates(freqs: Any, owner: str) -> None:
     value = freqs.value if isinstance(freqs, State) else freqs
-    if not isinstance(value, jax.core.Tracer) and np.any(np.asarray(value) < 0):
+    if not is_tracer(value) and np.any(np.asarray(value) < 0):
         raise ConfigError(f"{owner} freqs must be >= 0 Hz, got {value!r}. Fix: pass firing rates in Hz.")
 
 
@@ -142,7 +142,7 @@ def poisson_input(freq: Any, num_input: int, weight: Any, target: State, indices
     rng = generator(rng)
     value = target.value
     shape = value.shape if indices is None else jnp.shape(value[indices])
-    concrete = not isinstance(p, jax.core.Tracer)
+    concrete = not is_tracer(p)
     if concrete and not 0.0 <= float(p) <= 1.0:
         raise ConfigError(f"poisson_input: freq * dt = {float(p)} is not a probability. Fix: use a smaller dt or "
                           "rate (freq in Hz, dt in ms).")

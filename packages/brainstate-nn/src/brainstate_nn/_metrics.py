@@ -22,11 +22,11 @@ import functools
 from typing import Any
 
 import jax
-import jax.core
 import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import ConfigError, InputError, LongTermState, Node
+from brainstate_core.internal import is_tracer
 
 __all__ = ["MetricState", "Metric", "AverageMetric", "Statistics", "WelfordMetric", "AccuracyMetric", "MultiMetric",
            "PrecisionMetric", "RecallMetric", "F1ScoreMetric", "ConfusionMatrix"]
@@ -125,7 +125,7 @@ def _keyword(metric: Metric, argname: str, kwargs: dict[str, Any]) -> jax.Array:
 
 def _check_range(metric: Metric, name: str, values: jax.Array, n: int) -> None:
     """Refuse class indices outside [0, n) when the values are known (not inside a trace)."""
-    if isinstance(values, jax.core.Tracer):
+    if is_tracer(values):
         return
     arr = np.asarray(values)
     bad = (arr < 0) | (arr >= n)

@@ -12,11 +12,11 @@ import math
 from collections.abc import Callable, Sequence
 
 import jax
-import jax.core
 import jax.numpy as jnp
 import numpy as np
 
 from brainstate_core import ConfigError, InputError, environ
+from brainstate_core.internal import is_tracer
 
 from ._conv import _padding
 from ._module import Module
@@ -294,7 +294,7 @@ class _MaxUnpool(_Spatial):
         axes = _spatial_axes(self, x)
         plane = self._output_plane(x, axes, output_size)
         size = math.prod(plane)
-        if not isinstance(indices, jax.core.Tracer) and indices.size:
+        if not is_tracer(indices) and indices.size:
             low, high = int(indices.min()), int(indices.max())
             if low < 0 or high >= size:
                 raise InputError(f"{cls} got indices in [{low}, {high}], outside the output plane {tuple(plane)} "
