@@ -26,7 +26,7 @@ DOCS = ROOT / "docs"
 MODULES = [
     "brainstate", "brainstate.transform", "brainstate.nn", "brainstate.random", "brainstate.environ",
     "brainstate.graph", "brainstate.util", "brainstate.mixin", "brainstate.typing", "brainstate.surrogate",
-    "brainstate.nn.init", "brainstate.nn.optim",
+    "brainstate.nn.init", "brainstate.nn.optim", "brainstate.sharding",
 ]
 
 

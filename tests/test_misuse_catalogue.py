@@ -115,6 +115,12 @@ def _not_a_checkpoint(tmp: Path):
     return nn.load_checkpoint(tmp / "junk.msgpack", {"a": _vec()})
 
 
+def _orbax_folder_as_msgpack(tmp: Path):
+    pytest.importorskip("orbax.checkpoint")
+    nn.save_checkpoint(tmp / "ckpt", {"a": _vec()}, backend="orbax")
+    return nn.load_checkpoint(tmp / "ckpt", {"a": _vec()}, backend="msgpack")
+
+
 def _optimizer_with_wrong_grads():
     model = nn.Linear(2, 2)
     opt = nn.optim.OptaxOptimizer(optax.sgd(0.1), model.states(brainstate.ParamState))
@@ -157,6 +163,17 @@ CATALOGUE: list[Misuse] = [
     Misuse("vmap-state-size", brainstate.BatchAxisError, rf"HiddenState\(f32\[4,3\]\) \({CREATED}\) is declared batched on "
            r"axis 0, but its value has shape \(4, 3\) where the arguments need size 2.*Fix: give the state one entry",
            lambda: _declared_state_of_wrong_size()),
+    # -- ShardingError: a layout declaration that cannot be honoured ------------------------------------
+    Misuse("sharding-unknown-axis", brainstate.ShardingError, rf"ParamState\(f32\[4,2\]\) \({CREATED}\) is declared with "
+           r"sharding axis 'embed', which is not a mesh axis.*Fix: map it with brainstate.sharding.axis_rules",
+           lambda: brainstate.sharding.place(brainstate.ParamState(jnp.zeros((4, 2)), sharding=("embed", None)),
+                                             mesh=jax.make_mesh((1,), ("data",)))),
+    Misuse("sharding-rank", brainstate.ShardingError, r"is declared sharding=\('data', None, None\) \(3 axes\) but its "
+           r"value has shape \(4, 2\) \(2 axes\)\. Fix: give one entry per leading axis at most",
+           lambda: brainstate.sharding.partition_spec(brainstate.State(jnp.zeros((4, 2)), sharding=("data", None, None)))),
+    Misuse("shard-map-no-mesh", brainstate.ShardingError, r"shard_map\(<lambda>.*no mesh\. Fix: pass mesh=\.\.\., or call "
+           r"inside `with brainstate.sharding.use_mesh\(mesh\):`",
+           lambda: T.shard_map(lambda x: x)(jnp.ones(2))),
     # -- StateShapeError: a value of the wrong structure, shape or dtype -------------------------------
     Misuse("loop-state-shape", brainstate.StateShapeError, rf"{CREATED}\) entered the for_loop body as f32\[3\] and left it "
            r"as f32\[4\].*Fix: write a value of the same shape and dtype", _loop_changes_shape),
@@ -170,6 +187,11 @@ CATALOGUE: list[Misuse] = [
     Misuse("checkpoint-shape", brainstate.StateShapeError, rf"\('a',\): State {CREATED}: shape \(3,\) saved, \(4,\) expected",
            lambda tmp: _checkpoint(tmp, {"a": _vec()}, {"a": brainstate.State(jnp.zeros(4))})),
     Misuse("not-a-checkpoint", brainstate.StateShapeError, r"junk.msgpack is not a brainstate checkpoint", _not_a_checkpoint),
+    Misuse("checkpoint-backend", brainstate.StateShapeError, r"ckpt is a folder, not a msgpack checkpoint\. Fix: load it "
+           r"with backend='orbax' or backend='auto'", _orbax_folder_as_msgpack),
+    Misuse("checkpoint-missing", nn.CheckpointNotFoundError, r"There is no checkpoint at .*model\.msgpack \(no such file "
+           r"or folder.*Fix: pass the path given to brainstate\.nn\.save_checkpoint",
+           lambda tmp: nn.load_checkpoint(tmp / "model.msgpack", {"a": _vec()})),
     Misuse("assign-unknown-path", brainstate.StateShapeError, r"nothing was assigned.*\('b',\): unknown path",
            lambda: graph.states({"a": _vec()}).assign_values({("b",): jnp.zeros(3)})),
     Misuse("assign-wrong-shape", brainstate.StateShapeError, rf"{CREATED}: shape \(4,\) given, \(3,\) expected",

@@ -23,7 +23,7 @@ WHEELS = ["brainstate-core", "brainstate-transform", "brainstate-random", "brain
 DISTS = ["brainstate", *WHEELS]
 EXTRAS = ["cpu", "cuda12", "cuda13", "tpu"]
 EXTRA_FLOORS = {"cuda13": "0.7.0"}  # the first jax release that provides the extra
-SUBMODULES = ["environ", "graph", "mixin", "typing", "util"]
+SUBMODULES = ["environ", "graph", "mixin", "sharding", "typing", "util"]
 MAX_LINES = 600
 
 

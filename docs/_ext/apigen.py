@@ -44,6 +44,7 @@ MODULES = [
     "brainstate.surrogate",
     "brainstate.environ",
     "brainstate.graph",
+    "brainstate.sharding",
     "brainstate.util",
     "brainstate.mixin",
     "brainstate.typing",

@@ -46,6 +46,7 @@ from brainstate_core import ParamState as ParamState
 from brainstate_core import RandomParameterError as RandomParameterError
 from brainstate_core import ReadHookContext as ReadHookContext
 from brainstate_core import RestoreHookContext as RestoreHookContext
+from brainstate_core import ShardingError as ShardingError
 from brainstate_core import ShortTermState as ShortTermState
 from brainstate_core import State as State
 from brainstate_core import StateArgumentError as StateArgumentError
@@ -74,6 +75,7 @@ from . import interop as interop
 from . import mixin as mixin
 from . import nn as nn
 from . import random as random
+from . import sharding as sharding
 from . import surrogate as surrogate
 from . import transform as transform
 from . import typing as typing

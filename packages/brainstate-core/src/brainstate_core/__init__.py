@@ -3,6 +3,7 @@
 from . import environ as environ
 from . import graph as graph
 from . import mixin as mixin
+from . import sharding as sharding
 from . import typing as typing
 from . import util as util
 from ._errors import BatchAxisError as BatchAxisError
@@ -14,6 +15,7 @@ from ._errors import FilterError as FilterError
 from ._errors import InputError as InputError
 from ._errors import JitErrorIf as JitErrorIf
 from ._errors import RandomParameterError as RandomParameterError
+from ._errors import ShardingError as ShardingError
 from ._errors import StateArgumentError as StateArgumentError
 from ._errors import StateShapeError as StateShapeError
 from ._errors import StateUsageError as StateUsageError

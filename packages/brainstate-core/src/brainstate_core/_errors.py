@@ -16,6 +16,7 @@ __all__ = [
     "RandomParameterError",
     "ConfigError",
     "InputError",
+    "ShardingError",
 ]
 
 
@@ -100,3 +101,17 @@ class EnvironValueError(BrainStateError, ValueError):
 
 class JitErrorIf(BrainStateError):
     """A runtime check written with ``brainstate.transform.jit_error_if`` failed."""
+
+
+class ShardingError(BrainStateError, ValueError):
+    """A state's sharding declaration cannot be honoured.
+
+    Raised for a ``sharding=`` declaration that is not a partition spec, names a logical axis the
+    rules do not map or a mesh axis the mesh lacks, or has more entries than the value has axes; for a
+    state read by ``jit`` whose value is laid out differently from its declaration; and for a state
+    declared replicated that ``shard_map`` writes with a value that differs per shard.
+
+    >>> import brainstate
+    >>> issubclass(brainstate.ShardingError, ValueError)
+    True
+    """

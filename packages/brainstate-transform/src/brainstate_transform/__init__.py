@@ -68,10 +68,12 @@ from ._misc import eval_shape as eval_shape
 from ._misc import jit_error_if as jit_error_if
 from ._misc import named_scope as named_scope
 from ._misc import remat as remat
+from ._pmap import pmap as pmap
 from ._progress import ProgressBar as ProgressBar
+from ._shard_map import ShardMapFunction as ShardMapFunction
+from ._shard_map import shard_map as shard_map
 from ._stateful import StatefulFunction as StatefulFunction
 from ._stateful import make_jaxpr as make_jaxpr
-from ._vmap import pmap as pmap
 from ._vmap import vmap as vmap
 from ._vmap import vmap_new_states as vmap_new_states
 

@@ -14,6 +14,7 @@ from brainstate_core.internal import read_values, write_values
 
 from ._aborts import release_traces
 from ._options import reject_unknown
+from ._sharded import check_read_layouts
 from ._stateful import Known, StatefulFunction, _Rediscover, aborts, as_tracer, boundary
 from ._util import environ_values, fun_name, normalize_argnums
 
@@ -66,23 +67,24 @@ class JittedFunction:
         self._token_base = 0
         # (thread, token, recording): what the next trace of that token, on that thread, evaluates.
         self._pending: tuple[int, int, Any] | None = None
-        self._in_shardings = in_shardings
-        self._out_shardings = out_shardings
         # The jitted pure function is traced(token, env, state_values, *args, **kwargs): shift positions by 3.
+        # The user's shardings are JAX's: the state values (the first dynamic argument) follow their arrays,
+        # the new state values the declarations pinned while tracing (None: JAX's propagation decides).
         shift = lambda nums: tuple(i + 3 if i >= 0 else i for i in normalize_argnums(nums))  # noqa: E731
-        self._jitted = jax.jit(
-            self._traced,
-            static_argnums=(0, 1) + shift(static_argnums),
-            static_argnames=static_argnames,
-            donate_argnums=shift(donate_argnums),
-            **jit_kwargs,
-        )
+        if out_shardings is not None:
+            jit_kwargs["out_shardings"] = (out_shardings, None)
+        make = functools.partial(jax.jit, self._traced, static_argnums=(0, 1) + shift(static_argnums),
+                                 static_argnames=static_argnames, donate_argnums=shift(donate_argnums), **jit_kwargs)
+        if in_shardings is None:
+            self._jitted: Any = make()
+        elif isinstance(in_shardings, (tuple, list)):
+            self._jitted = make(in_shardings=(None, *in_shardings))
+        else:  # one sharding for every positional argument: JAX needs their number, known at the call
+            self._jitted = _PerArity(lambda n: make(in_shardings=(None,) + (in_shardings,) * n))
 
     def _traced(self, token: int, env: tuple, values: list, *args: Any, **kwargs: Any):
         """What ``jax.jit`` traces: ``(state values, args) -> (out, new values by position)``."""
         known = self._by_token[token - self._token_base]
-        if self._in_shardings is not None:
-            args = jax.lax.with_sharding_constraint(args, self._in_shardings)
         pending, result = self._pending, None
         if pending is not None and pending[:2] == (threading.get_ident(), token):
             self._pending = None
@@ -98,15 +100,13 @@ class JittedFunction:
             if recording.found_new:
                 raise _Rediscover(self._sf, recording.known, recording)
             result = recording.replay(known, values, args, kwargs)
-        out, new_values = result
-        if self._out_shardings is not None:
-            out = jax.lax.with_sharding_constraint(out, self._out_shardings)
-        return out, new_values
+        return result
 
     def _invoke(self, method: Callable, args: tuple, kwargs: dict, *, write_back: bool = False) -> Any:
         """Call ``method`` (the jitted function, or its ``lower`` / ``eval_shape``) through the primitive."""
 
         def attempt(known: Known):
+            check_read_layouts(known.states)
             env = environ_values(known.env_keys) if known.env_keys else ()
             out = method(self._token(known), env, read_values(known.states), *args, **kwargs)
             return (known.states, out[1], out[0]) if write_back else out
@@ -209,6 +209,33 @@ class JittedFunction:
         return f"brainstate.transform.jit({fun_name(self.fun)})"
 
 
+class _PerArity:
+    """``jax.jit`` programs by number of positional arguments (for one ``in_shardings`` given for all)."""
+
+    def __init__(self, make: Callable[[int], Any]) -> None:
+        self._make, self._by_arity = make, {}
+
+    def _get(self, args: tuple) -> Any:
+        n = len(args) - 3  # token, environ values and state values come first
+        jitted = self._by_arity.get(n)
+        if jitted is None:
+            jitted = self._by_arity[n] = self._make(n)
+        return jitted
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._get(args)(*args, **kwargs)
+
+    def lower(self, *args: Any, **kwargs: Any) -> Any:
+        return self._get(args).lower(*args, **kwargs)
+
+    def eval_shape(self, *args: Any, **kwargs: Any) -> Any:
+        return self._get(args).eval_shape(*args, **kwargs)
+
+    def clear_cache(self) -> None:
+        for jitted in self._by_arity.values():
+            jitted.clear_cache()
+
+
 class _Strong:
     """Stands in for a weak reference to an object that cannot be weakly referenced."""
 
@@ -262,7 +289,9 @@ def jit(
         fun: the function.
         static_argnums, static_argnames: arguments that are compile-time constants.
         donate_argnums: arguments whose buffers may be reused for outputs.
-        in_shardings, out_shardings: sharding constraints for the arguments and the output.
+        in_shardings, out_shardings: shardings of the positional arguments and of the output, given to
+            ``jax.jit`` as they are (one sharding for all arguments, or one per argument). States laid
+            out by a ``sharding=`` declaration need none: see :mod:`brainstate.sharding`.
         **jit_kwargs: other ``jax.jit`` options (``keep_unused``, ``device``, ``backend``, ``inline`` ...).
 
     Example:

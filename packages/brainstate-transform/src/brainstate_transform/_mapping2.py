@@ -20,8 +20,9 @@ import jax.numpy as jnp
 from brainstate_core import ConfigError, State
 from brainstate_core.internal import to_predicate
 
+from ._pmap import pmap
 from ._util import fun_name, normalize_argnums
-from ._vmap import VmapFunction, pmap, run_new_states, vmap
+from ._vmap import VmapFunction, run_new_states, vmap
 
 __all__ = ["StatefulMapping", "vmap2", "pmap2", "vmap2_new_states", "pmap2_new_states", "map"]
 

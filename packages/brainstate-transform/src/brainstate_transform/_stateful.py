@@ -39,6 +39,7 @@ from ._known import Known, _Result
 from ._make_jaxpr import Inspection, optimizations
 from ._options import checked_options
 from ._recording import Recording, record
+from ._sharded import pin_declared
 from ._traceback import boundary as boundary
 from ._util import fun_name, normalize_argnums
 
@@ -201,7 +202,7 @@ class StatefulFunction(Inspection):
             except BaseException as exc:
                 note_traces(exc)
                 raise
-            new_values = {s: peek(s) for s, w in zip(trace.states, trace.written) if w}
+            new_values = pin_declared({s: peek(s) for s, w in zip(trace.states, trace.written) if w})
         return _Result(out, trace.states, trace.written, new_values, trace.env_reads)
 
     def _check(self, known: Known, result: _Result, *, writes: bool = False) -> None:

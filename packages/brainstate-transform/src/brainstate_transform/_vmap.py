@@ -1,4 +1,4 @@
-"""Vectorisation and mapping over States: vmap, pmap, vmap_new_states."""
+"""Vectorisation over States: vmap and vmap_new_states (pmap, built on the same class, is in _pmap.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import numpy as np
 
 from brainstate_core import BatchAxisError, State, StateUsageError, catch_new_states
 from brainstate_core.internal import (
-    contains_tracer,
     peek,
     read_values,
     read_without_hooks,
@@ -21,11 +20,10 @@ from brainstate_core.internal import (
     write_without_hooks,
 )
 
-from ._options import reject_unknown
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name, is_state
 
-__all__ = ["vmap", "pmap", "vmap_new_states", "VmapFunction"]
+__all__ = ["vmap", "vmap_new_states", "VmapFunction"]
 
 # The axis name of a vmap given none. One name for all: the axis environment is part of the key of JAX's
 # tracing caches, so a fresh name per vmap object would retrace every jitted function called inside it.
@@ -182,13 +180,16 @@ class VmapFunction:
         writes.update({i: (functools.partial(_from_lanes, batched=True, n=n), v) for i, v in batched.items()})
         return states, writes, snapshot, out
 
+    def _settle(self, states: list[State], writes: dict[int, tuple[Callable, Any]]) -> dict[int, tuple[Callable, Any]]:
+        """The write-back of each state, as ``(write, value)``, once the lanes are done."""
+        if self._undeclared != "raise":
+            return {i: _scatter(states[i], w, v, self._undeclared) for i, (w, v) in writes.items()}
+        return writes
+
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         states, writes, snapshot, out = self._sf._retry(lambda known: self._attempt(known, args, kwargs), pollutes=True)
-        if self._undeclared != "raise":
-            writes = {i: _scatter(states[i], w, v, self._undeclared) for i, (w, v) in writes.items()}
-        elif self._kind == "pmap":
-            writes = {i: _same_on_every_device(states[i], w, v) for i, (w, v) in writes.items()}
+        writes = self._settle(states, writes)
         try:
             for i, (write, value) in writes.items():
                 write(states[i], value)
@@ -196,33 +197,6 @@ class VmapFunction:
             _restore(states, snapshot)
             raise
         return out
-
-
-def _same_on_every_device(state: State, write: Callable, value: Any) -> tuple[Callable, Any]:
-    """A pmap write that came back stacked per device: kept as one value when every device wrote the same.
-
-    pmap's lanes are separate programs, so whether a write depended on the lane shows only in the
-    values: a state written with equal values everywhere is written back once, as vmap does. Inside an
-    enclosing trace the values are not known yet; the first device's value is kept and a runtime check
-    (:func:`jit_error_if`) fails the call if the devices disagree.
-    """
-    if not isinstance(write, functools.partial) or not write.keywords.get("batched"):
-        return write, value
-    leaves = jax.tree.leaves(value)
-    message = (f"{state!r} (created at {state.source_info}) was written with a value that differs per pmap "
-               "device, but it was not declared batched. Fix: declare it with `out_states=` (and `in_states=` "
-               "if its input is batched too), or write a value that does not depend on the device's inputs.")
-    once = functools.partial(_from_lanes, batched=False, n=write.keywords["n"])
-    if contains_tracer(value):
-        from ._misc import jit_error_if
-
-        jit_error_if(jnp.any(jnp.stack([jnp.any(leaf != leaf[0:1]) for leaf in leaves])), message)
-        return once, jax.tree.map(lambda x: x[0], value)
-    host = [np.asarray(leaf) for leaf in leaves]
-    if not all(np.array_equal(h, np.broadcast_to(h[0:1], h.shape)) for h in host):
-        raise BatchAxisError(message)
-    # From the host: the first device's slice of a pmap output stays laid out over pmap's mesh.
-    return once, jax.tree.unflatten(jax.tree.structure(value), [jnp.asarray(h[0]) for h in host])
 
 
 def _scatter(state: State, write: Callable, value: Any, policy: str) -> tuple[Callable, Any]:
@@ -298,43 +272,6 @@ def vmap(
     if fn is None:
         return lambda f: VmapFunction(f, **options, mapper=jax.vmap, **kwargs)
     return VmapFunction(fn, **options, mapper=jax.vmap, **kwargs)
-
-
-@overload
-def pmap(fn: Callable, *, axis_name: str | None = ..., in_axes: Any = ..., out_axes: Any = ...,
-         in_states: Any = ..., out_states: Any = ..., **pmap_kwargs: Any) -> VmapFunction: ...
-@overload
-def pmap(fn: None = None, *, axis_name: str | None = ..., in_axes: Any = ..., out_axes: Any = ...,
-         in_states: Any = ..., out_states: Any = ..., **pmap_kwargs: Any) -> Callable[[Callable], VmapFunction]: ...
-def pmap(
-    fn: Callable | None = None,
-    *,
-    axis_name: str | None = None,
-    in_axes: Any = 0,
-    out_axes: Any = 0,
-    in_states: Any = None,
-    out_states: Any = None,
-    **pmap_kwargs: Any,
-) -> VmapFunction | Callable[[Callable], VmapFunction]:
-    """Map a stateful function over devices, with the same state rules as :func:`vmap`.
-
-    Example:
-        >>> import brainstate, jax, jax.numpy as jnp
-        >>> n = jax.local_device_count()
-        >>> brainstate.transform.pmap(lambda x: x * 2)(jnp.ones(n)).shape == (n,)
-        True
-    """
-
-    reject_unknown("brainstate.transform.pmap", pmap_kwargs, jax.pmap, ("fun", "in_axes", "out_axes", "axis_name"))
-
-    def mapper(f, *, in_axes, out_axes, axis_name, axis_size):
-        return jax.pmap(f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, **pmap_kwargs)
-
-    options: dict[str, Any] = dict(in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=None,
-                                   in_states=in_states, out_states=out_states, mapper=mapper)
-    if fn is None:
-        return lambda f: VmapFunction(f, **options)
-    return VmapFunction(fn, **options)
 
 
 def _is_array(x: Any) -> bool:
