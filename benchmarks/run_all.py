@@ -29,6 +29,8 @@ SCENARIOS = {
     "build": "bench_build.py",
     "hlo": "bench_hlo.py",
     "memory": "bench_memory.py",
+    "snn_step": "bench_snn_step.py",
+    "snn_memory": "bench_snn_memory.py",
 }
 
 

@@ -34,6 +34,7 @@ SCRIPTS = {
     "hlo": ("bench_hlo.py", 2, []),
     "memory": ("bench_memory.py", 3, []),
     "coba_kit": ("bench_coba.py", 2, []),
+    "snn_step": ("bench_snn_step.py", 2, []),
 }
 # the scenarios with Flax NNX and Equinox rows in every table, when those are importable
 ANCHORED = {"dispatch", "realistic", "first_call", "build"}

@@ -1,5 +1,7 @@
 """Trainable physiology: per-neuron time constants and thresholds of LIF / ALIF as ParamStates or Params
-with positivity constraints; their gradients through a short simulation against central finite differences."""
+with positivity constraints, their gradients through a short simulation against central finite differences;
+and every other neuron model (IF, LIFRef, ExpIF, AdExIF, QuaIF, Izhikevich, HH) trains its parameters alike.
+The trainable synaptic delays are tested in test_trainable_delays.py."""
 
 import jax
 import jax.numpy as jnp
@@ -122,7 +124,78 @@ def test_param_shapes_and_signs_are_checked_like_plain_values():
         nn.ALIF(N, tau_a=nn.Param(jnp.ones(2), t=nn.SoftplusT(0.0)))
 
 
-def test_neurons_that_do_not_read_params_still_reject_them():
-    # the nonlinear neurons read their parameters through abs only: a Param there is refused, as before
-    with pytest.raises(bc.ConfigError, match=r"ExpIF tau must be a number or an array, got Param"):
-        nn.ExpIF(N, tau=nn.Param(jnp.full(N, 5.0), t=nn.SoftplusT(0.0)))
+# -- every neuron model takes ParamStates and Params ---------------------------------------------------
+# model -> (constructor, the trainable parameters and their per-neuron initial values, dt, drive)
+MODELS = {
+    "IF": (nn.IF, {"tau": [4.0, 6.0], "V_th": [1.0, 1.5]}, 1.0, [1.8, 2.6]),
+    "LIF": (nn.LIF, {"tau": [4.0, 6.0], "V_th": [1.0, 1.5]}, 1.0, [1.8, 2.6]),
+    "LIFRef": (nn.LIFRef, {"tau": [4.0, 6.0], "tau_ref": [1.0, 2.0], "V_th": [1.0, 1.5]}, 1.0, [1.8, 2.6]),
+    "ALIF": (nn.ALIF, {"tau": [4.0, 6.0], "tau_a": [40.0, 60.0], "V_th": [1.0, 1.5], "beta": [0.2, 0.3]},
+             1.0, [1.8, 2.6]),
+    "ExpIF": (nn.ExpIF, {"tau": [8.0, 12.0], "V_th": [-30.0, -35.0], "delta_T": [3.0, 4.0], "V_T": [-59.0, -58.0]},
+              0.25, [12.0, 16.0]),
+    "AdExIF": (nn.AdExIF, {"tau": [8.0, 12.0], "tau_w": [30.0, 50.0], "V_th": [-30.0, -35.0], "b": [1.0, 2.0]},
+               0.25, [14.0, 18.0]),
+    "QuaIF": (nn.QuaIF, {"tau": [8.0, 12.0], "V_th": [-30.0, -35.0], "V_c": [-50.0, -48.0], "c": [0.07, 0.08]},
+              0.25, [16.0, 22.0]),
+    "Izhikevich": (nn.Izhikevich, {"a": [0.02, 0.03], "b": [0.2, 0.22], "d": [8.0, 6.0], "V_th": [30.0, 28.0]},
+                   0.25, [10.0, 14.0]),
+    "HH": (nn.HH, {"C": [1.0, 1.2], "gNa": [120.0, 110.0], "gK": [36.0, 32.0], "V_th": [20.0, 15.0]},
+           0.05, [10.0, 14.0]),
+}
+NO_GRADIENT = {"tau_ref"}  # the refractory clamp is a comparison: no gradient, by design
+POSITIVE = {"tau", "tau_a", "tau_w", "tau_ref", "delta_T", "C", "gNa", "gK"}
+
+
+def wrapped(wrap, name, value):
+    value = jnp.asarray(value)
+    if wrap == "ParamState":
+        return bc.ParamState(value)
+    return nn.Param(value, t=nn.SoftplusT(0.0) if name in POSITIVE else nn.IdentityT())
+
+
+def build(model, wrap, steps=80):
+    cls, params, dt, drive = MODELS[model]
+    kwargs = {name: (jnp.asarray(v) if wrap == "plain" else wrapped(wrap, name, v)) for name, v in params.items()}
+    # LIFRef's clamp starts at any spike value > 0: it needs a spike that is exactly 0 below threshold
+    spk_fun = nn.surrogate.Sigmoid(alpha=3.0) if model == "LIFRef" else smooth_spike
+    neuron = cls(2, spk_fun=spk_fun, **kwargs)
+    drive = jnp.asarray(drive)
+
+    def loss():
+        nn.reset_all_states(neuron)
+        spikes = T.for_loop(lambda i: neuron(drive * (1.0 + 0.2 * jnp.sin(0.3 * i))), jnp.arange(steps))
+        return jnp.sum(spikes) + 1e-3 * jnp.sum(neuron.V.value ** 2)
+
+    return neuron, loss, dt
+
+
+@pytest.mark.parametrize("model, wrap", [(m, "Param") for m in sorted(MODELS)]
+                         + [(m, "ParamState") for m in ("ExpIF", "Izhikevich")])
+def test_every_neuron_model_trains_its_time_constants_and_thresholds(model, wrap):
+    with bc.environ.context(dt=MODELS[model][2]):
+        neuron, loss, _ = build(model, wrap)
+        neuron = nn.init_all_states(neuron)
+        params = neuron.states(bc.ParamState)
+        assert {path[0] for path in params} == set(MODELS[model][1])   # each one is a trainable state
+        plain, plain_loss, _ = build(model, "plain")
+        nn.init_all_states(plain)
+        expected = float(T.jit(plain_loss)())
+        grads, value = T.jit(T.grad(loss, grad_states=params, return_value=True))()
+        np.testing.assert_allclose(float(value), expected, rtol=1e-4)   # the same dynamics as plain arrays
+        for path, g in grads.items():
+            g = np.asarray(g)
+            assert g.shape == (2,) and np.isfinite(g).all(), (path, g)
+            if path[0] not in NO_GRADIENT:
+                assert np.abs(g).min() > 0, (path, g)   # every neuron's parameter reaches the loss
+
+
+@pytest.mark.parametrize("model", ["ExpIF", "HH", "Izhikevich"])
+def test_params_of_the_other_models_are_checked_like_plain_values(model):
+    cls, params, _, _ = MODELS[model]
+    name = "tau" if "tau" in params else ("C" if model == "HH" else "V_th")
+    with pytest.raises(bc.ConfigError, match=rf"{model} {name} has shape \(3,\), which does not broadcast.*\(2,\)"):
+        cls(2, **{name: nn.Param(jnp.ones(3))})
+    if name in POSITIVE:
+        with pytest.raises(bc.ConfigError, match=rf"{model} {name} must be > 0.*Fix"):
+            cls(2, **{name: nn.Param(jnp.array([1.0, -1.0]))})

@@ -35,6 +35,7 @@ from brainstate_core.internal import is_tracer
 
 from . import _init as init
 from ._module import Module
+from ._param import Param
 from ._units import to_plain
 from ._utils import Size, as_size
 
@@ -71,14 +72,16 @@ def get_i(default: Any = 0) -> Any:
 # -- parameters ----------------------------------------------------------------------------------
 def param(value: Any, name: str, kind: str | None, varshape: tuple[int, ...], *, positive: bool | str = False,
           owner: str = "") -> Any:
-    """Check and convert a model parameter given as a scalar, an array, a Quantity or a ``ParamState``.
+    """Check and convert a model parameter: a scalar, an array, a Quantity, a ``ParamState`` or a ``Param``.
 
     Plain scalars stay Python floats (constants in the compiled program); arrays become JAX arrays
     that must broadcast to ``varshape``; a ``ParamState`` is kept (trainable) after the same checks
-    on its value. ``positive=True`` parameters (time constants, capacitances) must be > 0, and
-    ``positive='nonnegative'`` ones (refractory periods) >= 0; when trainable they are read through
-    :func:`read`, which takes the absolute value, so that an optimiser step through zero cannot
-    make a time constant negative (the gradient keeps flowing, unlike a clamp).
+    on its value, and so is a :class:`~brainstate.nn.Param` (checked on its constrained value). ``positive=True``
+    parameters (time constants, capacitances) must be > 0, and ``positive='nonnegative'`` ones
+    (refractory periods) >= 0. :func:`read` gives the value used: a ``ParamState``'s absolute value
+    for those, so that an optimiser step through zero cannot make a time constant negative (the
+    gradient keeps flowing, unlike a clamp); a ``Param``'s constrained value, its transform being
+    the constraint (e.g. ``Param(tau, t=SoftplusT(0.0))``).
 
     Example:
         >>> from brainstate_nn._dynamics import param
@@ -93,6 +96,9 @@ def param(value: Any, name: str, kind: str | None, varshape: tuple[int, ...], *,
         ConfigError: wrong dimension, not broadcastable to ``varshape``, or not positive.
     """
     where = f"{owner} " if owner else ""
+    if isinstance(value, Param):  # kept, trainable through its transform
+        _check(to_plain(value.value(), kind, name), name, varshape, positive, where)
+        return value
     if isinstance(value, State):
         value.value = _check(to_plain(value.value, kind, name), name, varshape, positive, where)
         return value
@@ -125,8 +131,19 @@ def _check(value: Any, name: str, varshape: tuple[int, ...], positive: bool | st
 
 
 def read(p: Any, positive: bool = False) -> Any:
-    """The value of a parameter made by :func:`param`: ``p`` itself, or a ``ParamState``'s value
-    (its absolute value if ``positive``)."""
+    """The value of a parameter made by :func:`param`: ``p`` itself, a ``Param``'s constrained value,
+    or a ``ParamState``'s value (its absolute value if ``positive``).
+
+    Example:
+        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> from brainstate_nn._dynamics import read
+        >>> read(bc.ParamState(jnp.array([-2.0, 3.0])), positive=True)
+        Array([2., 3.], dtype=float32)
+        >>> read(nn.Param(jnp.array([2.0]), t=nn.SoftplusT(1.0)))
+        Array([2.], dtype=float32)
+    """
+    if isinstance(p, Param):
+        return p.value()
     if isinstance(p, State):
         return jnp.abs(p.value) if positive else p.value
     return p

@@ -38,7 +38,7 @@ gradient; with recurrence it leaves out the paths through other neurons, as e-pr
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -48,9 +48,9 @@ from brainstate_core.util import FlattedDict
 from brainstate_transform import scan
 
 from . import _init as init
-from ._dynamics import get_dt
+from ._dynamics import get_dt, read
 from ._module import Module
-from ._neurons import ALIF, LIF, Neuron, read
+from ._neurons import ALIF, LIF, Neuron
 from ._readout import LeakyRateReadout
 
 __all__ = ["SpikingRNN", "eprop_gradients"]
@@ -157,6 +157,11 @@ def random_feedback(model: SpikingRNN, seed: int) -> jax.Array:
     return jax.random.normal(key, (model.n_rec, model.n_out)) / jnp.sqrt(float(model.n_rec))
 
 
+def _adaptation(neuron: LIF | ALIF) -> jax.Array | None:
+    """ALIF's adaptation variable ``a`` (None for LIF)."""
+    return neuron.a.value if isinstance(neuron, ALIF) else None
+
+
 def _spike_slopes(neuron: Neuron, v: jax.Array, a: jax.Array | None) -> tuple[jax.Array, jax.Array | None]:
     """``(dz/dV, dz/da)`` of the spike function at the state, by forward differentiation (element-wise)."""
     ones = jnp.ones_like(v)
@@ -210,7 +215,8 @@ def eprop_gradients(model: SpikingRNN, loss_fn: Callable[[Any, Any], Any], xs: j
         {'w_in': (2, 4), 'w_rec': (4, 4), 'w_out': (4, 1)}
     """
     check_eprop_model(model)
-    neuron, alif = model.neuron, isinstance(model.neuron, ALIF)
+    neuron = cast("LIF | ALIF", model.neuron)
+    alif = isinstance(neuron, ALIF)
     xs = jnp.asarray(xs)
     if xs.ndim != 3 or xs.shape[-1] != model.n_in:
         raise InputError(f"e-prop expects inputs of shape (T, batch, {model.n_in}), got {xs.shape}. "
@@ -221,7 +227,7 @@ def eprop_gradients(model: SpikingRNN, loss_fn: Callable[[Any, Any], Any], xs: j
                          f"Fix: call brainstate.nn.init_all_states(model, batch_size={batch}) first.")
     dt = get_dt()
     alpha = jnp.exp(-dt / read(neuron.tau, True))
-    rho = jnp.exp(-dt / read(neuron.tau_a, True)) if alif else None
+    rho = jnp.exp(-dt / read(neuron.tau_a, True)) if isinstance(neuron, ALIF) else None
     kappa = jnp.exp(-dt / read(model.readout.tau, True))
     drive = (1.0 - alpha) * read(neuron.R)
     v_th, v_reset = read(neuron.V_th), read(neuron.V_reset)
@@ -238,12 +244,12 @@ def eprop_gradients(model: SpikingRNN, loss_fn: Callable[[Any, Any], Any], xs: j
         tr_in, tr_rec, zbar, g_in, g_rec, g_out, total = carry
         x, target = inp
         v0 = neuron.V.value
-        a0 = neuron.a.value if alif else None
+        a0 = _adaptation(neuron)
         z0 = neuron.get_spike()
         psi0 = _spike_slopes(neuron, v0, a0)
         y = model(x)
         z1 = neuron.get_spike()
-        psi1 = _spike_slopes(neuron, neuron.V.value, neuron.a.value if alif else None)
+        psi1 = _spike_slopes(neuron, neuron.V.value, _adaptation(neuron))
         if reset_grad:
             r = (v_th - v_reset) if neuron.spk_reset == "soft" else (v0 - v_reset)
             j_vv = alpha * (1.0 - r * psi0[0])
@@ -251,7 +257,10 @@ def eprop_gradients(model: SpikingRNN, loss_fn: Callable[[Any, Any], Any], xs: j
         else:
             j_vv = jnp.broadcast_to(alpha, v0.shape)
             j_va = jnp.zeros_like(v0) if alif else None
-        jac = (j_vv, j_va, rho * psi0[0] if alif else None, rho * (1.0 + psi0[1]) if alif else None)
+        j_av = j_aa = None
+        if rho is not None and psi0[1] is not None:
+            j_av, j_aa = rho * psi0[0], rho * (1.0 + psi0[1])
+        jac = (j_vv, j_va, j_av, j_aa)
         tr_in = _trace_step(tr_in, x, jac, drive, psi1, kappa)
         tr_rec = _trace_step(tr_rec, z0, jac, drive, psi1, kappa)
         loss, dy = jax.value_and_grad(step_loss)(y, target)

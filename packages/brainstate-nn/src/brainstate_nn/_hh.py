@@ -12,6 +12,9 @@
 Units are per membrane area: ``C`` in uF / cm^2, conductances in mS / cm^2, the input in
 uA / cm^2, voltages in mV, rates in 1 / ms. Each step integrates the gates exactly for the
 voltage at the start of the step, and ``V`` by exponential Euler (exact for fixed gates and input).
+Every parameter may be a ``ParamState`` or a :class:`~brainstate.nn.Param` to train it (see
+``brainstate_nn._neurons``); ``C`` and the conductances are then read through ``abs`` (a
+``ParamState``) or their constraint transform (a ``Param``).
 """
 
 from __future__ import annotations
@@ -119,9 +122,9 @@ class HH(Neuron):
 
     def currents(self, v: jax.Array, m: jax.Array, h: jax.Array, n: jax.Array) -> jax.Array:
         """The ionic membrane current density (uA / cm^2, outward negative) at ``V = v``."""
-        i_na = read(self.gNa) * m ** 3 * h * (v - read(self.ENa))
-        i_k = read(self.gK) * n ** 4 * (v - read(self.EK))
-        i_l = read(self.gL) * (v - read(self.EL))
+        i_na = read(self.gNa, True) * m ** 3 * h * (v - read(self.ENa))
+        i_k = read(self.gK, True) * n ** 4 * (v - read(self.EK))
+        i_l = read(self.gL, True) * (v - read(self.EL))
         return -(i_na + i_k + i_l)
 
     def update(self, x: Any = 0.0) -> jax.Array:

@@ -36,8 +36,7 @@ import jax.numpy as jnp
 
 from brainstate_core import ConfigError, HiddenState, State
 
-from ._dynamics import Dynamics, get_dt, param
-from ._dynamics import read as _read_value
+from ._dynamics import Dynamics, get_dt, param, read
 from ._integrators import exp_euler_step
 from ._param import Param
 from ._spike_fn import ReluGrad
@@ -47,11 +46,6 @@ from ._utils import Size
 __all__ = ["Neuron", "IF", "LIF", "LIFRef", "ALIF"]
 
 _RESETS = ("soft", "hard")
-
-
-def read(p: Any, positive: bool = False) -> Any:
-    """A parameter's value: a :class:`Param`'s constrained value, else as ``_dynamics.read``."""
-    return p.value() if isinstance(p, Param) else _read_value(p, positive)
 
 
 class Neuron(Dynamics):
@@ -83,13 +77,8 @@ class Neuron(Dynamics):
         self.spk_fun = spk_fun
         self.spk_reset = spk_reset
 
-    _reads_params = False  # True where every parameter is read through this module's ``read`` (takes a Param)
-
     def _param(self, name: str, value: Any, kind: str | None, positive: bool | str = False) -> None:
-        if isinstance(value, Param) and self._reads_params:  # kept, trainable through its transform
-            param(value.value(), name, kind, self.varshape, positive=positive, owner=type(self).__name__)
-            setattr(self, name, value)
-            return
+        """Set the parameter ``name`` (see ``_dynamics.param``: a value, a ``ParamState`` or a ``Param``)."""
         setattr(self, name, param(value, name, kind, self.varshape, positive=positive, owner=type(self).__name__))
 
     def _input(self, x: Any, kind: str = "current") -> Any:
@@ -102,7 +91,7 @@ class Neuron(Dynamics):
         return v - (jax.lax.stop_gradient(v) - v_reset) * spk
 
     def _has_refractory(self) -> bool:
-        return isinstance(self.tau_ref, (State, jax.Array)) or self.tau_ref != 0.0
+        return isinstance(self.tau_ref, (State, Param, jax.Array)) or self.tau_ref != 0.0
 
     def _refractory(self, v_reset: jax.Array, v_new: jax.Array, spk: jax.Array) -> jax.Array:
         """Hold ``v`` at ``v_reset`` during ``round(tau_ref / dt)`` steps after a spike (``ref_left``, ms)."""
@@ -157,8 +146,6 @@ class IF(Neuron):
     tau: Any
     V_th: Any
     V: HiddenState
-
-    _reads_params = True
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 5.0, V_th: Any = 1.0, V_initializer: Any = 0.0,
                  spk_fun: Callable | None = None, spk_reset: str = "soft", name: str | None = None) -> None:
@@ -221,8 +208,6 @@ class LIF(Neuron):
     V_reset: Any
     V_rest: Any
     V: HiddenState
-
-    _reads_params = True
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 5.0, V_th: Any = 1.0, V_reset: Any = 0.0,
                  V_rest: Any = 0.0, V_initializer: Any = 0.0, spk_fun: Callable | None = None,
@@ -333,8 +318,6 @@ class ALIF(Neuron):
     beta: Any
     V: HiddenState
     a: HiddenState
-
-    _reads_params = True
 
     def __init__(self, in_size: Size, R: Any = 1.0, tau: Any = 5.0, tau_a: Any = 100.0, V_th: Any = 1.0,
                  V_reset: Any = 0.0, V_rest: Any = 0.0, beta: Any = 0.1, spk_fun: Callable | None = None,

@@ -9,6 +9,11 @@ therefore ``V == V_th``, and a soft reset (``V - (V_th - V_reset)``) lands exact
 ``V_reset``, as a hard reset does; the two modes differ only in their gradients.
 
 Integration is :func:`exp_euler_step`, i.e. exponential Euler on the local linearisation.
+
+Parameters are given as for the integrate-and-fire neurons: scalars, per-neuron arrays,
+Quantities, ``ParamState`` s (trainable; time constants and other positive parameters read through
+``abs``) or :class:`~brainstate.nn.Param` s (trainable through their constraint transform, e.g.
+``ExpIF(n, tau=Param(jnp.full(n, 10.0), t=SoftplusT(0.0)))``).
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class TrainStep:
         self.reset_grad = bool(reset_grad)
         self.feedback = self._eprop_setup(feedback, feedback_seed) if mode == "eprop" else None
         self._batch: int | None = None
-        self._compiled = _jit(self._gradients_impl)
+        self._compiled: Any = _jit(self._gradients_impl)  # a jitted function: it also has .lower
         self._gradients = self._compiled if jit else self._gradients_impl
         self._step = _jit(self._step_impl) if jit else self._step_impl
 
@@ -182,7 +182,7 @@ class TrainStep:
         return [g[p] for p in self.params], loss
 
     def _truncated(self, xs: Any, targets: Any, n_steps: int) -> tuple[list, jax.Array]:
-        k = min(self.window, n_steps)
+        k = n_steps if self.window is None else min(self.window, n_steps)  # window: set for 'truncated'
         n, rest = divmod(n_steps, k)
         data = (xs, targets)
         total = [jnp.zeros_like(s.value) for s in self.params.values()], jnp.zeros(())
@@ -190,12 +190,13 @@ class TrainStep:
             blocks = jax.tree.map(lambda a: a[:n * k].reshape((n, k) + a.shape[1:]), data)
 
             def body(acc: tuple, block: tuple) -> tuple:
-                g, loss = self._window(*block, k / n_steps)
+                g, loss = self._window(block[0], block[1], k / n_steps)
                 return ([a + b for a, b in zip(acc[0], g)], acc[1] + loss), None
 
             total = scan(body, total, blocks)[0]
         if rest:
-            g, loss = self._window(*jax.tree.map(lambda a: a[n * k:], data), rest / n_steps)
+            tail_xs, tail_targets = jax.tree.map(lambda a: a[n * k:], data)
+            g, loss = self._window(tail_xs, tail_targets, rest / n_steps)
             total = [a + b for a, b in zip(total[0], g)], total[1] + loss
         return total
 
@@ -276,12 +277,13 @@ def make_train_step(model: Any, loss_fn: Callable[[Any, Any], Any], optimizer: A
     ``T``); the arguments are those of :class:`TrainStep` and the module notes describe the modes.
 
     Example:
-        >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
+        >>> import brainstate_core as bc, brainstate_nn as nn, brainstate_random as br, jax.numpy as jnp
+        >>> br.seed(0)
         >>> with bc.environ.context(dt=1.0):
         ...     net = nn.SpikingRNN(2, 8, 1, neuron=nn.ALIF(8, tau=20.0, tau_a=100.0))
         ...     opt = nn.optim.Adam(1e-2, params=net.states(bc.ParamState))
         ...     step = nn.make_train_step(net, lambda ys, target: jnp.mean((ys - target) ** 2), opt, mode='eprop')
-        ...     losses = [float(step(jnp.ones((50, 4, 2)), jnp.ones((50, 4, 1)))) for _ in range(20)]
+        ...     losses = [float(step(jnp.full((50, 4, 2), 3.0), jnp.ones((50, 4, 1)))) for _ in range(20)]
         >>> step, bool(losses[-1] < losses[0])
         (TrainStep(mode='eprop', feedback=symmetric, 3 weights), True)
     """
