@@ -2,11 +2,14 @@
 
     python docs/_screenshots.py [docs/_build/html]      (the last step of ``nox -s docs``)
 
-For the home page, the quick start and the API page of ``brainstate.nn.Linear`` this script
+For the home page, the quick start, the API page of ``brainstate.nn.Linear``, the state model and
+the spiking-network training guide this script
 
-1. checks the built HTML: the quick start has executed code cells, their output blocks and a
-   figure (an ``<img>`` whose PNG exists and is not blank); the API page shows the public path in
-   its signature and a code example; the home page links to the quick start and the API reference;
+1. checks the built HTML: the quick start and the guide have executed code cells, their output
+   blocks and figures (``<img>`` whose PNGs exist and are not blank); the API page shows the public
+   path in its signature and a code example; the home page links to the quick start and the API
+   reference; the state model shows a module as HTML, both through treescope and in the built-in
+   view;
 2. takes a screenshot of each with Debian's ``chromium`` (``--headless --screenshot``) into
    ``docs/_build/screenshots/`` and checks that each PNG is not blank: many colours, and no single
    colour covering nearly all of it (a page that failed to render is one flat colour).
@@ -42,6 +45,8 @@ PAGES = [
     Page("home", "index.html", 1000, ["links"]),
     Page("quickstart", "quickstart.html", 9000, ["code", "output", "figure"], trim=True),
     Page("api-linear", "api/_autogen/names/brainstate.nn.Linear.html", 1600, ["signature", "example"]),
+    Page("states", "concepts/states.html", 6000, ["code", "output", "module-views"], trim=True),
+    Page("train-snn", "guides/train-snn.html", 9000, ["code", "output", "figure"], trim=True),
 ]
 
 
@@ -56,6 +61,7 @@ class _Elements(html.parser.HTMLParser):
         self.ids: list[str] = []
         self._in_output = 0
         self.output_images: list[str] = []
+        self.output_tags: set[str] = set()  # the elements inside cell outputs
         self._depth: list[bool] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -66,6 +72,9 @@ class _Elements(html.parser.HTMLParser):
             opened = "cell_output" in classes
             self._depth.append(opened)
             self._in_output += opened
+        if self._in_output:
+            self.output_tags.add(tag)
+            self.output_tags.update(f"{tag}.{c}" for c in classes)
         if tag == "img" and a.get("src"):
             self.images.append(a["src"])
             if self._in_output:
@@ -156,6 +165,11 @@ def check_html(root: Path, page: Page) -> list[str]:
             problems.append(f"{page.path}: no signature with the public path brainstate.nn.Linear")
         if need == "example" and not {"doctest", "highlight-python", "highlight-ipython3"} & set(found.classes):
             problems.append(f"{page.path}: no code example")
+        if need == "module-views":
+            if "treescope-container" not in found.output_tags:
+                problems.append(f"{page.path}: no treescope view (<treescope-container>) in a cell output")
+            if "div.brainstate-html" not in found.output_tags or "details" not in found.output_tags:
+                problems.append(f"{page.path}: no built-in HTML view (div.brainstate-html with <details>) in an output")
         if need == "links":
             for target in ("quickstart.html", "api/index.html"):
                 if not any(link.split("#")[0].endswith(target) for link in found.links):
@@ -210,7 +224,7 @@ def main(argv: list[str]) -> int:
     if problems:
         print("docs screenshot check FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
-    print(f"docs screenshot check: {len(PAGES)} pages ok (code, output and figure in the quick start)")
+    print(f"docs screenshot check: {len(PAGES)} pages ok (code, output and figures in the quick start and a guide)")
     return 0
 
 

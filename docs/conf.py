@@ -16,6 +16,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 # The notebooks' kernels inherit this process's environment: examples run on the CPU, whatever is installed.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# The kernels have no ipywidgets (a static page cannot run a widget), so a tqdm bar from tqdm.auto
+# (brainstate.transform.ProgressBar's) is the text bar; tqdm's warning that it fell back is noise on a page.
+os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:IProgress not found"]))
 
 import brainstate  # noqa: E402 - after the environment is set
 

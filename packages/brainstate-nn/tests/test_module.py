@@ -179,8 +179,6 @@ def test_repr_shows_structure_shapes_and_counts():
     assert "    count: State(f32[])" in text
     assert "  heads['a']: Linear" not in text and "  heads.a: Linear" in text
     assert "  heads.b[0]: Linear(in_size=(2,), out_size=(3,), bias=True)  # 9 params" in text
-    html = Net()._repr_html_()
-    assert "<b>Net()</b>: 28 params, 8 states" in html and "<code>blocks[0].lin.weight</code>" in html
 
 
 def test_sequential_indexing_slicing_and_functions():

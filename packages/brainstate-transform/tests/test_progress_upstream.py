@@ -94,3 +94,23 @@ def test_desc_function_must_return_a_dict_and_pbar_must_be_a_bar_or_int():
 def test_no_pbar_adds_no_callback():
     jaxpr = jax.make_jaxpr(lambda xs: T.for_loop(lambda x: x + 1, xs))(jnp.ones(3))
     assert "callback" not in str(jaxpr)
+
+
+@pytest.mark.parametrize("calls", [1, 2])
+def test_a_loop_writing_states_inside_jit_opens_its_bar_once_per_run(calls):
+    # The loop first meets the written State while tracing and traces again; the aborted attempt's
+    # start callback must not reach the program (it opened a second bar before the first step).
+    s = bc.State(jnp.zeros(()))
+    bar = T.ProgressBar(freq=5, disable=True)
+    opened = []
+    original = bar._open
+    bar._open = lambda total: (opened.append(total), original(total))
+
+    def body(x):
+        s.value = s.value + x
+        return x
+
+    run = T.jit(lambda xs: T.for_loop(body, xs, pbar=bar))
+    for _ in range(calls):
+        run(jnp.arange(10.0))
+    assert opened == [10] * calls and bar.count == 10 and float(s.value) == 45.0 * calls

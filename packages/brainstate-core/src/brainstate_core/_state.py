@@ -488,6 +488,12 @@ class State(StateHookMethods):
         attributes = {"value": peek(self), **({"name": self._name} if self._name is not None else {}), **self._metadata}
         return repr_lib.render_object_constructor(type(self), attributes, path, subtree_renderer)
 
+    def _repr_html_(self) -> str:
+        """The notebook view: treescope's rendering when treescope is installed, else a built-in HTML view."""
+        from ._html import notebook_html, state_html
+
+        return notebook_html(self, state_html)
+
     def __jax_array__(self):
         raise StateArgumentError(self._as_value_message())
 

@@ -12,6 +12,9 @@ named and documented, and core is free to change how it is implemented.
 * :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere;
 * :func:`format_value` describes a pytree of arrays compactly for error messages and reprs;
 * :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``;
+* :func:`notebook_html` renders an object for a notebook (through treescope when it is installed,
+  else a given built-in view); :func:`state_html`, :func:`html_escape` and :data:`HTML_BOX_STYLE`
+  are the pieces of the built-in view of States that a module's view reuses;
 * :func:`set_public_home` / :func:`set_home` make a wheel's public classes and functions show the
   module users import them from (``brainstate_nn.Linear``, not ``brainstate_nn._linear.Linear``);
   :func:`defined_in` still names the module that defines them (the test suite's doctest collector
@@ -56,6 +59,10 @@ __all__ = [
     "set_public_home",
     "set_home",
     "defined_in",
+    "notebook_html",
+    "state_html",
+    "html_escape",
+    "HTML_BOX_STYLE",
 ]
 
 _DEFINED_IN: WeakKeyDictionary = WeakKeyDictionary()  # class or function -> its module before set_home
@@ -164,3 +171,9 @@ def defined_in(obj: Any) -> str | None:
         return _DEFINED_IN.get(obj)
     except TypeError:  # not weakly referenceable: never moved
         return None
+
+
+# Last: the HTML views themselves read states through the helpers above.
+from ._html import BOX_STYLE as HTML_BOX_STYLE  # noqa: E402
+from ._html import esc as html_escape  # noqa: E402
+from ._html import notebook_html, state_html  # noqa: E402

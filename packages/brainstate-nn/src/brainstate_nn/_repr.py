@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import jax
 
 from brainstate_core import ParamState, State, graph
-from brainstate_core.internal import format_value, is_dead, peek
+from brainstate_core.internal import HTML_BOX_STYLE as BOX_STYLE
+from brainstate_core.internal import html_escape as esc
+from brainstate_core.internal import is_dead, peek, state_html
 
 __all__ = ["module_repr", "module_html", "path_str"]
 
@@ -106,17 +107,42 @@ def module_repr(root: Any) -> str:
     return "\n".join(lines)
 
 
-def module_html(root: Any) -> str:
-    """An HTML table of the States of a module (for notebooks): path, type, value, size."""
-    found = graph.states(root)
-    total = sum(s.numel() for s in found.values() if isinstance(s, ParamState))
-    rows = "".join(
-        f"<tr><td><code>{html.escape(path_str(path))}</code></td><td>{html.escape(type(state).__name__)}</td><td><code>{html.escape(format_value(peek(state)))}</code></td><td style='text-align:right'>{state.numel():,}</td></tr>"
-        for path, state in found.items()
-    )
-    head = html.escape(f"{type(root).__name__}({root.extra_repr()})")
-    return (
-        f"<details open><summary><b>{head}</b>: {_plural(total)}, {len(found)} states</summary>"
-        "<table><thead><tr><th>path</th><th>type</th><th>value</th><th>size</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></details>"
-    )
+def module_html(root: Any, open_depth: int = 2) -> str:
+    """The built-in HTML view of a module (for notebooks without treescope): a collapsible tree.
+
+    Each module is a ``<details>`` element (those deeper than ``open_depth`` start closed) whose
+    summary shows its path, type, hyper-parameters and parameter count, and which lists its States
+    (each opening to its arrays' shapes and value summaries) and its sub-modules.
+
+    Example:
+        >>> import brainstate_nn as nn
+        >>> page = module_html(nn.Sequential(nn.Linear(3, 4), nn.ReLU()))
+        >>> page.count('<details'), 'layers[0]' in page, 'f32[3,4]' in page
+        (3, True, True)
+    """
+    modules, owned, counts = _layout(root)
+
+    def head(path: tuple, module: Any, label: str) -> str:
+        kind = type(module)
+        text = f"<code>{esc(label)}</code>: " if label else ""
+        text += f"<b title=\"{esc(kind.__module__ + '.' + kind.__qualname__)}\">{esc(kind.__name__)}</b>"
+        text += f"({esc(module.extra_repr())})"
+        if counts[path]:
+            text += f" <span style=\"opacity:0.7\">{esc(_plural(counts[path]))}</span>"
+        return text
+
+    def render(path: tuple, module: Any, label: str, depth: int) -> str:
+        items = []
+        for sub, obj in owned[path]:
+            rel = path_str(sub[len(path):])
+            if isinstance(obj, State):
+                items.append(f"<li>{state_html(obj, rel, open_=False, boxed=False)}</li>")
+            else:
+                items.append(f"<li>{render(sub, obj, rel, depth + 1)}</li>")
+        if not items:
+            return f"<div style=\"padding-left:1.1em\">{head(path, module, label)}</div>"
+        listing = "<ul style=\"list-style:none;margin:0;padding-left:1.2em\">" + "".join(items) + "</ul>"
+        opened = " open" if depth < open_depth else ""
+        return f"<details{opened}><summary>{head(path, module, label)}</summary>{listing}</details>"
+
+    return f"<div class=\"brainstate-html\" style=\"{BOX_STYLE}\">{render((), root, '', 0)}</div>"

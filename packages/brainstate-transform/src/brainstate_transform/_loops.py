@@ -96,7 +96,9 @@ def _scan(f, init, xs, length, reverse, unroll, pbar, base: int | None, what: st
             ys = flip(ys)
         return carry.result(values, (user, ys))
 
-    return sf._apply(attempt)
+    # The bar's start callback is traced in the enclosing trace, outside the scan: an attempt aborted to
+    # learn more states leaves it there, so under jit it counts as an abort and jit traces again.
+    return sf._apply(attempt, pollutes=pbar is not None)
 
 
 _PBAR_DOC = """pbar: a :class:`ProgressBar`, or an int ``n`` for a ``ProgressBar(freq=n)``."""
