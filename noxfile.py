@@ -7,6 +7,7 @@ canonical name. Interpreters that are not installed are skipped, not failed.
     nox -s tests-3.11                 # CPU test suite (tests + doctests) on Python 3.11
     nox -s tests -P python3           # the same on whatever ``python3`` is
     nox -s tests_multidevice          # the suite with 8 virtual CPU devices
+    nox -s tests_multiprocess         # 2 JAX processes on 127.0.0.1 train as one (tests/test_multiprocess.py)
     nox -s cuda12 / cuda13 / tpu      # the suite on an accelerator; skipped where there is none
     nox -s tests_minimum              # the suite against the oldest supported jax, jaxlib, numpy
     nox -s lint                       # ruff check
@@ -127,6 +128,22 @@ def tests_multidevice(session: nox.Session) -> None:
     env = {"JAX_PLATFORMS": "cpu", "XLA_FLAGS": flags}
     session.run("python", "-c", "import jax; assert jax.device_count() == 8, jax.devices()", env=env)
     run_pytest(session, "-n", "auto", env=env)
+
+
+@nox.session(python=PYTHONS)
+def tests_multiprocess(session: nox.Session) -> None:
+    """Two JAX processes (``jax.distributed``) train one model data-parallel, as one process does.
+
+    tests/test_multiprocess.py launches tests/multiprocess/train_dp.py as 2 processes on 127.0.0.1 (4
+    virtual CPU devices each, a free port, every process under a timeout, gloo kept on the loopback)
+    next to a single-process run on 8 devices, and checks that the parameters agree and that the
+    checkpoint both processes save (Orbax) restores onto the 8 devices and onto one. The global-batch
+    helpers' own tests run too. ``BRAINSTATE_MULTIPROCESS=1`` turns the 2-process test on (the normal
+    suite skips it).
+    """
+    install_workspace(session)
+    run_pytest(session, "tests/test_multiprocess.py", "packages/brainstate-core/tests/test_multiprocess_helpers.py",
+               env={"JAX_PLATFORMS": "cpu", "BRAINSTATE_MULTIPROCESS": "1"})
 
 
 @nox.session(python=PYTHONS[0])
@@ -345,8 +362,8 @@ def docs(session: nox.Session) -> None:
 
     The build fails on a warning (``-W``), an exception in a code cell and a broken cross-reference
     (nitpicky); ``-E`` re-reads every page, so every example runs on every build. Then
-    docs/_screenshots.py takes screenshots of the home page, the quick start and an API page in headless
-    Chromium (Debian's ``chromium``) and checks them. ``nox -s docs -- --serve`` builds, then serves the
+    docs/_screenshots.py takes screenshots of the home page, the quick start, an API page, the state model
+    and the spiking-network training guide in headless Chromium (Debian's ``chromium``) and checks them. ``nox -s docs -- --serve`` builds, then serves the
     site on http://127.0.0.1:8000 (``--port N`` for another); other arguments go to sphinx-build, e.g.
     ``nox -s docs -- -j 1``. Requirements in docs/requirements.txt.
     """
@@ -376,6 +393,7 @@ DEMOS = [
     ["examples/snn_digits.py", "--fast"],
     ["examples/brette2007.py", "--model", "coba", "--duration", "200"],
     ["examples/spiking_fi_curve.py"],
+    ["examples/param_constrained.py", "--steps", "300"],
 ]
 
 

@@ -116,8 +116,9 @@ def test_dimension_variants_are_thin_subclasses_of_one_class(generic, prefix):
 
 def test_activation_modules_show_their_hyper_parameters():
     nn = brainstate.nn
-    assert str(inspect.signature(nn.LeakyReLU)) == "(negative_slope: 'float' = 0.01) -> 'None'"
-    assert list(inspect.signature(nn.Softmax).parameters) == ["dim"]
-    assert list(inspect.signature(nn.ReLU).parameters) == []
+    assert str(inspect.signature(nn.LeakyReLU)) == (
+        "(negative_slope: 'float' = 0.01, *, in_size: 'Size | None' = None) -> 'None'")
+    assert list(inspect.signature(nn.Softmax).parameters) == ["dim", "in_size"]
+    assert list(inspect.signature(nn.ReLU).parameters) == ["in_size"]
     assert list(inspect.signature(nn.init.KaimingNormal).parameters)[:3] == ["scale", "mode", "distribution"]
     assert inspect.signature(nn.init.XavierUniform).parameters["mode"].default == "fan_avg"

@@ -34,13 +34,15 @@ def layers():
                                                 conn_weight=RNG.normal(size=sparse.n_synapses)),
         "FixedNumConn pre": nn.FixedNumConn(300, 200, 20, conn_weight=-1.5, efferent_target="pre", seed=1),
         "FixedNumConn multi": nn.FixedNumConn(300, 200, 0.1, conn_weight=2.0, allow_multi_conn=True, seed=2),
-        "AllToAll": nn.AllToAll(300, 200, weight=RNG.normal(size=(300, 200))),
+        "AllToAll": nn.AllToAll(300, 200, w_init=RNG.normal(size=(300, 200))),
     }
 
 
 def dense_of(layer):
     if isinstance(layer, nn.SparseConn):
         return np.asarray(layer.to_dense())
+    if isinstance(layer, nn.AllToAll):
+        return np.asarray(layer.weight.value["weight"])
     return np.asarray(layer.weight.value)
 
 
@@ -119,11 +121,39 @@ def test_fixed_num_conn_degrees(target, include_self):
 
 def test_one_to_one_and_all_to_all():
     x = jnp.array([1.0, 0.0, 2.0])
-    np.testing.assert_allclose(nn.OneToOne(3, weight=jnp.array([1.0, 2.0, 3.0]))(x), [1.0, 0.0, 6.0])
+    np.testing.assert_allclose(nn.OneToOne(3, w_init=jnp.array([1.0, 2.0, 3.0]))(x), [1.0, 0.0, 6.0])
     w = RNG.normal(size=(3, 3)).astype(np.float32)
-    np.testing.assert_allclose(nn.AllToAll(3, 3, weight=w, include_self=False)(x), x @ (w * (1 - np.eye(3))),
+    np.testing.assert_allclose(nn.AllToAll(3, 3, w_init=w, include_self=False)(x), x @ (w * (1 - np.eye(3))),
                                rtol=1e-5)
-    np.testing.assert_allclose(nn.AllToAll(3, 2, weight=0.5)(x), [1.5, 1.5])
+    np.testing.assert_allclose(nn.AllToAll(3, 2, w_init=0.5)(x), [1.5, 1.5])
+
+
+@pytest.mark.parametrize("make, params", [
+    (lambda: nn.OneToOne((2, 3), b_init=nn.init.Normal()), {"weight": (2, 3), "bias": (2, 3)}),
+    (lambda: nn.AllToAll((4, 3), (4, 2), b_init=nn.init.Normal()), {"weight": (3, 2), "bias": (2,)}),
+    (lambda: nn.AllToAll(3, 2, w_init=0.5, b_init=1.0), {"weight": (), "bias": (2,)}),
+])
+def test_one_to_one_and_all_to_all_upstream_defaults_and_bias(make, params):
+    layer = make()
+    p = {k: np.asarray(v) for k, v in layer.weight.value.items()}
+    assert {k: v.shape for k, v in p.items()} == params
+    x = RNG.normal(size=(4,) + layer.in_size).astype(np.float32)
+    w = p["weight"]
+    if isinstance(layer, nn.OneToOne):
+        expected = x * w + p["bias"]
+    else:
+        expected = (x.sum(-1, keepdims=True) * w if w.ndim == 0 else x @ w) + p["bias"]
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-5)
+    assert layer(x).shape[1:] == layer.out_size
+
+
+def test_one_to_one_and_all_to_all_param_type_and_sizes():
+    class Weights(bc.ParamState):
+        pass
+
+    assert type(nn.OneToOne(3, param_type=Weights).weight) is Weights
+    with pytest.raises(bc.ConfigError, match=r"AllToAll connects the last axes of in_size \(2, 3\) and out_size"):
+        nn.AllToAll((2, 3), (3, 3))
 
 
 @pytest.mark.parametrize("make, match", [

@@ -80,3 +80,14 @@ def test_spiking_synapses_and_plasticity_match_their_formulas(example, tmp_path)
     assert result["kernel_error"] < 1e-3 and result["stp_error"] < 0.01 and result["stdp_error"] < 1e-6
     assert result["rate_low_hz"] < result["rate_high_hz"] and 0.0 < result["cv_isi"] < 1.0
     assert (tmp_path / "spiking_synapses.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_param_constrained_fit_stays_in_its_constraints_and_finds_the_truth(example):
+    demo = example("param_constrained")
+    values = demo.main(steps=400, verbose=False)
+    assert 0.0 < values["amplitude"] < 5.0 and values["tau"] > 0.0 and (values["w"] >= 0.0).all()
+    assert abs(values["amplitude"] - 2.5) < 0.1 and abs(values["tau"] - 0.7) < 0.05
+    np.testing.assert_allclose(values["w"], demo.TRUTH["w"], atol=0.1)
+    model = demo.DecayPlusLinear()
+    assert set(model.states()) == {("amplitude", "val"), ("tau", "val"), ("w", "val")}  # the unconstrained States
+    assert float(model.reg_loss()) > 0.0

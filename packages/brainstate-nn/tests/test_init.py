@@ -86,6 +86,14 @@ def test_param_helper():
         init.param(jnp.ones(2), 3)
 
 
+@pytest.mark.parametrize("value", [1.5, np.float32(1.5), jnp.asarray(1.5), 2])
+def test_param_allow_scalar_keeps_a_scalar_unbroadcast(value):
+    assert init.param(value, (2, 3), allow_scalar=True) is value
+    assert init.param(value, (2, 3)).shape == (2, 3)  # the default broadcasts
+    assert init.param(jnp.ones(3), (2, 3), allow_scalar=True).shape == (2, 3)  # arrays still broadcast
+    assert init.param(init.ZeroInit(), (2, 3), allow_scalar=True).shape == (2, 3)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(scale=1.0, mode="fan"), r"mode must be one of"),
     (dict(scale=1.0, distribution="cauchy"), r"distribution must be one of"),

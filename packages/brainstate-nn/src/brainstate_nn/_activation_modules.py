@@ -13,12 +13,13 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from brainstate_core import InputError, ParamState
+from brainstate_core import InputError, ParamState, environ
 
 from . import _activations as F
 from ._activations_extra import _check_slopes, rrelu
 from ._dropout import is_training
-from ._module import Module
+from ._module import ElementWiseBlock
+from ._utils import Size
 
 __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Swish", "Mish", "Softplus",
@@ -28,12 +29,13 @@ __all__ = [
 ]
 
 
-class _Activation(Module):
+class _Activation(ElementWiseBlock):
     """A module applying one activation function with fixed hyper-parameters.
 
     A subclass names the function in ``_function`` and stores each argument of its ``__init__`` as an
     attribute of the same name; :meth:`update` passes them to the function (``_keywords`` renames
-    those the function calls otherwise, e.g. ``dim`` -> ``axis``), and the repr shows them.
+    those the function calls otherwise, e.g. ``dim`` -> ``axis``), and the repr shows them. The
+    keyword ``in_size`` (the shape of one example, optional) sets ``in_size`` and ``out_size``.
     """
 
     _function: ClassVar[Callable[..., jax.Array]]
@@ -42,42 +44,47 @@ class _Activation(Module):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._hyper = tuple(inspect.signature(cls.__init__).parameters)[1:]
+        cls._hyper = tuple(p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "in_size"))
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {self._keywords.get(attr, attr): getattr(self, attr) for attr in self._hyper}
 
     def update(self, x: jax.Array) -> jax.Array:
-        kwargs = {self._keywords.get(attr, attr): getattr(self, attr) for attr in self._hyper}
-        return type(self)._function(x, **kwargs)
+        return type(self)._function(x, **self._arguments())
 
     def extra_repr(self) -> str:
         return ", ".join(f"{attr}={getattr(self, attr)!r}" for attr in self._hyper)
 
 
 class _AlongAxis(_Activation):
-    """An activation along one axis, ``dim`` (the function's ``axis``), as in PyTorch."""
+    """An activation along one axis, ``dim`` (the function's ``axis``; ``None`` means the last), as in PyTorch."""
 
     _keywords = {"dim": "axis"}
 
-    def __init__(self, dim: int = -1) -> None:
-        super().__init__()
+    def __init__(self, dim: int | None = None, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.dim = dim
+
+    def _arguments(self) -> dict[str, Any]:
+        return {"axis": -1 if self.dim is None else self.dim}
 
 
 class _Shrink(_Activation):
     """A shrinkage activation with threshold ``lambd``."""
 
-    def __init__(self, lambd: float = 0.5) -> None:
-        super().__init__()
+    def __init__(self, lambd: float = 0.5, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.lambd = lambd
 
 
 class _WithAlpha(_Activation):
     """An exponential-linear activation with scale ``alpha``."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.alpha = alpha
 
 
@@ -98,8 +105,8 @@ class LeakyReLU(_Activation):
 
     _function = staticmethod(F.leaky_relu)
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
+    def __init__(self, negative_slope: float = 0.01, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.negative_slope = negative_slope
 
 
@@ -126,8 +133,8 @@ class GELU(_Activation):
 
     _function = staticmethod(F.gelu)
 
-    def __init__(self, approximate: bool = False) -> None:
-        super().__init__()
+    def __init__(self, approximate: bool = False, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.approximate = approximate
 
 
@@ -151,8 +158,8 @@ class Softplus(_Activation):
 
     _function = staticmethod(F.softplus)
 
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        super().__init__()
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.beta, self.threshold = beta, threshold
 
 
@@ -185,8 +192,8 @@ class Hardtanh(_Activation):
 
     _function = staticmethod(F.hard_tanh)
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.min_val, self.max_val = min_val, max_val
 
 
@@ -242,9 +249,19 @@ class Softmin(_AlongAxis):
 
 
 class GLU(_AlongAxis):
-    """Module form of :func:`brainstate.nn.glu`: halves ``a, b`` of ``x`` along ``dim`` give ``a * sigmoid(b)``."""
+    """Module form of :func:`brainstate.nn.glu`: halves ``a, b`` of ``x`` along ``dim`` give ``a * sigmoid(b)``.
+
+    It halves the size of axis ``dim``, so ``out_size`` is ``in_size`` with that axis halved.
+    """
 
     _function = staticmethod(F.glu)
+
+    def __init__(self, dim: int = -1, *, in_size: Size | None = None) -> None:
+        super().__init__(dim, in_size=in_size)
+        if self.in_size is not None:
+            out = list(self.in_size)
+            out[dim] //= 2
+            self.out_size = tuple(out)
 
 
 def _threshold(x: jax.Array, threshold: float, value: float) -> jax.Array:
@@ -256,17 +273,19 @@ class Threshold(_Activation):
 
     _function = staticmethod(_threshold)
 
-    def __init__(self, threshold: float = 0.0, value: float = 0.0) -> None:
-        super().__init__()
+    def __init__(self, threshold: float = 0.0, value: float = 0.0, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.threshold, self.value = threshold, value
 
 
-class PReLU(Module):
+class PReLU(ElementWiseBlock):
     """Leaky ReLU with a learnable negative slope (one per channel, or one shared).
 
     Args:
         num_parameters: number of slopes: 1 (shared) or the channel count (the last axis).
         init: initial slope.
+        dtype: the slopes' dtype (default: ``brainstate.environ``'s float type).
+        in_size: optional shape of one example (sets ``in_size`` and ``out_size``).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -274,10 +293,11 @@ class PReLU(Module):
         Array([-0.1,  2. ], dtype=float32)
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
-        super().__init__()
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None, *,
+                 in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.num_parameters = num_parameters
-        self.weight = ParamState(jnp.full((num_parameters,), init))
+        self.weight = ParamState(jnp.full((num_parameters,), init, dtype or environ.dftype()))
 
     def update(self, x: jax.Array) -> jax.Array:
         return F.prelu(x, self.weight.value)
@@ -286,7 +306,7 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class RReLU(Module):
+class RReLU(ElementWiseBlock):
     """Randomised leaky ReLU: while training the negative slope of each element is drawn from ``U(lower, upper)``.
 
     With ``fit=True`` it is :func:`rrelu` (new slopes on every call); with ``fit=False`` it is the
@@ -306,8 +326,9 @@ class RReLU(Module):
         Array([-0.2,  2. ], dtype=float32)
     """
 
-    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, rng: Any = None) -> None:
-        super().__init__()
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, rng: Any = None, *,
+                 in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         _check_slopes("RReLU", lower, upper)
         self.lower, self.upper, self.rng = lower, upper, rng
 
@@ -320,7 +341,7 @@ class RReLU(Module):
         return f"lower={self.lower}, upper={self.upper}"
 
 
-class Softmax2d(Module):
+class Softmax2d(ElementWiseBlock):
     """Softmax over the channels at each spatial position of 2-D feature maps.
 
     Inputs are ``(height, width, channels)`` or ``(batch, height, width, channels)``, channels last
@@ -337,8 +358,8 @@ class Softmax2d(Module):
         ((2, 4, 4, 5), 1.0)
     """
 
-    def __init__(self, channel_axis: int = -1) -> None:
-        super().__init__()
+    def __init__(self, channel_axis: int = -1, *, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size)
         self.channel_axis = channel_axis
 
     def update(self, x: jax.Array) -> jax.Array:
@@ -353,7 +374,7 @@ class Softmax2d(Module):
         return f"channel_axis={self.channel_axis}"
 
 
-class Identity(Module):
+class Identity(ElementWiseBlock):
     """Returns its input unchanged.
 
     Example:

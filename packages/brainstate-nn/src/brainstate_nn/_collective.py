@@ -11,11 +11,11 @@ import jax
 import jax.numpy as jnp
 
 from brainstate_core import ConfigError, State, StateShapeError, StateUsageError, environ, graph
-from brainstate_core.internal import FilterLike, is_dead, peek
+from brainstate_core.internal import FilterLike, peek
 
+from ._lanes import _batched, _lane_count, _per_lane
 from ._module import (
     _IF_NOT_EXIST,
-    _LOCAL,
     Module,
     _call_all,
     _check_keywords,
@@ -122,67 +122,6 @@ def call_all_fns(
     args, kwargs = _call_options(fn_name, args, kwargs, fn_if_not_exist)
     _call_all(target, fn_name, args, kwargs, node_to_exclude, fn_if_not_exist)
     return target
-
-
-def _lane_count(axis_size: Any, caller: str, name: str = "axis_size") -> int:
-    if isinstance(axis_size, bool) or not isinstance(axis_size, int) or axis_size <= 0:
-        raise ConfigError(f"{caller}() needs {name}=, the number of lanes, as a positive int; got {axis_size!r}. "
-                          f"Fix: pass e.g. {name}=8.")
-    return axis_size
-
-
-def _batched(target: Any, n: int) -> list[State]:
-    """The States of ``target`` that already hold one entry per lane on axis 0 (leading axis of size ``n``)."""
-    out = []
-    for state in graph.states(target).values():
-        if is_dead(state) or type(state).to_lanes is not State.to_lanes:  # a RandomState has its own lane rule
-            continue
-        leaves = jax.tree.leaves(peek(state))
-        if leaves and all(jnp.ndim(x) > 0 and jnp.shape(x)[0] == n for x in leaves):
-            out.append(state)
-    return out
-
-
-def _per_lane(call: Callable[[], Any], n: int, state_tag: str | None, lane_axes: dict, policy: str,
-              behavior: str = "vmap", axis_name: Any = None, spmd_axis_name: Any = None) -> list[State]:
-    """Run ``call()`` once per lane; returns the States that got a lane axis 0 (created or re-made by it).
-
-    ``lane_axes`` (``{axis: states}``) are sliced per lane and stacked back; ``policy`` is the
-    ``unexpected_out_state_mapping`` for other states written per lane. While it runs,
-    ``Module.set_state`` makes fresh States, whose batched values then move into the old objects,
-    so the model keeps its State objects (and jitted functions holding them stay valid).
-    """
-    from brainstate_transform import pmap2, vmap2
-    from brainstate_transform._vmap import run_new_states
-
-    options: dict[str, Any] = dict(state_in_axes=lane_axes or None, unexpected_out_state_mapping=policy)
-    if behavior == "vmap":
-        def mapped_of(body: Callable) -> Callable:
-            return vmap2(body, in_axes=None, axis_size=n, axis_name=axis_name, spmd_axis_name=spmd_axis_name, **options)
-    else:
-        def mapped_of(body: Callable) -> Callable:
-            lanes = pmap2(lambda _: body(), axis_name, **options)
-            return lambda: lanes(jnp.arange(n))
-
-    previous = _LOCAL.replaced
-    _LOCAL.replaced = replaced = {}
-    try:
-        _, created = run_new_states(call, (), {}, state_tag, mapped_of)
-    except BaseException:
-        for module, name, old in replaced.values():  # a failed call leaves the model its States
-            setattr(module, name, old)
-        raise
-    finally:
-        _LOCAL.replaced = previous
-    kept = {}
-    for module, name, old in replaced.values():
-        new = module.__dict__[name]
-        old.value = new.value
-        if new.tag is not None:
-            old.tag = new.tag
-        setattr(module, name, old)
-        kept[id(new)] = old
-    return [kept.get(id(s), s) for s in created]
 
 
 def vmap_call_all_fns(

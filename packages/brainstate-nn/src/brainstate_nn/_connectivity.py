@@ -39,6 +39,7 @@ __all__ = ["EventLinear", "SparseConn", "EventFixedProb", "FixedNumConn", "OneTo
 
 _CHUNK = 16
 _KAIMING = init.KaimingNormal()
+_NORMAL = init.Normal()
 
 
 # -- the event-driven kernels ------------------------------------------------------------------
@@ -373,61 +374,84 @@ class FixedNumConn(SparseConn):
 
 # -- one-to-one, all-to-all ------------------------------------------------------------------
 class OneToOne(Module):
-    """``y_i = w_i x_i``: source ``i`` drives target ``i`` only.
+    """``y_i = w_i x_i (+ b_i)``: source ``i`` drives target ``i`` only.
 
     Args:
         in_size: the number (or shape) of sources and targets.
-        weight: a scalar or one weight per pair (an array or an initialiser).
+        w_init: the weights: a scalar (one shared weight), an array of shape ``in_size`` or an
+            initialiser (upstream's default ``Normal()``).
+        b_init: the bias (initialiser or array of shape ``in_size``), ``None`` for none.
         name: optional display name.
+        param_type: the State class of ``weight``, which holds ``{'weight'[, 'bias']}``.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
-        >>> nn.OneToOne(3, weight=2.0)(jnp.array([1.0, 0.0, 1.0]))
+        >>> nn.OneToOne(3, 2.0)(jnp.array([1.0, 0.0, 1.0]))
         Array([2., 0., 2.], dtype=float32)
     """
 
-    def __init__(self, in_size: Size, weight: Any = 1.0, name: str | None = None) -> None:
+    def __init__(self, in_size: Size, w_init: Any = _NORMAL, b_init: Any = None, name: str | None = None,
+                 param_type: type = ParamState) -> None:
         super().__init__(name=name)
         self.in_size = self.out_size = as_size(in_size, "OneToOne in_size")
-        self.weight = ParamState(_weight(weight, self.in_size, "OneToOne"))
+        params = {"weight": _weight(w_init, self.in_size, "OneToOne")}
+        if b_init is not None:
+            params["bias"] = jnp.asarray(init.param(b_init, self.in_size), environ.dftype())
+        self.weight = param_type(params)
 
     def update(self, x: Any) -> jax.Array:
-        return jnp.asarray(x).astype(environ.dftype()) * self.weight.value
+        params = self.weight.value
+        y = jnp.asarray(x).astype(environ.dftype()) * params["weight"]
+        return y + params["bias"] if "bias" in params else y
 
 
 class AllToAll(Module):
-    """Every source drives every target: ``y_j = sum_i w_ij x_i`` (``w`` a scalar or ``(n_pre, n_post)``).
+    """Every source drives every target: ``y_j = sum_i w_ij x_i (+ b_j)`` (``w`` a scalar or ``(n_pre, n_post)``).
 
-    With a scalar weight the cost is O(n_pre + n_post) (``w * sum(x)``).
+    The sources are the last axis of the input (``n_pre = in_size[-1]``) and the targets the last
+    axis of the output (``n_post = out_size[-1]``); other axes of the two sizes must agree. With a
+    scalar weight the cost is O(n_pre + n_post) (``w * sum(x)``).
 
     Args:
-        in_size, out_size: the numbers of sources and targets.
-        weight: a scalar or a matrix ``(n_pre, n_post)`` (an array or an initialiser).
+        in_size, out_size: the numbers (or shapes) of sources and targets.
+        w_init: a scalar, a matrix ``(n_pre, n_post)`` or an initialiser (upstream's default ``KaimingNormal()``).
+        b_init: the bias ``(n_post,)`` (initialiser or array), ``None`` for none.
         include_self: keep ``i -> i`` (set False to leave out autapses; needs ``n_pre == n_post``).
         name: optional display name.
+        param_type: the State class of ``weight``, which holds ``{'weight'[, 'bias']}``.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
-        >>> nn.AllToAll(3, 3, weight=1.0, include_self=False)(jnp.array([1.0, 0.0, 1.0]))
+        >>> nn.AllToAll(3, 3, 1.0, include_self=False)(jnp.array([1.0, 0.0, 1.0]))
         Array([1., 2., 1.], dtype=float32)
     """
 
-    def __init__(self, in_size: Size, out_size: Size, weight: Any = 1.0, include_self: bool = True,
-                 name: str | None = None) -> None:
+    def __init__(self, in_size: Size, out_size: Size, w_init: Any = _KAIMING, b_init: Any = None,
+                 include_self: bool = True, name: str | None = None, param_type: type = ParamState) -> None:
         super().__init__(name=name)
-        self.n_pre, self.n_post = _count(in_size, "AllToAll in_size"), _count(out_size, "AllToAll out_size")
         self.in_size, self.out_size = as_size(in_size, "AllToAll in_size"), as_size(out_size, "AllToAll out_size")
+        if self.in_size[:-1] != self.out_size[:-1]:
+            raise ConfigError(f"AllToAll connects the last axes of in_size {self.in_size} and out_size "
+                              f"{self.out_size}; the other axes must agree. Fix: pass sizes that differ in the last "
+                              "entry only (or plain counts).")
+        self.n_pre, self.n_post = self.in_size[-1], self.out_size[-1]
         _no_self("AllToAll", include_self, self.n_pre, self.n_post)
         self.include_self = include_self
-        self.weight = ParamState(_weight(weight, (self.n_pre, self.n_post), "AllToAll"))
+        params = {"weight": _weight(w_init, (self.n_pre, self.n_post), "AllToAll")}
+        if b_init is not None:
+            params["bias"] = jnp.asarray(init.param(b_init, (self.n_post,)), environ.dftype())
+        self.weight = param_type(params)
 
     def update(self, x: Any) -> jax.Array:
         x = jnp.asarray(x).astype(environ.dftype())
-        w = self.weight.value
+        params = self.weight.value
+        w = params["weight"]
         if w.ndim == 0:
             total = x.sum(axis=-1, keepdims=True) * w
-            out = jnp.broadcast_to(total, x.shape[:-1] + (self.n_post,))
-            return out if self.include_self else out - w * x
-        if not self.include_self:
-            w = w * (1.0 - jnp.eye(self.n_pre, dtype=w.dtype))
-        return x @ w
+            y = jnp.broadcast_to(total, x.shape[:-1] + (self.n_post,))
+            y = y if self.include_self else y - w * x
+        else:
+            if not self.include_self:
+                w = w * (1.0 - jnp.eye(self.n_pre, dtype=w.dtype))
+            y = x @ w
+        return y + params["bias"] if "bias" in params else y

@@ -1,8 +1,10 @@
-"""Convolutions, channels last: ``Conv`` / ``ConvTranspose`` once, and thin 1d/2d/3d subclasses.
+"""Convolutions: ``Conv`` / ``ConvTranspose`` once, and thin 1d/2d/3d subclasses.
 
 Inputs are ``(batch, *spatial, channels)`` or, without batch, ``(*spatial, channels)``, as in
-upstream brainstate (and TensorFlow/Flax). The kernel has shape
-``(*kernel_size, in_channels // groups, out_channels)``.
+upstream brainstate (and TensorFlow/Flax); ``channel_first=True`` takes ``(batch, channels,
+*spatial)`` (PyTorch's layout) instead. The kernel has shape
+``(*kernel_size, in_channels // groups, out_channels)`` (transposed: ``(*kernel_size, in_channels,
+out_channels // groups)``) in both layouts, and the bias ``(out_channels,)``.
 """
 
 from __future__ import annotations
@@ -48,11 +50,26 @@ def _padding(padding: Padding, n: int, what: str) -> str | tuple[tuple[int, int]
     return tuple((p, p) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in items)
 
 
-def _dimension_numbers(n: int) -> jax.lax.ConvDimensionNumbers:
-    """Channels-last input/output ``(N, *spatial, C)`` and kernel ``(*spatial, I, O)``."""
-    spatial = tuple(range(1, n + 1))
-    return jax.lax.ConvDimensionNumbers(lhs_spec=(0, n + 1) + spatial, rhs_spec=(n + 1, n) + tuple(range(n)),
-                                        out_spec=(0, n + 1) + spatial)
+def _dimension_numbers(n: int, channel_first: bool) -> jax.lax.ConvDimensionNumbers:
+    """Input/output ``(N, *spatial, C)`` (or ``(N, C, *spatial)``) and kernel ``(*spatial, I, O)``."""
+    spatial = tuple(range(2, n + 2)) if channel_first else tuple(range(1, n + 1))
+    image = (0, 1) + spatial if channel_first else (0, n + 1) + spatial
+    return jax.lax.ConvDimensionNumbers(lhs_spec=image, rhs_spec=(n + 1, n) + tuple(range(n)), out_spec=image)
+
+
+def _transpose_pads(kernel: int, stride: int, padding: str) -> tuple[int, int]:
+    """Padding of the stride-dilated input that gives a transposed convolution's output size.
+
+    ``'SAME'``: ``in * stride``; ``'VALID'``: ``in * stride + max(kernel - stride, 0)`` (the sizes of
+    ``jax.lax.conv_transpose``). ``kernel`` is the dilated kernel size.
+    """
+    if padding == "SAME":
+        total = kernel + stride - 2
+        low = kernel - 1 if stride > kernel - 1 else -(-total // 2)
+    else:
+        total = kernel + stride - 2 + max(kernel - stride, 0)
+        low = kernel - 1
+    return low, total - low
 
 
 class _ConvBase(Module):
@@ -63,15 +80,17 @@ class _ConvBase(Module):
     def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int], padding: Padding, lhs_dilation: int | Sequence[int],
                  rhs_dilation: int | Sequence[int], groups: int, w_init: Any, b_init: Any, w_mask: Any,
-                 name: str | None) -> None:
+                 channel_first: bool, name: str | None, param_type: type) -> None:
         super().__init__(name=name)
         cls = type(self).__name__
         self.in_size = as_size(in_size, f"{cls} in_size")
+        self.channel_first = bool(channel_first)
         n = self.num_spatial_dims = getattr(self, "num_spatial_dims", len(self.in_size) - 1)
         if n < 1 or len(self.in_size) != n + 1:
-            raise ConfigError(f"{cls} in_size is the shape of one example, (*{n} spatial, channels); got {in_size!r}. "
-                              "Fix: pass the input shape without the batch axis, channels last.")
-        in_channels = self.in_size[-1]
+            layout = f"(channels, *{n} spatial)" if channel_first else f"(*{n} spatial, channels)"
+            raise ConfigError(f"{cls} in_size is the shape of one example, {layout}; got {in_size!r}. "
+                              "Fix: pass the input shape without the batch axis.")
+        in_channels = self.in_size[0] if channel_first else self.in_size[-1]
         if groups <= 0 or in_channels % groups or out_channels % groups:
             raise ConfigError(f"{cls} groups={groups} must divide in_channels={in_channels} and "
                               f"out_channels={out_channels}. Fix: pass a positive groups that divides both.")
@@ -80,12 +99,19 @@ class _ConvBase(Module):
         self.stride = as_tuple(stride, n, f"{cls} stride")
         self.rhs_dilation = as_tuple(rhs_dilation, n, f"{cls} rhs_dilation")
         self.padding = _padding(padding, n, cls)
+        if self._transpose and self.padding == "SAME_LOWER":
+            raise ConfigError(f"{cls} padding must be 'SAME', 'VALID', ints or (low, high) pairs, got 'SAME_LOWER'. "
+                              "Fix: pass padding='SAME'.")
         self.lhs_dilation = as_tuple(lhs_dilation, n, f"{cls} lhs_dilation")
-        kernel_shape = self.kernel_size + (in_channels // groups, self.out_channels)
+        self.dimension_numbers = _dimension_numbers(n, self.channel_first)
+        if self._transpose:
+            kernel_shape = self.kernel_size + (in_channels, self.out_channels // groups)
+        else:
+            kernel_shape = self.kernel_size + (in_channels // groups, self.out_channels)
         params = {"weight": init.param(w_init, kernel_shape, allow_none=False)}
         if b_init is not None:
             params["bias"] = init.param(b_init, (self.out_channels,))
-        self.weight = ParamState(self._extra_params(params))
+        self.weight = param_type(self._extra_params(params))
         self.w_mask = as_mask(w_mask, kernel_shape, cls)
         self.out_size = jax.eval_shape(self._conv, jax.ShapeDtypeStruct((1,) + self.in_size, jnp.float32),
                                        jax.ShapeDtypeStruct(kernel_shape, jnp.float32)).shape[1:]
@@ -105,33 +131,38 @@ class _ConvBase(Module):
         shape = jnp.shape(x)
         n = self.num_spatial_dims
         unbatched = len(shape) == n + 1
-        if not (unbatched or len(shape) == n + 2) or shape[-1] != self.in_channels:
-            raise InputError(
-                f"{type(self).__name__} expects inputs (batch, *{n} spatial, {self.in_channels} channels) or "
-                f"(*{n} spatial, {self.in_channels} channels) (channels last), got shape {shape}. Fix: pass inputs "
-                "of that layout (move the channel axis last with jnp.moveaxis(x, 1, -1))."
-            )
+        channels = (shape[-n - 1] if self.channel_first else shape[-1]) if len(shape) in (n + 1, n + 2) else None
+        if channels != self.in_channels:
+            layout = (f"(batch, {self.in_channels} channels, *{n} spatial) or ({self.in_channels} channels, *{n} "
+                      "spatial) (channel_first=True)" if self.channel_first else
+                      f"(batch, *{n} spatial, {self.in_channels} channels) or (*{n} spatial, {self.in_channels} "
+                      "channels) (channels last)")
+            raise InputError(f"{type(self).__name__} expects inputs {layout}, got shape {shape}. Fix: pass inputs of "
+                             "that layout (or build the layer with the other channel_first).")
         params = self.weight.value
         kernel = self._kernel(params)
         if self.w_mask is not None:
             kernel = kernel * self.w_mask
         y = self._conv(x[None] if unbatched else x, kernel)
         if "bias" in params:
-            y = y + params["bias"]
+            bias = params["bias"]
+            y = y + (bias.reshape(bias.shape + (1,) * n) if self.channel_first else bias)
         return y[0] if unbatched else y
 
     def extra_repr(self) -> str:
         pad = self.padding if isinstance(self.padding, str) else list(self.padding)
         groups = f", groups={self.groups}" if self.groups != 1 else ""
+        first = ", channel_first=True" if self.channel_first else ""
         return (f"in_size={self.in_size}, out_channels={self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={pad!r}{groups}")
+                f"stride={self.stride}, padding={pad!r}{groups}{first}")
 
 
 class Conv(_ConvBase):
-    """N-dimensional convolution (cross-correlation), channels last.
+    """N-dimensional convolution (cross-correlation), channels last (or first).
 
     Args:
-        in_size: the shape of one example, ``(*spatial, in_channels)``.
+        in_size: the shape of one example, ``(*spatial, in_channels)`` (``channel_first``:
+            ``(in_channels, *spatial)``).
         out_channels: the number of output channels.
         kernel_size: an int or one int per spatial axis.
         stride: the step between windows.
@@ -143,7 +174,9 @@ class Conv(_ConvBase):
         w_init: kernel initialiser; the kernel has shape ``(*kernel_size, in_channels // groups, out_channels)``.
         b_init: bias initialiser, ``None`` for no bias (the default, as in upstream brainstate).
         w_mask: optional array broadcastable to the kernel, multiplied into it.
+        channel_first: inputs ``(batch, channels, *spatial)`` (PyTorch's layout) instead of channels last.
         name: optional display name.
+        param_type: the State class of ``weight`` (``ParamState``; e.g. a ``ParamState`` subclass).
 
     The number of spatial axes is ``len(in_size) - 1``; ``Conv1d``/``Conv2d``/``Conv3d`` fix it.
     The output shape of one example is ``self.out_size``.
@@ -152,51 +185,77 @@ class Conv(_ConvBase):
         >>> import brainstate_nn as nn, jax.numpy as jnp
         >>> nn.Conv((6, 6, 2), 4, kernel_size=3, b_init=nn.init.ZeroInit())(jnp.ones((6, 6, 2))).shape
         (6, 6, 4)
+        >>> nn.Conv((2, 6, 6), 4, kernel_size=3, channel_first=True).out_size
+        (4, 6, 6)
     """
 
     def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: Padding = "SAME",
                  lhs_dilation: int | Sequence[int] = 1, rhs_dilation: int | Sequence[int] = 1,
                  groups: int = 1, w_init: Any = _XAVIER_NORMAL, b_init: Any = None, w_mask: Any = None,
-                 name: str | None = None) -> None:
+                 channel_first: bool = False, name: str | None = None, param_type: type = ParamState) -> None:
         super().__init__(in_size, out_channels, kernel_size, stride, padding, lhs_dilation, rhs_dilation, groups,
-                         w_init, b_init, w_mask, name)
+                         w_init, b_init, w_mask, channel_first, name, param_type)
 
     def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
         padding = self.padding
         if isinstance(padding, str) and any(d != 1 for d in self.lhs_dilation):
             # XLA takes string padding only without input dilation: resolve it on the dilated shapes.
             n = self.num_spatial_dims
-            dilated_in = [(s - 1) * d + 1 for s, d in zip(x.shape[1:n + 1], self.lhs_dilation)]
+            sizes = x.shape[2:] if self.channel_first else x.shape[1:n + 1]
+            dilated_in = [(s - 1) * d + 1 for s, d in zip(sizes, self.lhs_dilation)]
             dilated_k = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:n], self.rhs_dilation)]
             padding = jax.lax.padtype_to_pads(dilated_in, dilated_k, self.stride, padding)
         return jax.lax.conv_general_dilated(
             x, kernel, window_strides=self.stride, padding=padding, lhs_dilation=self.lhs_dilation,
-            rhs_dilation=self.rhs_dilation, dimension_numbers=_dimension_numbers(self.num_spatial_dims),
+            rhs_dilation=self.rhs_dilation, dimension_numbers=self.dimension_numbers,
             feature_group_count=self.groups,
         )
 
 
 class ConvTranspose(_ConvBase):
-    """N-dimensional transposed convolution (the gradient of :class:`Conv`), channels last.
+    """N-dimensional transposed convolution (the gradient of :class:`Conv` with respect to its input).
 
-    With ``padding='SAME'`` the output is ``in * stride`` long on each spatial axis. Arguments
-    as in :class:`Conv`; ``groups`` must be 1. The kernel has shape
-    ``(*kernel_size, in_channels, out_channels)``.
+    Each input position ``i`` adds ``x[i] @ W[a]`` to output position ``i * stride + a`` (kernel
+    offset ``a``, before padding), as PyTorch's ``ConvTranspose`` and upstream brainstate do. With
+    ``padding='SAME'`` the output is ``in * stride`` long on each spatial axis, with ``'VALID'``
+    ``in * stride + max(kernel - stride, 0)`` (dilated kernel size), as ``jax.lax.conv_transpose``;
+    explicit pads apply to the stride-dilated input. With ``groups``, input channel group ``g``
+    drives output channel group ``g`` only. Arguments as in :class:`Conv` (no ``lhs_dilation``);
+    the kernel has shape ``(*kernel_size, in_channels, out_channels // groups)``.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> up = nn.ConvTranspose((4, 4, 6), 4, kernel_size=2, stride=2, groups=2)
+        >>> up(jnp.ones((4, 4, 6))).shape, up.weight.value['weight'].shape
+        ((8, 8, 4), (2, 2, 6, 2))
     """
+
+    _transpose = True
 
     def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: Padding = "SAME",
-                 rhs_dilation: int | Sequence[int] = 1, w_init: Any = _XAVIER_NORMAL, b_init: Any = None,
-                 w_mask: Any = None, name: str | None = None) -> None:
-        # lhs_dilation=1: input dilation is not a parameter of transposed convolutions.
-        super().__init__(in_size, out_channels, kernel_size, stride, padding, 1, rhs_dilation, 1, w_init, b_init,
-                         w_mask, name)
+                 rhs_dilation: int | Sequence[int] = 1, groups: int = 1, w_init: Any = _XAVIER_NORMAL,
+                 b_init: Any = None, w_mask: Any = None, channel_first: bool = False, name: str | None = None,
+                 param_type: type = ParamState) -> None:
+        # lhs_dilation=1: the stride is the input dilation of a transposed convolution.
+        super().__init__(in_size, out_channels, kernel_size, stride, padding, 1, rhs_dilation, groups, w_init,
+                         b_init, w_mask, channel_first, name, param_type)
 
     def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
-        return jax.lax.conv_transpose(
-            x, kernel, strides=self.stride, padding=self.padding, rhs_dilation=self.rhs_dilation,
-            dimension_numbers=_dimension_numbers(self.num_spatial_dims),
+        n, g = self.num_spatial_dims, self.groups
+        # Flip the spatial axes and regroup (*k, I, O/g) -> (*k, I/g, O): group j's outputs read its inputs.
+        k = jnp.flip(kernel, axis=tuple(range(n)))
+        k = k.reshape(k.shape[:n] + (g, k.shape[n] // g, k.shape[n + 1]))
+        k = jnp.moveaxis(k, n, n + 1).reshape(k.shape[:n] + (k.shape[n + 1], g * k.shape[n + 2]))
+        if isinstance(self.padding, str):
+            pads: Any = [_transpose_pads((kk - 1) * d + 1, s, self.padding)
+                         for kk, s, d in zip(self.kernel_size, self.stride, self.rhs_dilation)]
+        else:
+            pads = self.padding
+        return jax.lax.conv_general_dilated(
+            x, k, window_strides=(1,) * n, padding=pads, lhs_dilation=self.stride, rhs_dilation=self.rhs_dilation,
+            dimension_numbers=self.dimension_numbers, feature_group_count=g,
         )
 
 
@@ -224,10 +283,11 @@ class ScaledWSConv(Conv):
                  stride: int | Sequence[int] = 1, padding: Padding = "SAME",
                  lhs_dilation: int | Sequence[int] = 1, rhs_dilation: int | Sequence[int] = 1,
                  groups: int = 1, ws_gain: bool = True, eps: float = 1e-4, w_init: Any = _XAVIER_NORMAL,
-                 b_init: Any = None, w_mask: Any = None, name: str | None = None) -> None:
+                 b_init: Any = None, w_mask: Any = None, channel_first: bool = False, name: str | None = None,
+                 param_type: type = ParamState) -> None:
         self.ws_gain, self.eps = bool(ws_gain), eps
         super().__init__(in_size, out_channels, kernel_size, stride, padding, lhs_dilation, rhs_dilation, groups,
-                         w_init, b_init, w_mask, name)
+                         w_init, b_init, w_mask, channel_first, name, param_type)
 
     def _extra_params(self, params: dict[str, jax.Array]) -> dict[str, jax.Array]:
         if self.ws_gain:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from brainstate_core import ConfigError, InputError, ShortTermState, StateUsageError, environ
 
-from ._module import Module
+from ._module import ElementWiseBlock, Module
 from ._utils import Size, as_size, generator, variant_doc
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "DropoutFixed",
@@ -48,7 +48,7 @@ def _keep(x: jax.Array, keep: jax.Array, prob: float) -> jax.Array:
     return jnp.where(keep, x / prob, jnp.zeros((), x.dtype))
 
 
-class Dropout(Module):
+class Dropout(ElementWiseBlock):
     """Keep each element with probability ``prob`` (scaled by ``1 / prob``) while training.
 
     ``prob`` is the probability to KEEP an element, as in upstream brainstate (PyTorch's ``p`` is
@@ -63,6 +63,7 @@ class Dropout(Module):
             across the batch).
         rng: the ``RandomState`` to draw masks from (default ``brainstate.random.DEFAULT``).
         name: optional display name.
+        in_size: optional shape of one example (sets ``in_size`` and ``out_size``).
 
     Example:
         >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
@@ -76,9 +77,9 @@ class Dropout(Module):
         Array([1., 1., 1.], dtype=float32)
     """
 
-    def __init__(self, prob: float = 0.5, broadcast_dims: Sequence[int] = (), rng: Any = None,
-                 name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, prob: float = 0.5, broadcast_dims: Sequence[int] = (), name: str | None = None, *,
+                 rng: Any = None, in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size, name=name)
         self.prob = _check_prob(self, prob)
         self.broadcast_dims = tuple(broadcast_dims)
         self.rng = rng
@@ -96,7 +97,7 @@ class Dropout(Module):
         return f"prob={self.prob}{dims}"
 
 
-class _ChannelDropout(Module):
+class _ChannelDropout(ElementWiseBlock):
     """While training, each channel of each example is kept with probability ``prob`` (and scaled by
     ``1 / prob``) or zeroed as a whole.
 
@@ -110,12 +111,14 @@ class _ChannelDropout(Module):
         channel_axis: the channel axis.
         rng: the ``RandomState`` to draw from (default ``brainstate.random.DEFAULT``).
         name: optional display name.
+        in_size: optional shape of one example (sets ``in_size`` and ``out_size``).
     """
 
     num_spatial_dims: int
 
-    def __init__(self, prob: float = 0.5, channel_axis: int = -1, rng: Any = None, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, prob: float = 0.5, channel_axis: int = -1, name: str | None = None, *, rng: Any = None,
+                 in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size, name=name)
         self.prob = _check_prob(self, prob)
         self.channel_axis = channel_axis
         self.rng = rng
@@ -200,7 +203,7 @@ def _as_float(x: Any) -> jax.Array:
     return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(environ.dftype())
 
 
-class AlphaDropout(Module):
+class AlphaDropout(ElementWiseBlock):
     """Dropout for self-normalising networks (SELU): keeps the mean and variance of its input.
 
     While training each element is kept with probability ``prob``; a dropped element is set to SELU's
@@ -212,6 +215,7 @@ class AlphaDropout(Module):
         prob: probability of keeping an element, in ``(0, 1]``.
         rng: the ``RandomState`` to draw from (default ``brainstate.random.DEFAULT``).
         name: optional display name.
+        in_size: optional shape of one example (sets ``in_size`` and ``out_size``).
 
     Example:
         >>> import brainstate_core as bc, brainstate_nn as nn, brainstate_random as br
@@ -222,8 +226,9 @@ class AlphaDropout(Module):
         (0.0, 1.0)
     """
 
-    def __init__(self, prob: float = 0.5, rng: Any = None, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, prob: float = 0.5, name: str | None = None, *, rng: Any = None,
+                 in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size, name=name)
         self.prob = _check_prob(self, prob)
         self.rng = rng
 
@@ -237,7 +242,7 @@ class AlphaDropout(Module):
         return f"prob={self.prob}"
 
 
-class FeatureAlphaDropout(Module):
+class FeatureAlphaDropout(ElementWiseBlock):
     """:class:`AlphaDropout` of whole channels: one draw per (batch entry, channel), shared over the other axes.
 
     As in upstream brainstate, axis 0 is the batch axis and ``channel_axis`` (default last) the
@@ -249,6 +254,7 @@ class FeatureAlphaDropout(Module):
         channel_axis: the channel axis (not 0).
         rng: the ``RandomState`` to draw from (default ``brainstate.random.DEFAULT``).
         name: optional display name.
+        in_size: optional shape of one example (sets ``in_size`` and ``out_size``).
 
     Example:
         >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
@@ -258,8 +264,9 @@ class FeatureAlphaDropout(Module):
         True
     """
 
-    def __init__(self, prob: float = 0.5, channel_axis: int = -1, rng: Any = None, name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, prob: float = 0.5, channel_axis: int = -1, name: str | None = None, *, rng: Any = None,
+                 in_size: Size | None = None) -> None:
+        super().__init__(in_size=in_size, name=name)
         self.prob = _check_prob(self, prob)
         self.channel_axis = channel_axis
         self.rng = rng
@@ -280,7 +287,7 @@ class FeatureAlphaDropout(Module):
         return f"prob={self.prob}, channel_axis={self.channel_axis}"
 
 
-class DropoutFixed(Module):
+class DropoutFixed(ElementWiseBlock):
     """Dropout with one mask drawn in :meth:`init_state` and reused on every call (every time step).
 
     For recurrent and spiking models unrolled over time: the same units stay dropped for a whole
@@ -304,9 +311,8 @@ class DropoutFixed(Module):
         (True, [0.0, 2.0])
     """
 
-    def __init__(self, in_size: Size, prob: float = 0.5, rng: Any = None, name: str | None = None) -> None:
-        super().__init__(name=name)
-        self.in_size = self.out_size = as_size(in_size, "DropoutFixed in_size")
+    def __init__(self, in_size: Size, prob: float = 0.5, name: str | None = None, *, rng: Any = None) -> None:
+        super().__init__(in_size=as_size(in_size, "DropoutFixed in_size"), name=name)
         self.prob = _check_prob(self, prob)
         self.rng = rng
 

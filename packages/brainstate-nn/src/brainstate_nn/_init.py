@@ -477,7 +477,8 @@ def calculate_init_gain(nonlinearity: str, param: float | None = None) -> float:
                       f"{_LINEAR_GAIN + ('tanh', 'relu', 'leaky_relu', 'selu')}.")
 
 
-def param(initializer: InitLike, sizes: Shape, batch_size: int | None = None, allow_none: bool = True) -> Any:
+def param(initializer: InitLike, sizes: Shape, batch_size: int | None = None, allow_none: bool = True,
+          allow_scalar: bool = False) -> Any:
     """Make a parameter or state value of shape ``sizes`` (with a leading ``batch_size`` axis if given).
 
     Args:
@@ -486,12 +487,18 @@ def param(initializer: InitLike, sizes: Shape, batch_size: int | None = None, al
         sizes: the shape without the batch axis.
         batch_size: prepend this axis if not ``None``.
         allow_none: return ``None`` for ``initializer=None``; otherwise that is an error.
+        allow_scalar: return a Python or NumPy scalar (or 0-d array) as it is, unbroadcast, as
+            upstream's default does (here the default is ``False``: layers get full-shaped parameters).
 
     Example:
         >>> from brainstate_nn import init
         >>> init.param(init.ZeroInit(), 3, batch_size=2).shape, init.param(1.5, (2,)).tolist()
         ((2, 3), [1.5, 1.5])
+        >>> init.param(1.5, (2,), allow_scalar=True)
+        1.5
     """
+    if allow_scalar and initializer is not None and not callable(initializer) and jnp.ndim(initializer) == 0:
+        return initializer
     shape = _shape(sizes)
     if batch_size is not None:
         shape = (int(batch_size),) + shape

@@ -34,8 +34,8 @@ class Linear(Module):
         b_init: initialiser (or array) of ``b``; ``None`` for no bias.
         w_mask: optional 0/1 array broadcastable to ``W``: ``W * w_mask`` is used, so masked
             connections stay absent (their gradient is zero).
-        param_type: the State class of the parameters.
         name: optional display name.
+        param_type: the State class of the parameters.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -53,8 +53,8 @@ class Linear(Module):
         w_init: Any = _KAIMING_NORMAL,
         b_init: Any = _ZERO_INIT,
         w_mask: Any | None = None,
-        param_type: type = ParamState,
         name: str | None = None,
+        param_type: type = ParamState,
     ) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "Linear in_size")

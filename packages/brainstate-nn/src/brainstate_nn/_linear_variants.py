@@ -2,7 +2,7 @@
 
 ``ScaledWSLinear`` (weight standardisation), ``SignedWLinear`` (fixed signs), ``SparseLinear``
 (a fixed sparsity pattern) and ``LoRA`` (a low-rank adapter); ``weight_standardization``,
-shared with ``ScaledWSConv``; the marker base class ``ElementWiseBlock``; ``clip_grad_norm``.
+shared with ``ScaledWSConv``; ``clip_grad_norm``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ._module import Module
 from ._utils import Size, as_mask, as_size
 
 __all__ = ["weight_standardization", "ScaledWSLinear", "SignedWLinear", "SparseLinear", "LoRA",
-           "ElementWiseBlock", "clip_grad_norm"]
+           "clip_grad_norm"]
 
 # Default initialisers: stateless, so one shared instance serves every layer.
 _KAIMING_NORMAL = init.KaimingNormal()
@@ -339,22 +339,6 @@ class LoRA(Module):
     def extra_repr(self) -> str:
         alpha = f", alpha={self.alpha}" if self.alpha is not None else ""
         return f"in_features={self.in_features}, lora_rank={self.lora_rank}, out_features={self.out_features}{alpha}"
-
-
-class ElementWiseBlock(Module):
-    """Marker base class of modules that act element by element (activations, dropout).
-
-    It adds no behaviour; it lets code recognise such modules with ``isinstance`` (a shape-tracking
-    container passes the input size through them unchanged).
-
-    Example:
-        >>> import brainstate_nn as nn, jax.numpy as jnp
-        >>> class Square(nn.ElementWiseBlock):
-        ...     def update(self, x):
-        ...         return x * x
-        >>> Square()(jnp.array([2.0, -3.0])), isinstance(Square(), nn.Module)
-        (Array([4., 9.], dtype=float32), True)
-    """
 
 
 def _inexact(g: Any) -> bool:

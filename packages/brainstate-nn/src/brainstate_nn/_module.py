@@ -10,17 +10,19 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from brainstate_core import HiddenState, InputError, ParamState, State, catch_new_states, graph
-from brainstate_core.internal import FilterLike
+from brainstate_core import ConfigError, HiddenState, InputError, ParamState, State, catch_new_states, graph
+from brainstate_core.internal import FilterLike, notebook_html
+from brainstate_core.mixin import ParamDesc, ParamDescriber
 
 from ._repr import module_html, module_repr
+from ._utils import Size, as_size
 
 __all__ = [
     "Module",
+    "ElementWiseBlock",
     "Sequential",
     "init_all_states",
     "reset_all_states",
-    "vmap_init_all_states",
     "count_parameters",
 ]
 
@@ -43,7 +45,7 @@ def _dotted(path: tuple) -> str:
     return ".".join(str(k) for k in path)
 
 
-class Module(graph.Node):
+class Module(graph.Node, ParamDesc):
     """Base class of every layer and model.
 
     A Module finds its States and sub-modules by looking at its attributes (and inside lists,
@@ -80,9 +82,20 @@ class Module(graph.Node):
         >>> h = model.set_state('h', jnp.zeros((2, 3)))
         >>> model.set_state('h', jnp.zeros((5, 3))) is h, h.value.shape
         (True, (5, 3))
+
+        ``Cls.desc(...)`` records constructor arguments without building (a
+        :class:`~brainstate.mixin.ParamDescriber`); :class:`Sequential` builds it with
+        ``in_size=`` the ``out_size`` of the layer before:
+
+        >>> d = nn.Linear.desc(out_size=2)
+        >>> d(in_size=3).weight.value['weight'].shape
+        (3, 2)
     """
 
     name: str | None = None
+    #: The shape of one example in and out (without batch axes), where the layer knows it; else None.
+    in_size: Any = None
+    out_size: Any = None
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:
@@ -232,7 +245,8 @@ class Module(graph.Node):
         return module_repr(self)
 
     def _repr_html_(self) -> str:
-        return module_html(self)
+        """The notebook view: treescope's rendering when treescope is installed, else a collapsible HTML tree."""
+        return notebook_html(self, module_html)
 
     def __treescope_repr__(self, path: str | None, subtree_renderer: Any) -> Any:
         """Treescope rendering (used when treescope is installed): the module's public attributes."""
@@ -393,45 +407,6 @@ def reset_all_states(target: M, *args: Any, exclude: FilterLike | None = None,
     return target
 
 
-def vmap_init_all_states(
-    target: M,
-    *args: Any,
-    axis_size: int,
-    state_tag: str | None = None,
-    exclude: FilterLike | None = None,
-    **kwargs: Any,
-) -> M:
-    """:func:`init_all_states` run once per vmap lane: each new State gets a leading axis ``axis_size``.
-
-    This gives every lane its own initial state (random initialisers draw independently per lane).
-    States that ``init_state`` re-initialises with :meth:`Module.set_state` keep their identity.
-
-    Example:
-        >>> import brainstate_nn as nn
-        >>> cell = nn.vmap_init_all_states(nn.LSTMCell(3, 4), axis_size=5)
-        >>> cell.h.value.shape, cell.c.value.shape
-        ((5, 4), (5, 4))
-    """
-    from brainstate_transform import vmap_new_states
-
-    previous = _LOCAL.replaced
-    _LOCAL.replaced = replaced = {}
-    try:
-        def init() -> None:
-            init_all_states(target, *args, exclude=exclude, **kwargs)
-
-        vmap_new_states(init, axis_size=axis_size, state_tag=state_tag)()
-    finally:
-        _LOCAL.replaced = previous
-    for module, name, old in replaced.values():
-        new = module.__dict__[name]
-        old.value = new.value
-        if new.tag is not None:
-            old.tag = new.tag
-        setattr(module, name, old)
-    return target
-
-
 def count_parameters(target: Any, *filters: FilterLike) -> int:
     """The number of scalar parameters of ``target``: the elements of its ParamStates.
 
@@ -448,24 +423,77 @@ def count_parameters(target: Any, *filters: FilterLike) -> int:
     return sum(state.numel() for state in selected.values())
 
 
+class ElementWiseBlock(Module):
+    """Base class of modules that act element by element (activations, dropout): ``out_size == in_size``.
+
+    It adds no computation; ``isinstance`` recognises such modules, and :class:`Sequential` passes
+    the input size through them. ``in_size`` (optional, the shape of one example) sets both sizes.
+
+    Args:
+        in_size: optional shape of one example.
+        name: optional display name.
+
+    Example:
+        >>> import brainstate_nn as nn, jax.numpy as jnp
+        >>> class Square(nn.ElementWiseBlock):
+        ...     def update(self, x):
+        ...         return x * x
+        >>> Square()(jnp.array([2.0, -3.0])), Square(in_size=3).out_size
+        (Array([4., 9.], dtype=float32), (3,))
+    """
+
+    def __init__(self, in_size: Size | None = None, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if in_size is not None:
+            self.in_size = self.out_size = as_size(in_size, f"{type(self).__name__} in_size")
+
+
+def _build(layer: Any, in_size: Any, index: int) -> tuple[Any, Any]:
+    """``(layer, its out_size)``: a :class:`~brainstate.mixin.ParamDescriber` is built with ``in_size=``."""
+    if isinstance(layer, ParamDescriber):
+        if in_size is None:
+            raise ConfigError(f"Sequential layer {index} is the description {layer!r}, which needs the output size "
+                              "of the layer before it, and that is unknown. Fix: give the layer before it an in_size "
+                              "(or an out_size), or build this layer yourself.")
+        layer = layer(in_size=in_size)
+    if not callable(layer):
+        raise TypeError(f"Sequential layer {index} is {layer!r}, which is not callable. Fix: pass modules or functions.")
+    if isinstance(layer, ElementWiseBlock) or not isinstance(layer, Module):
+        return layer, in_size  # element-wise: the size passes through
+    return layer, layer.out_size
+
+
 class Sequential(Module):
     """Apply layers one after another; each layer is a module or any callable.
 
-    Indexing gives a layer, slicing a new ``Sequential`` sharing the layers.
+    Indexing gives a layer, slicing a new ``Sequential`` sharing the layers. A layer may also be a
+    description ``Cls.desc(...)``: it is built with ``in_size=`` the ``out_size`` of the layer before
+    (element-wise modules and plain functions pass the size on). ``in_size`` is the first layer's,
+    ``out_size`` the last known one.
+
+    Args:
+        first: the first layer (upstream's name; the layers may also all be given positionally).
+        *layers: the other layers.
+        name: optional display name.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
         >>> net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
         >>> net(jnp.ones((4, 3))).shape, len(net), type(net[1]).__name__
         ((4, 2), 3, 'ReLU')
+        >>> net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear.desc(out_size=2), nn.Dropout.desc(0.5))
+        >>> net.in_size, net[2].in_size, net.out_size
+        ((3,), (8,), (2,))
     """
 
-    def __init__(self, *layers: Any, name: str | None = None) -> None:
+    def __init__(self, first: Any = None, *layers: Any, name: str | None = None) -> None:
         super().__init__(name=name)
-        for i, layer in enumerate(layers):
-            if not callable(layer):
-                raise TypeError(f"Sequential layer {i} is {layer!r}, which is not callable. Fix: pass modules or functions.")
-        self.layers = list(layers)
+        self.layers: list[Any] = []
+        if first is None and not layers:
+            return
+        self.in_size = first.in_size if isinstance(first, Module) else None
+        for layer in (first, *layers):
+            self.append(layer)
 
     def update(self, x: Any) -> Any:
         for layer in self.layers:
@@ -473,9 +501,8 @@ class Sequential(Module):
         return x
 
     def append(self, layer: Any) -> Sequential:
-        """Add ``layer`` at the end; returns ``self``."""
-        if not callable(layer):
-            raise TypeError(f"{layer!r} is not callable. Fix: append a module or a function.")
+        """Add ``layer`` (a callable, or a description built with ``in_size=self.out_size``) at the end; returns ``self``."""
+        layer, self.out_size = _build(layer, self.out_size if self.layers else self.in_size, len(self.layers))
         self.layers.append(layer)
         return self
 

@@ -1,4 +1,13 @@
-"""Normalisation layers: LayerNorm, RMSNorm, GroupNorm and BatchNorm (channels last)."""
+"""Normalisation layers: LayerNorm, RMSNorm, GroupNorm and BatchNorm (channels last by default).
+
+The keywords are upstream brainstate's: ``feature_axes`` / ``feature_axis`` (the axes of one example
+that carry learnt parameters, counted in ``in_size``), ``reduction_axes`` (the axes of the input the
+statistics are taken over), ``axis_name`` / ``axis_index_groups`` (average the statistics over a
+``vmap``/``pmap`` axis too), ``use_fast_variance`` (``E[x^2] - E[x]^2`` in one pass; ``False``:
+``E[(x - E[x])^2]``), ``dtype`` (of the result; the statistics are at least float32) and
+``param_type`` (the State class of ``weight``). ``update(x, mask=None)``: statistics over the
+entries where ``mask`` is true.
+"""
 
 from __future__ import annotations
 
@@ -19,54 +28,133 @@ __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm0d", "BatchNorm1d", "B
 
 # Default initialisers: stateless, so one shared instance serves every layer.
 _CONSTANT_10 = init.Constant(1.0)
+_CONSTANT_00 = init.Constant(0.0)
 _ZERO_INIT = init.ZeroInit()
 
-
-class _Affine(Module):
-    # The normalisation layers: ``weight`` is a ParamState ``{'scale', 'bias'}`` (or one of them), or None.
-    weight: ParamState | None
+Axes = int | Sequence[int]
 
 
-def _affine(module: _Affine, features: int, use_scale: bool, use_bias: bool, scale_init: Any, bias_init: Any) -> None:
-    """Create ``module.weight``: a ParamState ``{'scale': (features,), 'bias': (features,)}`` (or a part)."""
-    params = {}
-    if use_scale:
-        params["scale"] = init.param(scale_init, (features,), allow_none=False)
-    if use_bias:
-        params["bias"] = init.param(bias_init, (features,), allow_none=False)
-    module.weight = ParamState(params) if params else None
+def _tuple(axes: Axes) -> tuple[int, ...]:
+    return (axes,) if isinstance(axes, int) else tuple(int(a) for a in axes)
 
 
-def _apply_affine(module: _Affine, y: jax.Array) -> jax.Array:
-    if module.weight is None:
-        return y
-    params = module.weight.value
-    if "scale" in params:
-        y = y * params["scale"]
-    if "bias" in params:
-        y = y + params["bias"]
-    return y
+class _Norm(Module):
+    """What the helpers below read: the parameters and the layout of the features."""
+
+    weight: Any  # a ParamState {'scale', 'bias'} (or one of them), or None
+    feature_axes: tuple[int, ...]  # negative: counted from the end of the input
+    feature_shape: tuple[int, ...]  # the parameters' shape, from the first feature axis to the end
+    epsilon: float
+    dtype: Any
+    use_fast_variance: bool
+    axis_name: Any
+    axis_index_groups: Any
+
+    def _layout(self, in_size: Size, feature_axes: Axes) -> None:
+        """Set ``in_size``, ``out_size``, ``feature_axes`` and ``feature_shape`` (checked)."""
+        cls = type(self).__name__
+        self.in_size = self.out_size = as_size(in_size, f"{cls} in_size")
+        nd = len(self.in_size)
+        given = _tuple(feature_axes)
+        if not given or any(not -nd <= a < nd for a in given):
+            raise ConfigError(f"{cls} feature axes {given} are not axes of one example of shape {self.in_size}. "
+                              f"Fix: pass axes in [-{nd}, {nd}), e.g. -1 for channels last.")
+        positive = sorted({a % nd for a in given})
+        self.feature_axes = tuple(a - nd for a in positive)
+        self.feature_shape = tuple(self.in_size[i] if i in positive else 1 for i in range(positive[0], nd))
+
+    def _params(self, use_scale: bool, use_bias: bool, scale_init: Any, bias_init: Any, param_type: type) -> None:
+        params = {}
+        if use_scale:
+            params["scale"] = init.param(scale_init, self.feature_shape, allow_none=False)
+        if use_bias:
+            params["bias"] = init.param(bias_init, self.feature_shape, allow_none=False)
+        self.weight = param_type(params) if params else None
+
+    def _check(self, x: jax.Array) -> None:
+        shape = jnp.shape(x)
+        ok = len(shape) >= -self.feature_axes[0] and all(shape[a] == self.in_size[a] for a in self.feature_axes)
+        if not ok:
+            cls = type(self).__name__
+            if self.feature_axes == (-1,):
+                raise InputError(f"{cls} normalises {self.in_size[-1]} features on the last axis (channels last), "
+                                 f"got an input of shape {shape}. Fix: pass inputs whose last axis has "
+                                 f"{self.in_size[-1]} features.")
+            sizes = tuple(self.in_size[a] for a in self.feature_axes)
+            raise InputError(f"{cls} has parameters for the feature axes {self.feature_axes} of sizes {sizes}, got an "
+                             f"input of shape {shape}. Fix: pass inputs of example shape {self.in_size}.")
+
+    def _moments(self, x: jax.Array, axes: tuple[int, ...], mask: Any, use_mean: bool = True) -> tuple[Any, Any]:
+        """Mean and variance over ``axes`` (kept), averaged over ``axis_name`` too; at least float32."""
+        x = x.astype(jnp.promote_types(self.dtype or x.dtype, jnp.float32))
+        where = None if mask is None else jnp.broadcast_to(jnp.asarray(mask, bool), x.shape)
+
+        def mean(*values: jax.Array) -> list[jax.Array]:
+            out = [jnp.mean(v, axis=axes, keepdims=True, where=where) for v in values]
+            if self.axis_name is not None:
+                out = jax.lax.pmean(out, self.axis_name, axis_index_groups=self.axis_index_groups)
+            return out
+
+        if not use_mean:
+            (mean_sq,) = mean(jnp.square(x))
+            return None, mean_sq
+        if self.use_fast_variance:
+            mu, mean_sq = mean(x, jnp.square(x))
+            return mu, jnp.maximum(mean_sq - jnp.square(mu), 0.0)
+        (mu,) = mean(x)
+        (var,) = mean(jnp.square(x - mu))
+        return mu, var
+
+    def _finish(self, x: jax.Array, mean: Any, var: Any) -> jax.Array:
+        """``(x - mean) / sqrt(var + epsilon)``, then scale and shift; in ``dtype`` if given."""
+        return self._affine((x if mean is None else x - mean) * jax.lax.rsqrt(var + self.epsilon))
+
+    def _affine(self, y: jax.Array) -> jax.Array:
+        if self.weight is not None:
+            params = self.weight.value
+            if "scale" in params:
+                y = y * params["scale"]
+            if "bias" in params:
+                y = y + params["bias"]
+        return y if self.dtype is None else y.astype(self.dtype)
+
+    def _keywords(self, epsilon: float, dtype: Any, use_fast_variance: bool, axis_name: Any,
+                  axis_index_groups: Any) -> None:
+        self.epsilon, self.dtype, self.use_fast_variance = epsilon, dtype, bool(use_fast_variance)
+        self.axis_name, self.axis_index_groups = axis_name, axis_index_groups
 
 
-def _check_features(module: Module, x: jax.Array, features: int) -> None:
-    if jnp.shape(x)[-1:] != (features,):
-        raise InputError(
-            f"{type(module).__name__} normalises {features} features on the last axis (channels last), got an "
-            f"input of shape {jnp.shape(x)}. Fix: pass inputs whose last axis has {features} features."
-        )
+def _reduction(x: jax.Array, axes: tuple[int, ...]) -> tuple[int, ...]:
+    nd = jnp.ndim(x)
+    if any(not -nd <= a < nd for a in axes):
+        raise InputError(f"reduction_axes {axes} are not axes of an input of shape {jnp.shape(x)}. Fix: pass axes "
+                         f"in [-{nd}, {nd}) (negative axes count from the end and work with or without batch axes).")
+    return tuple(sorted({a % nd for a in axes}))
 
 
-class LayerNorm(_Affine):
-    """Normalise each example over its last axis (or ``reduction_axes``), then scale and shift.
+_COMMON_ARGS = """
+        epsilon: added to the variance.
+        axis_name: a ``vmap``/``pmap`` axis name: average the statistics over it as well.
+        axis_index_groups: groups of that axis's indices to average within (``jax.lax.pmean``).
+        use_fast_variance: the variance as ``E[x^2] - E[x]^2`` (one pass); ``False``: two passes.
+        dtype: the dtype of the result (default: that of the computation, at least float32).
+        param_type: the State class of ``weight`` (``ParamState``)."""
 
-    ``y = (x - mean) / sqrt(var + epsilon) * scale + bias``; ``scale`` and ``bias`` have one entry
-    per feature (the last axis). Works the same in training and evaluation.
+
+class LayerNorm(_Norm):
+    __doc__ = """Normalise each example over ``reduction_axes`` (default the last), then scale and shift.
+
+    ``y = (x - mean) / sqrt(var + epsilon) * scale + bias``; ``scale`` and ``bias`` have the shape
+    of the ``feature_axes`` of one example (default: one entry per feature of the last axis). Works
+    the same in training and evaluation.
 
     Args:
-        in_size: the feature count, or the shape of one example (its last entry is used).
-        epsilon: added to the variance.
-        use_scale, use_bias: learn ``scale`` (init 1) / ``bias`` (init 0).
-        reduction_axes: axes to normalise over (default: the last axis).
+        in_size: the feature count, or the shape of one example.
+        reduction_axes: axes of the input to normalise over (negative: from the end).
+        feature_axes: axes of one example (of ``in_size``) that ``scale`` and ``bias`` span.
+        use_bias, use_scale: learn ``bias`` (init 0) / ``scale`` (init 1).
+        bias_init, scale_init: their initialisers.""" + _COMMON_ARGS + """
+        name: optional display name.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -75,30 +163,39 @@ class LayerNorm(_Affine):
         (0.0, 1.0)
     """
 
-    def __init__(self, in_size: Size, epsilon: float = 1e-5, use_scale: bool = True, use_bias: bool = True,
-                 reduction_axes: int | Sequence[int] = -1, scale_init: Any = _CONSTANT_10,
-                 bias_init: Any = _ZERO_INIT, name: str | None = None) -> None:
+    def __init__(self, in_size: Size, reduction_axes: Axes = -1, feature_axes: Axes = -1, *,
+                 epsilon: float = 1e-6, use_bias: bool = True, use_scale: bool = True, bias_init: Any = _ZERO_INIT,
+                 scale_init: Any = _CONSTANT_10, axis_name: Any = None, axis_index_groups: Any = None,
+                 use_fast_variance: bool = True, dtype: Any = None, param_type: type = ParamState,
+                 name: str | None = None) -> None:
         super().__init__(name=name)
-        self.in_size = as_size(in_size, "LayerNorm in_size")
+        self._layout(in_size, feature_axes)
         self.features = self.in_size[-1]
-        self.epsilon = epsilon
-        self.reduction_axes = (reduction_axes,) if isinstance(reduction_axes, int) else tuple(reduction_axes)
-        _affine(self, self.features, use_scale, use_bias, scale_init, bias_init)
+        self.reduction_axes = _tuple(reduction_axes)
+        self._keywords(epsilon, dtype, use_fast_variance, axis_name, axis_index_groups)
+        self._params(use_scale, use_bias, scale_init, bias_init, param_type)
 
-    def update(self, x: jax.Array) -> jax.Array:
-        _check_features(self, x, self.features)
-        mean = jnp.mean(x, axis=self.reduction_axes, keepdims=True)
-        var = jnp.mean(jnp.square(x - mean), axis=self.reduction_axes, keepdims=True)
-        return _apply_affine(self, (x - mean) * jax.lax.rsqrt(var + self.epsilon))
+    def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
+        self._check(x)
+        mean, var = self._moments(x, _reduction(x, self.reduction_axes), mask)
+        return self._finish(x, mean, var)
 
     def extra_repr(self) -> str:
         return f"features={self.features}, epsilon={self.epsilon}"
 
 
-class RMSNorm(_Affine):
-    """Divide each example by the root mean square of its last axis, then scale.
+class RMSNorm(_Norm):
+    __doc__ = """Divide each example by the root mean square over ``reduction_axes`` (default the last), then scale.
 
     ``y = x / sqrt(mean(x**2) + epsilon) * scale`` (Zhang & Sennrich, 2019).
+
+    Args:
+        in_size: the feature count, or the shape of one example.
+        use_scale: learn ``scale`` (init 1).
+        scale_init: its initialiser.
+        reduction_axes: axes of the input to take the mean square over.
+        feature_axes: axes of one example that ``scale`` spans.""" + _COMMON_ARGS + """
+        name: optional display name.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -106,36 +203,43 @@ class RMSNorm(_Affine):
         [0.849, 1.131]
     """
 
-    def __init__(self, in_size: Size, epsilon: float = 1e-6, use_scale: bool = True,
-                 scale_init: Any = _CONSTANT_10, name: str | None = None) -> None:
+    def __init__(self, in_size: Size, *, epsilon: float = 1e-6, dtype: Any = None, use_scale: bool = True,
+                 scale_init: Any = _CONSTANT_10, reduction_axes: Axes = -1, feature_axes: Axes = -1,
+                 axis_name: Any = None, axis_index_groups: Any = None, use_fast_variance: bool = True,
+                 param_type: type = ParamState, name: str | None = None) -> None:
         super().__init__(name=name)
-        self.in_size = as_size(in_size, "RMSNorm in_size")
+        self._layout(in_size, feature_axes)
         self.features = self.in_size[-1]
-        self.epsilon = epsilon
-        _affine(self, self.features, use_scale, False, scale_init, None)
+        self.reduction_axes = _tuple(reduction_axes)
+        self._keywords(epsilon, dtype, use_fast_variance, axis_name, axis_index_groups)
+        self._params(use_scale, False, scale_init, None, param_type)
 
-    def update(self, x: jax.Array) -> jax.Array:
-        _check_features(self, x, self.features)
-        ms = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
-        return _apply_affine(self, x * jax.lax.rsqrt(ms + self.epsilon))
+    def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
+        self._check(x)
+        _, mean_sq = self._moments(x, _reduction(x, self.reduction_axes), mask, use_mean=False)
+        return self._finish(x, None, mean_sq)
 
     def extra_repr(self) -> str:
         return f"features={self.features}, epsilon={self.epsilon}"
 
 
-class GroupNorm(_Affine):
-    """Split the channels (last axis) into groups and normalise each group of each example.
+class GroupNorm(_Norm):
+    __doc__ = """Split the channels (``feature_axis``, default last) into groups and normalise each group of each example.
 
-    The statistics of a group are taken over the example's spatial axes and the group's
-    channels; ``in_size`` (the shape of one example, channels last) tells which leading axes
-    are batch axes. ``num_groups=1`` normalises whole examples; ``num_groups=channels`` is
+    The statistics of a group are taken over the example's other axes (``in_size`` tells which
+    leading axes are batch axes; ``reduction_axes``, axes of the input, chooses others) and the
+    group's channels. ``num_groups=1`` normalises whole examples; ``num_groups=channels`` is
     instance normalisation.
 
     Args:
-        in_size: shape of one example, ``(*spatial, channels)``.
+        in_size: the shape of one example, ``(*spatial, channels)``.
+        feature_axis: the channel axis of one example.
         num_groups: number of groups (must divide the channels), or ``None`` with ``group_size``.
         group_size: channels per group, instead of ``num_groups``.
-        epsilon, use_scale, use_bias, scale_init, bias_init: as in :class:`LayerNorm`.
+        use_bias, use_scale, bias_init, scale_init: as in :class:`LayerNorm`.
+        reduction_axes: axes of the input to take the statistics over besides the group's channels
+            (default: the example's axes other than the channel axis).""" + _COMMON_ARGS + """
+        name: optional display name.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -144,105 +248,124 @@ class GroupNorm(_Affine):
         (2, 5, 6)
     """
 
-    def __init__(self, in_size: Size, num_groups: int | None = 32, group_size: int | None = None,
-                 epsilon: float = 1e-5, use_scale: bool = True, use_bias: bool = True,
-                 scale_init: Any = _CONSTANT_10, bias_init: Any = _ZERO_INIT,
-                 name: str | None = None) -> None:
+    def __init__(self, in_size: Size, feature_axis: int = -1, num_groups: int | None = 32,
+                 group_size: int | None = None, *, epsilon: float = 1e-6, dtype: Any = None, use_bias: bool = True,
+                 use_scale: bool = True, bias_init: Any = _ZERO_INIT, scale_init: Any = _CONSTANT_10,
+                 reduction_axes: Axes | None = None, axis_name: Any = None, axis_index_groups: Any = None,
+                 use_fast_variance: bool = True, param_type: type = ParamState, name: str | None = None) -> None:
         super().__init__(name=name)
-        self.in_size = as_size(in_size, "GroupNorm in_size")
-        channels = self.in_size[-1]
+        if not isinstance(feature_axis, int):
+            raise ConfigError(f"GroupNorm has one channel axis, got feature_axis={feature_axis!r}. "
+                              "Fix: pass one int, e.g. feature_axis=-1.")
+        self._layout(in_size, feature_axis)
+        channels = self.in_size[feature_axis]
         if (num_groups is None) == (group_size is None):
             raise ConfigError(f"GroupNorm(in_size={self.in_size}) needs exactly one of num_groups and group_size, got "
                               f"num_groups={num_groups}, group_size={group_size}. Fix: pass one and set the other to None.")
         if num_groups is None:
             assert group_size is not None  # exactly one of the two is None (checked above)
-            if channels % group_size:
+            if group_size <= 0 or channels % group_size:
                 raise ConfigError(f"GroupNorm group_size={group_size} does not divide the {channels} channels. "
                                   "Fix: pass a group_size that divides the channel count.")
             num_groups = channels // group_size
+        assert num_groups is not None  # given, or computed from group_size above
         if num_groups <= 0 or channels % num_groups:
             raise ConfigError(f"GroupNorm num_groups={num_groups} does not divide the {channels} channels. "
                               "Fix: pass a positive num_groups that divides the channel count.")
-        self.num_groups, self.epsilon = num_groups, epsilon
-        _affine(self, channels, use_scale, use_bias, scale_init, bias_init)
+        self.num_groups, self.group_size = num_groups, channels // num_groups
+        self.reduction_axes = None if reduction_axes is None else _tuple(reduction_axes)
+        self._keywords(epsilon, dtype, use_fast_variance, axis_name, axis_index_groups)
+        self._params(use_scale, use_bias, scale_init, bias_init, param_type)
 
-    def update(self, x: jax.Array) -> jax.Array:
+    def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
         shape = jnp.shape(x)
         n = len(self.in_size)
         if shape[len(shape) - n:] != self.in_size:
             raise InputError(f"GroupNorm(in_size={self.in_size}) got an input of shape {shape}. "
                              f"Fix: pass inputs whose trailing axes are {self.in_size}.")
-        grouped = x.reshape(shape[:-1] + (self.num_groups, shape[-1] // self.num_groups))
-        axes = tuple(range(len(shape) - n, len(shape) - 1)) + (len(shape),)
-        mean = jnp.mean(grouped, axis=axes, keepdims=True)
-        var = jnp.mean(jnp.square(grouped - mean), axis=axes, keepdims=True)
-        y = ((grouped - mean) * jax.lax.rsqrt(var + self.epsilon)).reshape(shape)
-        return _apply_affine(self, y)
+        channel = len(shape) + self.feature_axes[0]
+        if self.reduction_axes is None:
+            others = [a for a in range(len(shape) - n, len(shape)) if a != channel]
+        else:
+            others = [a for a in _reduction(x, self.reduction_axes) if a != channel]
+        # Split the channel axis c into (groups, group_size) at c: axes after it move one place on.
+        grouped_shape = shape[:channel] + (self.num_groups, self.group_size) + shape[channel + 1:]
+        axes = tuple(a + (a > channel) for a in others) + (channel + 1,)
+        grouped = jnp.reshape(x, grouped_shape)
+        m = None if mask is None else jnp.reshape(jnp.broadcast_to(jnp.asarray(mask, bool), shape), grouped_shape)
+        mean, var = self._moments(grouped, axes, m)
+        y = (grouped - mean) * jax.lax.rsqrt(var + self.epsilon)
+        return self._affine(jnp.reshape(y, shape))
 
     def extra_repr(self) -> str:
         return f"in_size={self.in_size}, num_groups={self.num_groups}"
 
 
-class _BatchNorm(_Affine):
-    """While training (``brainstate.environ`` ``fit=True``) each channel is normalised with the
-    mean and (biased) variance of the batch, and the running statistics (BatchStates
-    ``running_mean`` / ``running_var``) move towards them: ``running = momentum * running +
-    (1 - momentum) * batch``. In evaluation (``fit=False``) the running statistics are used.
-    Then ``y = x_hat * scale + bias`` with the ParamState ``weight = {'scale', 'bias'}``.
+class _BatchNorm(_Norm):
+    """While training (``brainstate.environ`` ``fit=True``) each feature (channel) is normalised with
+    the mean and (biased) variance over the batch and the other axes, and the running statistics
+    (``mean_type`` States, default ``BatchState``: ``running_mean`` / ``running_var``) move towards
+    them: ``running = momentum * running + (1 - momentum) * batch``. In evaluation (``fit=False``)
+    the running statistics are used. Then ``y = x_hat * scale + bias`` with the ``weight`` State
+    ``{'scale', 'bias'}``. Inputs need a batch axis (unless ``axis_name`` maps over it).
 
     Args:
         in_size: ``(*spatial, channels)`` of one example, or ``(channels,)``.
-        momentum: weight of the old running statistics.
-        epsilon: added to the variance.
-        affine: learn ``scale`` and ``bias``.
+        feature_axis: the channel axis (or axes) of one example, default the last.
         track_running_stats: keep running statistics; without them batch statistics are always used.
-        axis_name: the vmap/pmap axis to average the statistics over (for batch-agnostic code).
+        epsilon: added to the variance.
+        momentum: weight of the old running statistics.
+        affine: learn ``scale`` and ``bias``.
+        bias_initializer, scale_initializer: their initialisers (upstream's names).
+        axis_name, axis_index_groups, use_fast_variance, dtype, param_type: as in :class:`LayerNorm`.
+        name: optional display name.
+        mean_type: the State class of the running statistics.
     """
 
     num_spatial_dims: int
 
-    def __init__(self, in_size: Size, momentum: float = 0.99, epsilon: float = 1e-5, affine: bool = True,
-                 track_running_stats: bool = True, scale_init: Any = _CONSTANT_10,
-                 bias_init: Any = _ZERO_INIT, axis_name: str | None = None, name: str | None = None) -> None:
+    def __init__(self, in_size: Size, feature_axis: Axes = -1, *, track_running_stats: bool = True,
+                 epsilon: float = 1e-5, momentum: float = 0.99, affine: bool = True,
+                 bias_initializer: Any = _CONSTANT_00, scale_initializer: Any = _CONSTANT_10, axis_name: Any = None,
+                 axis_index_groups: Any = None, use_fast_variance: bool = True, name: str | None = None,
+                 dtype: Any = None, param_type: type = ParamState, mean_type: type = BatchState) -> None:
         super().__init__(name=name)
-        self.in_size = as_size(in_size, f"{type(self).__name__} in_size")
-        if len(self.in_size) not in (1, self.num_spatial_dims + 1):
-            raise ConfigError(f"{type(self).__name__} expects in_size=(*{self.num_spatial_dims} spatial, channels) "
-                              f"or (channels,), got {self.in_size}. Fix: pass the shape of one example without "
-                              "the batch axis, or just the channel count.")
+        cls = type(self).__name__
+        size = as_size(in_size, f"{cls} in_size")
+        if len(size) not in (1, self.num_spatial_dims + 1):
+            raise ConfigError(f"{cls} expects in_size=(*{self.num_spatial_dims} spatial, channels) or (channels,), "
+                              f"got {size}. Fix: pass the shape of one example without the batch axis, or just the "
+                              "channel count.")
         if not 0.0 <= momentum <= 1.0:
-            raise ConfigError(f"{type(self).__name__} momentum must be in [0, 1], got {momentum}. "
-                              "Fix: pass a momentum such as 0.99.")
+            raise ConfigError(f"{cls} momentum must be in [0, 1], got {momentum}. Fix: pass a momentum such as 0.99.")
+        self._layout(size, feature_axis)
         self.features = self.in_size[-1]
-        self.momentum, self.epsilon, self.axis_name = momentum, epsilon, axis_name
-        self.track_running_stats = track_running_stats
+        self.momentum, self.track_running_stats = momentum, track_running_stats
+        self._keywords(epsilon, dtype, use_fast_variance, axis_name, axis_index_groups)
         if track_running_stats:
-            self.running_mean = BatchState(jnp.zeros(self.features))
-            self.running_var = BatchState(jnp.ones(self.features))
-        _affine(self, self.features, affine, affine, scale_init, bias_init)
+            self.running_mean = mean_type(jnp.zeros(self.feature_shape))
+            self.running_var = mean_type(jnp.ones(self.feature_shape))
+        self._params(affine, affine, scale_initializer, bias_initializer, param_type)
 
-    def update(self, x: jax.Array) -> jax.Array:
-        _check_features(self, x, self.features)
+    def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
+        self._check(x)
         expected = self.num_spatial_dims + 2
         ndim = jnp.ndim(x)
         if ndim != expected and not (self.axis_name is not None and ndim == expected - 1):
             raise InputError(f"{type(self).__name__} expects inputs (batch, *{self.num_spatial_dims} spatial, channels) "
                              f"of {expected} dimensions, got shape {jnp.shape(x)}. Fix: pass a batch with "
                              f"{expected} dimensions (add a batch axis with x[None]).")
-        axes = tuple(range(ndim - 1))
+        features = {ndim + a for a in self.feature_axes}
+        axes = tuple(a for a in range(ndim) if a not in features)
         if is_training() or not self.track_running_stats:
-            mean = jnp.mean(x, axis=axes)
-            mean_sq = jnp.mean(jnp.square(x), axis=axes)
-            if self.axis_name is not None:
-                mean, mean_sq = jax.lax.pmean((mean, mean_sq), self.axis_name)
-            var = jnp.maximum(mean_sq - jnp.square(mean), 0.0)
+            mean, var = self._moments(x, axes, mask)
             if self.track_running_stats and is_training():
-                m = self.momentum
-                self.running_mean.value = m * self.running_mean.value + (1 - m) * mean
-                self.running_var.value = m * self.running_var.value + (1 - m) * var
+                m, shape = self.momentum, self.feature_shape
+                self.running_mean.value = m * self.running_mean.value + (1 - m) * mean.reshape(shape)
+                self.running_var.value = m * self.running_var.value + (1 - m) * var.reshape(shape)
         else:
             mean, var = self.running_mean.value, self.running_var.value
-        return _apply_affine(self, (x - mean) * jax.lax.rsqrt(var + self.epsilon))
+        return self._finish(x, mean, var)
 
     def extra_repr(self) -> str:
         return f"features={self.features}, momentum={self.momentum}, epsilon={self.epsilon}"

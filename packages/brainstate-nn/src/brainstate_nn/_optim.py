@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from brainstate_core import LongTermState, ParamState, State, StateShapeError, StateUsageError, graph
 from brainstate_core.util import FlattedDict, NestedDict
 
+from ._linear_variants import clip_grad_norm as _clip_grad_norm
 from ._module import Module
 
 __all__ = ["OptimState", "OptaxOptimizer", "SGD", "Momentum", "Adam", "AdamW", "RMSprop", "clip_grad_norm"]
@@ -37,6 +38,8 @@ class OptimState(LongTermState):
 def clip_grad_norm(grads: Any, max_norm: float) -> tuple[Any, jax.Array]:
     """Scale ``grads`` (any pytree) so that their global L2 norm is at most ``max_norm``.
 
+    The L2 shorthand of :func:`brainstate.nn.clip_grad_norm` (``norm_type=2``, ``return_norm=True``).
+
     Returns:
         ``(clipped_grads, norm)`` where ``norm`` is the norm before clipping.
 
@@ -46,10 +49,30 @@ def clip_grad_norm(grads: Any, max_norm: float) -> tuple[Any, jax.Array]:
         >>> float(norm), g['a'].round(3).tolist()
         (5.0, [0.6, 0.8])
     """
-    leaves = jax.tree.leaves(grads)
-    norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in leaves)) if leaves else jnp.zeros(())
-    scale = jnp.minimum(1.0, max_norm / (norm + 1e-6))
-    return jax.tree.map(lambda g: g * scale.astype(g.dtype), grads), norm
+    return _clip_grad_norm(grads, max_norm, 2.0, return_norm=True)
+
+
+def _follow_params(tx: Any, opt_state: Any, param_states: FlattedDict, values: FlattedDict) -> Any:
+    """A ``sharding=`` declaration for the optimiser state: each per-weight leaf (a moment) laid out as its
+    weight is declared, everything else (step counts) replicated; ``None`` when no weight is declared."""
+    decls = {p: s.metadata.get("sharding") for p, s in param_states.items()}
+    if all(d is None for d in decls.values()):
+        return None
+    from jax.sharding import PartitionSpec
+
+    def full(decl: Any, value: Any) -> Any:  # the declaration as one PartitionSpec per leaf of the weight
+        spec_leaf = lambda x: x is None or isinstance(x, PartitionSpec) or (  # noqa: E731
+            isinstance(x, tuple) and all(e is None or isinstance(e, (str, tuple)) for e in x))
+        as_spec = lambda d: PartitionSpec() if d is None else d if isinstance(d, PartitionSpec) else PartitionSpec(*d)  # noqa: E731
+        if spec_leaf(decl):
+            return jax.tree.map(lambda _: as_spec(decl), value)
+        return jax.tree.map(lambda d, sub: jax.tree.map(lambda _: as_spec(d), sub), decl, value, is_leaf=spec_leaf)
+
+    per_weight = FlattedDict((p, full(decls[p], values[p])) for p in param_states)
+    optax = _optax()
+    return optax.tree_map_params(tx, lambda _, spec: spec, opt_state, per_weight,
+                                 transform_non_params=lambda _: PartitionSpec(),
+                                 is_leaf=lambda x: isinstance(x, PartitionSpec))
 
 
 def _as_param_states(params: Any) -> FlattedDict:
@@ -112,10 +135,14 @@ class OptaxOptimizer(Module):
         """Set the weights to train (see the class arguments) and initialise the optax state."""
         self.param_states = _as_param_states(params)
         values = FlattedDict((p, s.value) for p, s in self.param_states.items())
+        init = self.tx.init(values)
+        layout = _follow_params(self.tx, init, self.param_states, values)
         if self.opt_state is None:
-            self.opt_state = OptimState(self.tx.init(values))
+            self.opt_state = OptimState(init, **({} if layout is None else {"sharding": layout}))
         else:
-            self.opt_state.value = self.tx.init(values)
+            self.opt_state.value = init
+            if layout is not None:
+                self.opt_state.metadata["sharding"] = layout
         return self
 
     def _check_grads(self, grads: Mapping) -> FlattedDict:

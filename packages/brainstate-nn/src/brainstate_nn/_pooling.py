@@ -167,13 +167,14 @@ class _MaxPool(_Pool):
 
 
 class _AvgPool(_Pool):
-    """Mean over windows of ``kernel_size`` moved by ``stride`` (default: ``kernel_size``); with
-    ``count_include_pad=False`` padded entries are left out of the mean.
+    """Mean over windows of ``kernel_size`` moved by ``stride``; with ``count_include_pad=False``
+    padded entries are left out of the mean. The default stride is 1, upstream brainstate's
+    (PyTorch's is the kernel size: pass ``stride=None`` for that, as in max pooling).
     """
 
-    def __init__(self, kernel_size: IntOrSeq, stride: IntOrSeq | None = None,
+    def __init__(self, kernel_size: IntOrSeq, stride: IntOrSeq | None = 1,
                  padding: str | int | Sequence = "VALID", channel_axis: int | None = -1,
-                 count_include_pad: bool = True, name: str | None = None, in_size: Size | None = None) -> None:
+                 name: str | None = None, in_size: Size | None = None, *, count_include_pad: bool = True) -> None:
         super().__init__(kernel_size, stride, padding, channel_axis, name)
         self.count_include_pad = count_include_pad
         _example_sizes(self, in_size)
@@ -320,10 +321,12 @@ def _adaptive_1d(x: jax.Array, axis: int, out: int, reduce: Callable) -> jax.Arr
 class _Adaptive(_Spatial):
     _reduce: Callable
 
-    def __init__(self, target_size: IntOrSeq, channel_axis: int | None = -1, name: str | None = None) -> None:
+    def __init__(self, target_size: IntOrSeq, channel_axis: int | None = -1, name: str | None = None,
+                 in_size: Size | None = None) -> None:
         super().__init__(name=name)
         self.target_size = as_tuple(target_size, self.num_spatial_dims, f"{type(self).__name__} target_size")
         self.channel_axis = channel_axis
+        _example_sizes(self, in_size)
 
     def update(self, x: jax.Array) -> jax.Array:
         for axis, out in zip(_spatial_axes(self, x), self.target_size):
@@ -393,8 +396,8 @@ class AvgPool1d(_AvgPool):
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
-        >>> nn.AvgPool1d(2)(jnp.ones((2, 8, 3))).shape
-        (2, 4, 3)
+        >>> nn.AvgPool1d(2)(jnp.ones((2, 8, 3))).shape, nn.AvgPool1d(2, stride=2)(jnp.ones((2, 8, 3))).shape
+        ((2, 7, 3), (2, 4, 3))
     """
 
     num_spatial_dims = 1
@@ -406,7 +409,7 @@ class AvgPool2d(_AvgPool):
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
-        >>> nn.AvgPool2d(2)(jnp.ones((2, 8, 8, 3))).shape
+        >>> nn.AvgPool2d(2, stride=2)(jnp.ones((2, 8, 8, 3))).shape
         (2, 4, 4, 3)
     """
 
@@ -419,7 +422,7 @@ class AvgPool3d(_AvgPool):
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
-        >>> nn.AvgPool3d(2)(jnp.ones((2, 8, 8, 8, 3))).shape
+        >>> nn.AvgPool3d(2, stride=2)(jnp.ones((2, 8, 8, 8, 3))).shape
         (2, 4, 4, 4, 3)
     """
 

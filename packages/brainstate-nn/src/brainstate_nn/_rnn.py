@@ -220,7 +220,7 @@ class URLSTMCell(RNNCell):
     _state_names = ("h", "c")
 
     def __init__(self, num_in: int, num_out: int, w_init: Any = _XAVIER_NORMAL, state_init: Any = _ZERO_INIT,
-                 activation: str | Callable = "tanh", rng: Any = None, name: str | None = None) -> None:
+                 activation: str | Callable = "tanh", name: str | None = None, *, rng: Any = None) -> None:
         super().__init__(num_in, num_out, state_init, name)
         self.activation = _activation(activation)
         self.W = Linear(num_in + num_out, num_out * 4, w_init=w_init, b_init=None)

@@ -16,6 +16,13 @@ from ._utils import Size, as_size
 __all__ = ["Flatten", "Unflatten"]
 
 
+def _out_size(module: Module, in_size: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """The shape ``module`` gives one example of shape ``in_size`` (None if that is None)."""
+    if in_size is None:
+        return None
+    return tuple(jax.eval_shape(module.update, jax.ShapeDtypeStruct(in_size, jnp.float32)).shape)
+
+
 class Flatten(Module):
     """Merge the axes ``start_axis`` to ``end_axis`` (inclusive) into one.
 
@@ -40,6 +47,7 @@ class Flatten(Module):
         super().__init__()
         self.start_axis, self.end_axis = start_axis, end_axis
         self.in_size = None if in_size is None else as_size(in_size, "Flatten in_size")
+        self.out_size = _out_size(self, self.in_size)
 
     def update(self, x: jax.Array) -> jax.Array:
         shape = jnp.shape(x)
@@ -65,16 +73,26 @@ class Flatten(Module):
 class Unflatten(Module):
     """Split axis ``axis`` into the shape ``sizes`` (the inverse of :class:`Flatten`).
 
+    Args:
+        axis: the axis to split (of the input; negative axes count from the end).
+        sizes: the shape it becomes.
+        name: optional display name.
+        in_size: optional shape of one example; ``out_size`` is then the shape it becomes.
+
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
         >>> nn.Unflatten(-1, (3, 4))(jnp.zeros((2, 12))).shape
         (2, 3, 4)
+        >>> nn.Unflatten(-1, (3, 4), in_size=(5, 12)).out_size
+        (5, 3, 4)
     """
 
-    def __init__(self, axis: int, sizes: Sequence[int]) -> None:
-        super().__init__()
+    def __init__(self, axis: int, sizes: Sequence[int], name: str | None = None, in_size: Size | None = None) -> None:
+        super().__init__(name=name)
         self.axis = axis
         self.sizes = as_size(sizes, "Unflatten sizes")
+        self.in_size = None if in_size is None else as_size(in_size, "Unflatten in_size")
+        self.out_size = _out_size(self, self.in_size)
 
     def update(self, x: jax.Array) -> jax.Array:
         shape = jnp.shape(x)

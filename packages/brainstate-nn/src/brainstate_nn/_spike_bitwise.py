@@ -23,7 +23,7 @@ import jax.numpy as jnp
 
 from brainstate_core import ConfigError, environ
 
-from ._linear_variants import ElementWiseBlock
+from ._module import ElementWiseBlock
 
 __all__ = ["SpikeBitwise"]
 
