@@ -193,3 +193,39 @@ def test_declared_model_runs_unchanged_without_a_mesh():
 
     step()
     np.testing.assert_allclose(w.value, 2.0)
+
+
+COLLECTIVES = {
+    "psum": lambda x, ax, n: jax.lax.psum(x, ax),
+    "pmean": lambda x, ax, n: jax.lax.pmean(x, ax),
+    "all_gather": lambda x, ax, n: jax.lax.all_gather(x, ax).sum(0),
+    "ppermute": lambda x, ax, n: jax.lax.ppermute(x, ax, [(i, (i + 1) % n) for i in range(n)]),
+    "axis_index": lambda x, ax, n: x + jax.lax.axis_index(ax),
+}
+
+
+def _expected(name: str, rows: np.ndarray) -> np.ndarray:
+    n = len(rows)
+    return {"psum": np.broadcast_to(rows.sum(0), rows.shape), "pmean": np.broadcast_to(rows.mean(0), rows.shape),
+            "all_gather": np.broadcast_to(rows.sum(0), rows.shape), "ppermute": np.roll(rows, 1, axis=0),
+            "axis_index": rows + np.arange(n)[:, None]}[name]
+
+
+@pytest.mark.parametrize("name", sorted(COLLECTIVES))
+@pytest.mark.parametrize("mapping", ["vmap", "pmap", "shard_map"])
+def test_collectives_with_a_state_under_every_mapping(name, mapping):
+    n = jax.local_device_count() if mapping != "vmap" else 4
+    scale = brainstate.State(jnp.array(2.0))
+    rows = np.arange(n * 3, dtype=np.float32).reshape(n, 3)
+
+    def body(x):
+        return COLLECTIVES[name](x * scale.value, "i", n)
+
+    if mapping == "vmap":
+        out = brainstate.transform.vmap(body, axis_name="i")(jnp.asarray(rows))
+    elif mapping == "pmap":
+        out = brainstate.transform.pmap(body, axis_name="i")(jnp.asarray(rows))
+    else:
+        mesh = jax.make_mesh((n,), ("i",), axis_types=(AxisType.Auto,))
+        out = shard_map(lambda x: body(x[0])[None], mesh, in_specs=P("i"), out_specs=P("i"))(jnp.asarray(rows))
+    np.testing.assert_allclose(out, _expected(name, rows * 2.0), rtol=1e-6)
