@@ -2,6 +2,7 @@
 
 from brainstate_core.internal import set_public_home as _set_public_home
 
+from . import internal as _internal  # loaded with the package, so its doctests import it once
 from ._autograd import grad as grad
 from ._autograd import hessian as hessian
 from ._autograd import jacfwd as jacfwd
@@ -76,6 +77,9 @@ from ._stateful import StatefulFunction as StatefulFunction
 from ._stateful import make_jaxpr as make_jaxpr
 from ._vmap import vmap as vmap
 from ._vmap import vmap_new_states as vmap_new_states
+
+globals().pop("internal", None)  # the submodule import bound it: the internal API is not a public name
+del _internal
 
 _set_public_home(globals(), __name__)  # brainstate_transform.jit, not brainstate_transform._jit.jit
 del _set_public_home
