@@ -274,11 +274,17 @@ def _title(text: str, char: str = "=") -> str:
 _DIRECTIVE = {"class": "autoclass", "exception": "autoexception", "function": "autofunction", "data": "autodata"}
 
 
-def name_page(entry: Entry) -> str:
-    """The reST of the page of one name: the public path as title, then its autodoc directive."""
-    options = ""
+def name_page(entry: Entry, no_index: bool = False) -> str:
+    """The reST of the page of one name: the public path as title, then its autodoc directive.
+
+    ``no_index``: an earlier page already documents the same object under another path, and autodoc
+    registers every description under the object's own path too (``:canonical:``), so indexing it
+    again would describe that path twice. References to this path still resolve: ``apixref`` maps an
+    unresolved path to the first documented path of the same object.
+    """
+    options = "   :no-index:\n" if no_index else ""
     if entry.kind in ("class", "exception"):
-        options = "   :members:\n   :show-inheritance:\n"
+        options += "   :members:\n   :show-inheritance:\n"
     return (
         f":orphan:\n\n{_title(entry.fullname)}\n"
         f".. currentmodule:: {entry.module}\n\n"
@@ -323,11 +329,15 @@ def write_api_pages(api_dir: Path, modules: list[str] = MODULES) -> list[ModuleP
     if out.exists():
         shutil.rmtree(out)
     (out / "names").mkdir(parents=True)
+    documented: set[int] = set()
     for page in pages:
         (out / f"{page.name}.rst").write_text(module_page(page), encoding="utf-8")
         for entry in page.entries:
             if entry.kind != "module":
-                (out / f"{entry.docname}.rst").write_text(name_page(entry), encoding="utf-8")
+                twice = id(entry.obj) in documented
+                (out / f"{entry.docname}.rst").write_text(name_page(entry, no_index=twice), encoding="utf-8")
+                if entry.kind in ("class", "exception", "function"):
+                    documented.add(id(entry.obj))
     (out / "toc.md").write_text(toc(pages), encoding="utf-8")
     return pages
 
