@@ -3,7 +3,7 @@
 The same model, seed and batches; only the layout differs. Data-parallel: the batch is split over 8
 devices, the weights replicated. Tensor-parallel: a (2, 4) mesh, the batch split over 'data' and
 each hidden layer's units over 'model' (the first layer's weight by columns, the second's by rows,
-as in Megatron-LM). The layouts are declared on the states (``brainstate.sharding.declare``), and
+as in Megatron-LM). The layouts are declared by the layers (``nn.Linear(..., sharding=...)``), and
 ``jit`` keeps every weight and every Adam moment in its declared layout through training. The
 script prints each run's test accuracy, the largest difference of its weights from the one-device
 run, and the layouts after training. Without an accelerator, 8 CPU devices are made:
@@ -32,16 +32,16 @@ import brainstate
 from brainstate import nn, sharding
 
 HIDDEN = 256
-# Where each weight goes. Logical names, mapped to mesh axes by the rules of each run.
-LAYOUT = {
-    ("layers", 0, "weight"): {"weight": (None, "hidden"), "bias": ("hidden",)},  # column-parallel
-    ("layers", 2, "weight"): {"weight": ("hidden", None), "bias": (None,)},      # row-parallel
-}
 
 
 def make_model() -> nn.Module:
-    model = nn.Sequential(nn.Linear(64, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 10))
-    return sharding.declare(model, LAYOUT)
+    # Where each weight goes, declared by the layers: logical names, mapped to mesh axes by the
+    # rules of each run. A parameter left out (the second layer's bias) is replicated.
+    return nn.Sequential(
+        nn.Linear(64, HIDDEN, sharding={"weight": (None, "hidden"), "bias": ("hidden",)}),  # column-parallel
+        nn.ReLU(),
+        nn.Linear(HIDDEN, 10, sharding={"weight": ("hidden", None)}),                       # row-parallel
+    )
 
 
 def train(mode: str, steps: int, batch: int = 128, seed: int = 0) -> dict:

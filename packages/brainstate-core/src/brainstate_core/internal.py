@@ -9,7 +9,9 @@ named and documented, and core is free to change how it is implemented.
   values to JAX and to write the results back; like :func:`read_without_hooks` and
   :func:`write_without_hooks` (for single states), they run no state hooks: the hooks ran when the
   user's code touched the state;
-* :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere;
+* :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere,
+  :func:`executing_eagerly` "is any JAX trace active";
+* :func:`check_sharding` checks a ``sharding=`` declaration where a state is made (a layer's keyword);
 * :func:`format_value` describes a pytree of arrays compactly for error messages and reprs;
 * :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``;
 * :func:`notebook_html` renders an object for a notebook (through treescope when it is installed,
@@ -54,6 +56,8 @@ __all__ = [
     "read_without_hooks",
     "write_without_hooks",
     "is_tracer",
+    "executing_eagerly",
+    "check_sharding",
     "contains_tracer",
     "format_value",
     "set_public_home",
@@ -71,6 +75,28 @@ _DEFINED_IN: WeakKeyDictionary = WeakKeyDictionary()  # class or function -> its
 def is_tracer(x: Any) -> bool:
     """Whether ``x`` itself is a JAX tracer."""
     return isinstance(x, Tracer)
+
+
+def executing_eagerly() -> bool:
+    """Whether this code runs outside every JAX trace (so an operation would really compute now)."""
+    from jax._src import core
+
+    return isinstance(core.trace_ctx.trace, core.EvalTrace)
+
+
+def check_sharding(state: State) -> None:
+    """Check the form of ``state``'s ``sharding=`` declaration where the state is made.
+
+    Only what needs no mesh and no rules: every leaf is a partition spec (or a pytree prefix of the
+    value made of them) with no more entries than its value has axes. Mesh axes and logical names are
+    checked when the state is laid out.
+
+    Raises:
+        ShardingError: naming the state and the fix.
+    """
+    from .sharding import _check_form
+
+    _check_form(state)
 
 
 def contains_tracer(value: Any) -> bool:

@@ -50,6 +50,7 @@ from ._errors import ShardingError
 from ._multiprocess import gather, global_batch
 from ._state import State, write_without_hooks
 from ._trace import StateTrace, peek
+from .internal import executing_eagerly
 
 __all__ = [
     "RULES_KEY",
@@ -102,7 +103,7 @@ def get_mesh() -> Any:
         True
     """
     abstract = jax.sharding.get_abstract_mesh()
-    if not _executing_eagerly():
+    if not executing_eagerly():
         return None if abstract.empty else abstract
     getter = getattr(jax.sharding, "get_mesh", None)
     if getter is None:  # jax < 0.9 names it only privately
@@ -111,12 +112,6 @@ def get_mesh() -> Any:
     if mesh is None or mesh.empty:
         return None if abstract.empty else abstract
     return mesh
-
-
-def _executing_eagerly() -> bool:
-    from jax._src import core
-
-    return isinstance(core.trace_ctx.trace, core.EvalTrace)
 
 
 # -- logical axis rules -------------------------------------------------------------------------------
@@ -237,11 +232,20 @@ def partition_spec(state: State, *, mesh: Any = None, _path: Any = None) -> Any:
         ShardingError: the declaration is not a spec, names an axis neither the mesh nor the rules
             know, or has more entries than the value has axes.
     """
+    return _resolve(state, get_axis_rules(), _mesh_axes(mesh), _path)
+
+
+def _check_form(state: State) -> None:
+    """What :func:`partition_spec` checks that needs no mesh and no rules (``internal.check_sharding``)."""
+    _resolve(state, {}, None, None)
+
+
+def _resolve(state: State, rules: dict[str, Any], axes: tuple[str, ...] | None, _path: Any) -> Any:
     decl = declared(state)
     value = peek(state)
     if decl is None:
         return jax.tree.map(lambda _: PartitionSpec(), value)
-    rules, axes, who = get_axis_rules(), _mesh_axes(mesh), _describe(state, _path)
+    who = _describe(state, _path)
     if _is_spec_leaf(decl):
         return jax.tree.map(lambda leaf: _resolve_leaf(decl, leaf, rules, axes, who), value)
     try:
@@ -284,7 +288,8 @@ def declare(target: Any, layouts: Mapping[Any, Any]) -> Any:
     A key is a state's path (a tuple, as :func:`brainstate.graph.states` gives it), or a filter (a State
     type, a tag, a predicate) selecting states. The declaration is stored as the state's ``sharding=``
     metadata, as if it had been given when the state was made; later keys win. A path that matches no
-    state is an error.
+    state is an error, and so is a declaration that is not a spec or has more entries than the
+    state's value has axes (mesh axes and logical names are checked when the model is laid out).
 
     Example:
         >>> import jax.numpy as jnp, brainstate
@@ -306,11 +311,13 @@ def declare(target: Any, layouts: Mapping[Any, Any]) -> Any:
                 raise ShardingError(f"declare: no state at path {key!r}. Fix: use a path of "
                                     f"brainstate.graph.states(model), such as {near}.")
             found[key].metadata["sharding"] = layout
+            _resolve(found[key], {}, None, key)
             continue
         predicate = to_predicate(key)
         for path, state in found.items():
             if predicate(path, state):
                 state.metadata["sharding"] = layout
+                _resolve(state, {}, None, path)
     return target
 
 

@@ -33,7 +33,7 @@ from brainstate_core import ConfigError, InputError, ParamState, environ
 
 from . import _init as init
 from ._module import Module
-from ._utils import Size, as_size
+from ._utils import Size, as_size, make_param
 
 __all__ = ["EventLinear", "SparseConn", "EventFixedProb", "FixedNumConn", "OneToOne", "AllToAll"]
 
@@ -383,6 +383,8 @@ class OneToOne(Module):
         b_init: the bias (initialiser or array of shape ``in_size``), ``None`` for none.
         name: optional display name.
         param_type: the State class of ``weight``, which holds ``{'weight'[, 'bias']}``.
+        sharding: layouts of the parameters over a device mesh, ``{name: spec}`` for the entries of
+            ``weight`` (a name left out is replicated; see ``brainstate.sharding``).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -391,13 +393,13 @@ class OneToOne(Module):
     """
 
     def __init__(self, in_size: Size, w_init: Any = _NORMAL, b_init: Any = None, name: str | None = None,
-                 param_type: type = ParamState) -> None:
+                 param_type: type = ParamState, sharding: Any = None) -> None:
         super().__init__(name=name)
         self.in_size = self.out_size = as_size(in_size, "OneToOne in_size")
         params = {"weight": _weight(w_init, self.in_size, "OneToOne")}
         if b_init is not None:
             params["bias"] = jnp.asarray(init.param(b_init, self.in_size), environ.dftype())
-        self.weight = param_type(params)
+        self.weight = make_param(param_type, params, sharding, "OneToOne")
 
     def update(self, x: Any) -> jax.Array:
         params = self.weight.value
@@ -419,6 +421,8 @@ class AllToAll(Module):
         include_self: keep ``i -> i`` (set False to leave out autapses; needs ``n_pre == n_post``).
         name: optional display name.
         param_type: the State class of ``weight``, which holds ``{'weight'[, 'bias']}``.
+        sharding: layouts of the parameters over a device mesh, ``{name: spec}`` for the entries of
+            ``weight`` (a name left out is replicated; see ``brainstate.sharding``).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -427,7 +431,8 @@ class AllToAll(Module):
     """
 
     def __init__(self, in_size: Size, out_size: Size, w_init: Any = _KAIMING, b_init: Any = None,
-                 include_self: bool = True, name: str | None = None, param_type: type = ParamState) -> None:
+                 include_self: bool = True, name: str | None = None, param_type: type = ParamState,
+                 sharding: Any = None) -> None:
         super().__init__(name=name)
         self.in_size, self.out_size = as_size(in_size, "AllToAll in_size"), as_size(out_size, "AllToAll out_size")
         if self.in_size[:-1] != self.out_size[:-1]:
@@ -440,7 +445,7 @@ class AllToAll(Module):
         params = {"weight": _weight(w_init, (self.n_pre, self.n_post), "AllToAll")}
         if b_init is not None:
             params["bias"] = jnp.asarray(init.param(b_init, (self.n_post,)), environ.dftype())
-        self.weight = param_type(params)
+        self.weight = make_param(param_type, params, sharding, "AllToAll")
 
     def update(self, x: Any) -> jax.Array:
         x = jnp.asarray(x).astype(environ.dftype())

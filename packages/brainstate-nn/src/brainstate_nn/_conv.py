@@ -20,7 +20,7 @@ from brainstate_core import ConfigError, InputError, ParamState
 from . import _init as init
 from ._linear_variants import weight_standardization
 from ._module import Module
-from ._utils import Size, as_mask, as_size, as_tuple
+from ._utils import Size, as_mask, as_size, as_tuple, make_param
 
 __all__ = ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "ScaledWSConv", "ScaledWSConv1d", "ScaledWSConv2d", "ScaledWSConv3d"]
@@ -80,7 +80,7 @@ class _ConvBase(Module):
     def __init__(self, in_size: Size, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int], padding: Padding, lhs_dilation: int | Sequence[int],
                  rhs_dilation: int | Sequence[int], groups: int, w_init: Any, b_init: Any, w_mask: Any,
-                 channel_first: bool, name: str | None, param_type: type) -> None:
+                 channel_first: bool, name: str | None, param_type: type, sharding: Any) -> None:
         super().__init__(name=name)
         cls = type(self).__name__
         self.in_size = as_size(in_size, f"{cls} in_size")
@@ -111,7 +111,7 @@ class _ConvBase(Module):
         params = {"weight": init.param(w_init, kernel_shape, allow_none=False)}
         if b_init is not None:
             params["bias"] = init.param(b_init, (self.out_channels,))
-        self.weight = param_type(self._extra_params(params))
+        self.weight = make_param(param_type, self._extra_params(params), sharding, cls)
         self.w_mask = as_mask(w_mask, kernel_shape, cls)
         self.out_size = jax.eval_shape(self._conv, jax.ShapeDtypeStruct((1,) + self.in_size, jnp.float32),
                                        jax.ShapeDtypeStruct(kernel_shape, jnp.float32)).shape[1:]
@@ -177,6 +177,9 @@ class Conv(_ConvBase):
         channel_first: inputs ``(batch, channels, *spatial)`` (PyTorch's layout) instead of channels last.
         name: optional display name.
         param_type: the State class of ``weight`` (``ParamState``; e.g. a ``ParamState`` subclass).
+        sharding: layouts of the parameters over a device mesh, ``{'weight': spec, 'bias': spec}`` (a
+            name left out is replicated); a spec is a tuple of mesh or logical axis names, a
+            ``PartitionSpec`` or a ``NamedSharding`` (see ``brainstate.sharding``).
 
     The number of spatial axes is ``len(in_size) - 1``; ``Conv1d``/``Conv2d``/``Conv3d`` fix it.
     The output shape of one example is ``self.out_size``.
@@ -193,9 +196,10 @@ class Conv(_ConvBase):
                  stride: int | Sequence[int] = 1, padding: Padding = "SAME",
                  lhs_dilation: int | Sequence[int] = 1, rhs_dilation: int | Sequence[int] = 1,
                  groups: int = 1, w_init: Any = _XAVIER_NORMAL, b_init: Any = None, w_mask: Any = None,
-                 channel_first: bool = False, name: str | None = None, param_type: type = ParamState) -> None:
+                 channel_first: bool = False, name: str | None = None, param_type: type = ParamState,
+                 sharding: Any = None) -> None:
         super().__init__(in_size, out_channels, kernel_size, stride, padding, lhs_dilation, rhs_dilation, groups,
-                         w_init, b_init, w_mask, channel_first, name, param_type)
+                         w_init, b_init, w_mask, channel_first, name, param_type, sharding)
 
     def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
         padding = self.padding
@@ -237,10 +241,10 @@ class ConvTranspose(_ConvBase):
                  stride: int | Sequence[int] = 1, padding: Padding = "SAME",
                  rhs_dilation: int | Sequence[int] = 1, groups: int = 1, w_init: Any = _XAVIER_NORMAL,
                  b_init: Any = None, w_mask: Any = None, channel_first: bool = False, name: str | None = None,
-                 param_type: type = ParamState) -> None:
+                 param_type: type = ParamState, sharding: Any = None) -> None:
         # lhs_dilation=1: the stride is the input dilation of a transposed convolution.
         super().__init__(in_size, out_channels, kernel_size, stride, padding, 1, rhs_dilation, groups, w_init,
-                         b_init, w_mask, channel_first, name, param_type)
+                         b_init, w_mask, channel_first, name, param_type, sharding)
 
     def _conv(self, x: jax.Array, kernel: jax.Array) -> jax.Array:
         n, g = self.num_spatial_dims, self.groups
@@ -284,10 +288,10 @@ class ScaledWSConv(Conv):
                  lhs_dilation: int | Sequence[int] = 1, rhs_dilation: int | Sequence[int] = 1,
                  groups: int = 1, ws_gain: bool = True, eps: float = 1e-4, w_init: Any = _XAVIER_NORMAL,
                  b_init: Any = None, w_mask: Any = None, channel_first: bool = False, name: str | None = None,
-                 param_type: type = ParamState) -> None:
+                 param_type: type = ParamState, sharding: Any = None) -> None:
         self.ws_gain, self.eps = bool(ws_gain), eps
         super().__init__(in_size, out_channels, kernel_size, stride, padding, lhs_dilation, rhs_dilation, groups,
-                         w_init, b_init, w_mask, channel_first, name, param_type)
+                         w_init, b_init, w_mask, channel_first, name, param_type, sharding)
 
     def _extra_params(self, params: dict[str, jax.Array]) -> dict[str, jax.Array]:
         if self.ws_gain:

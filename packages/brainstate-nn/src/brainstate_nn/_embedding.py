@@ -14,7 +14,7 @@ from brainstate_core.internal import is_tracer
 
 from . import _init as init
 from ._module import Module
-from ._utils import Size, as_size
+from ._utils import Size, as_size, make_param
 
 __all__ = ["Embedding"]
 
@@ -72,6 +72,8 @@ class Embedding(Module):
         param_type: the State class of ``weight`` (``ParamState``).
         in_size: optional shape of the ids of one example; ``out_size`` is ``(*in_size, *embedding_size)``
             (``embedding_size`` without it, as upstream).
+        sharding: the table's layout over a device mesh: one spec, e.g. ``('vocab', 'embed')`` (see
+            ``brainstate.sharding``).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -85,7 +87,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_size: Size, embedding_init: Any = _LECUN_UNIFORM,
                  padding_idx: int | None = None, max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, freeze: bool = False, name: str | None = None,
-                 param_type: type = ParamState, in_size: Size | None = None) -> None:
+                 param_type: type = ParamState, in_size: Size | None = None, sharding: Any = None) -> None:
         super().__init__(name=name)
         self.num_embeddings = int(num_embeddings)
         self.embedding_size = as_size(embedding_size, "Embedding embedding_size")
@@ -100,14 +102,14 @@ class Embedding(Module):
         table = init.param(embedding_init, (self.num_embeddings, *self.embedding_size), allow_none=False)
         if self.padding_idx is not None:
             table = jnp.asarray(table).at[self.padding_idx].set(0)
-        self.weight = param_type(table)
+        self.weight = make_param(param_type, table, sharding, "Embedding")
         self.in_size = None if in_size is None else as_size(in_size, "Embedding in_size")
         self.out_size = self.embedding_size if self.in_size is None else self.in_size + self.embedding_size
 
     @classmethod
     def from_pretrained(cls, embeddings: Any, padding_idx: int | None = None, max_norm: float | None = None,
                         norm_type: float = 2.0, scale_grad_by_freq: bool = False, freeze: bool = True,
-                        name: str | None = None, param_type: type = ParamState) -> Embedding:
+                        name: str | None = None, param_type: type = ParamState, sharding: Any = None) -> Embedding:
         """An embedding whose table is ``embeddings`` (at least 2-D: ids first), frozen by default.
 
         Example:
@@ -120,7 +122,7 @@ class Embedding(Module):
             raise ConfigError(f"Embedding.from_pretrained needs a table of at least 2 dimensions (ids first), got "
                               f"shape {table.shape}. Fix: pass an array (num_embeddings, *embedding_size).")
         layer = cls(table.shape[0], table.shape[1:], table, padding_idx, max_norm, norm_type, scale_grad_by_freq,
-                    freeze, name, param_type)
+                    freeze, name, param_type, sharding=sharding)
         layer.weight.value = table  # padding_idx keeps its pretrained row, as in PyTorch
         return layer
 

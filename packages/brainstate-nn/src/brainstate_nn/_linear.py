@@ -12,7 +12,7 @@ from brainstate_core.internal import peek
 
 from . import _init as init
 from ._module import Module
-from ._utils import Size, as_mask, as_size
+from ._utils import Size, as_mask, as_size, make_param
 
 __all__ = ["Linear"]
 
@@ -36,6 +36,10 @@ class Linear(Module):
             connections stay absent (their gradient is zero).
         name: optional display name.
         param_type: the State class of the parameters.
+        sharding: layouts of the parameters over a device mesh: ``{'weight': spec, 'bias': spec}``,
+            a name left out is replicated. A spec is a tuple of mesh or logical axis names (one per
+            leading axis), a ``PartitionSpec`` or a ``NamedSharding``; see ``brainstate.sharding``.
+            No mesh is needed to build the layer.
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -44,6 +48,8 @@ class Linear(Module):
         (2, 4)
         >>> layer.weight
         ParamState({'weight': f32[3,4], 'bias': f32[4]})
+        >>> nn.Linear(3, 4, sharding={'weight': (None, 'model')}).weight.metadata['sharding']
+        {'weight': (None, 'model'), 'bias': None}
     """
 
     def __init__(
@@ -55,6 +61,7 @@ class Linear(Module):
         w_mask: Any | None = None,
         name: str | None = None,
         param_type: type = ParamState,
+        sharding: Any = None,
     ) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "Linear in_size")
@@ -63,7 +70,7 @@ class Linear(Module):
         params = {"weight": init.param(w_init, shape, allow_none=False)}
         if b_init is not None:
             params["bias"] = init.param(b_init, shape[1:])
-        self.weight = param_type(params)
+        self.weight = make_param(param_type, params, sharding, "Linear")
         self.w_mask = as_mask(w_mask, shape, "Linear")
 
     def update(self, x: jax.Array) -> jax.Array:

@@ -19,7 +19,7 @@ from brainstate_core.internal import peek
 
 from . import _init as init
 from ._module import Module
-from ._utils import Size, as_mask, as_size
+from ._utils import Size, as_mask, as_size, make_param
 
 __all__ = ["weight_standardization", "ScaledWSLinear", "SignedWLinear", "SparseLinear", "LoRA",
            "clip_grad_norm"]
@@ -90,6 +90,8 @@ class ScaledWSLinear(Module):
         eps: the floor of the variance in :func:`weight_standardization`.
         name: optional display name.
         param_type: the State class of the parameters.
+        sharding: layouts of the parameters over a device mesh, ``{name: spec}`` for the entries of
+            ``weight`` (a name left out is replicated; see ``brainstate.sharding``).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -100,7 +102,7 @@ class ScaledWSLinear(Module):
 
     def __init__(self, in_size: Size, out_size: Size, w_init: Any = _KAIMING_NORMAL, b_init: Any = _ZERO_INIT,
                  w_mask: Any = None, ws_gain: bool = True, eps: float = 1e-4, name: str | None = None,
-                 param_type: type = ParamState) -> None:
+                 param_type: type = ParamState, sharding: Any = None) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "ScaledWSLinear in_size")
         self.out_size = as_size(out_size, "ScaledWSLinear out_size")
@@ -110,7 +112,7 @@ class ScaledWSLinear(Module):
             params["bias"] = init.param(b_init, shape[1:])
         if ws_gain:
             params["gain"] = jnp.ones((1, shape[1]), params["weight"].dtype)
-        self.weight = param_type(params)
+        self.weight = make_param(param_type, params, sharding, "ScaledWSLinear")
         self.w_mask = as_mask(w_mask, shape, "ScaledWSLinear")
         self.eps = eps
 
@@ -144,6 +146,7 @@ class SignedWLinear(Module):
             excitatory or inhibitory).
         name: optional display name.
         param_type: the State class of the parameter.
+        sharding: the parameter's layout over a device mesh: one spec (see ``brainstate.sharding``).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -153,7 +156,7 @@ class SignedWLinear(Module):
     """
 
     def __init__(self, in_size: Size, out_size: Size, w_init: Any = _KAIMING_NORMAL, w_sign: Any = None,
-                 name: str | None = None, param_type: type = ParamState) -> None:
+                 name: str | None = None, param_type: type = ParamState, sharding: Any = None) -> None:
         super().__init__(name=name)
         self.in_size = as_size(in_size, "SignedWLinear in_size")
         self.out_size = as_size(out_size, "SignedWLinear out_size")
@@ -169,7 +172,7 @@ class SignedWLinear(Module):
                                   f"shape {shape}. Fix: pass signs of the weight's shape, or (in_features, 1) for "
                                   "one sign per input.")
         self.w_sign = w_sign
-        self.weight = param_type(init.param(w_init, shape, allow_none=False))
+        self.weight = make_param(param_type, init.param(w_init, shape, allow_none=False), sharding, "SignedWLinear")
 
     def update(self, x: jax.Array) -> jax.Array:
         _check_features(f"SignedWLinear({self.in_size[-1]} -> {self.out_size[-1]})", x, self.in_size[-1])
@@ -230,6 +233,8 @@ class SparseLinear(Module):
         in_size: the input shape; its last entry must be ``n_in`` (default ``(n_in,)``).
         name: optional display name.
         param_type: the State class of the parameters.
+        sharding: layouts of the parameters over a device mesh, ``{name: spec}`` for the entries of
+            ``weight`` (a name left out is replicated; see ``brainstate.sharding``).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -239,7 +244,7 @@ class SparseLinear(Module):
     """
 
     def __init__(self, spar_mat: Any, b_init: Any = None, in_size: Size | None = None, name: str | None = None,
-                 param_type: type = ParamState) -> None:
+                 param_type: type = ParamState, sharding: Any = None) -> None:
         super().__init__(name=name)
         rows, cols, values, (n_in, n_out) = _coo(spar_mat)
         if not jnp.issubdtype(values.dtype, jnp.inexact):  # a 0/1 integer pattern: train float values
@@ -254,7 +259,7 @@ class SparseLinear(Module):
         params = {"weight": values}
         if b_init is not None:
             params["bias"] = init.param(b_init, (self.n_out,))
-        self.weight = param_type(params)
+        self.weight = make_param(param_type, params, sharding, "SparseLinear")
 
     def to_dense(self) -> jax.Array:
         """The ``(n_in, n_out)`` matrix with the current values (repeated entries summed)."""
@@ -292,6 +297,8 @@ class LoRA(Module):
         lora_b_init: initialiser of ``B``.
         alpha: the scale numerator, or ``None`` for no scaling.
         param_type: the State class of the parameters.
+        sharding: layouts of the parameters over a device mesh, ``{name: spec}`` for the entries of
+            ``weight`` (a name left out is replicated; see ``brainstate.sharding``).
         in_size: the input shape (its last entry must be ``in_features``; default ``(in_features,)``).
         name: optional display name.
 
@@ -306,7 +313,8 @@ class LoRA(Module):
 
     def __init__(self, in_features: int, lora_rank: int, out_features: int, *, base_module: Any = None,
                  kernel_init: Any = _LECUN_NORMAL, lora_b_init: Any = _ZERO_INIT, alpha: float | None = None,
-                 param_type: type = ParamState, in_size: Size | None = None, name: str | None = None) -> None:
+                 param_type: type = ParamState, in_size: Size | None = None, name: str | None = None,
+                 sharding: Any = None) -> None:
         super().__init__(name=name)
         self.in_features = _positive_int(in_features, "LoRA in_features")
         self.lora_rank = _positive_int(lora_rank, "LoRA lora_rank")
@@ -322,10 +330,10 @@ class LoRA(Module):
         self.base_module = base_module
         self.alpha = alpha
         self.scaling = 1.0 if alpha is None else float(alpha) / self.lora_rank
-        self.weight = param_type({
+        self.weight = make_param(param_type, {
             "lora_a": init.param(kernel_init, (self.in_features, self.lora_rank), allow_none=False),
             "lora_b": init.param(lora_b_init, (self.lora_rank, self.out_features), allow_none=False),
-        })
+        }, sharding, "LoRA")
 
     def update(self, x: jax.Array) -> jax.Array:
         _check_features(f"LoRA({self.in_features} -> {self.out_features}, rank {self.lora_rank})", x,

@@ -22,7 +22,7 @@ from brainstate_core import BatchState, ConfigError, InputError, ParamState
 from . import _init as init
 from ._dropout import is_training
 from ._module import Module
-from ._utils import Size, as_size, variant_doc
+from ._utils import Size, as_size, make_param, variant_doc
 
 __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm0d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -63,13 +63,17 @@ class _Norm(Module):
         self.feature_axes = tuple(a - nd for a in positive)
         self.feature_shape = tuple(self.in_size[i] if i in positive else 1 for i in range(positive[0], nd))
 
-    def _params(self, use_scale: bool, use_bias: bool, scale_init: Any, bias_init: Any, param_type: type) -> None:
+    def _params(self, use_scale: bool, use_bias: bool, scale_init: Any, bias_init: Any, param_type: type,
+                sharding: Any) -> None:
         params = {}
         if use_scale:
             params["scale"] = init.param(scale_init, self.feature_shape, allow_none=False)
         if use_bias:
             params["bias"] = init.param(bias_init, self.feature_shape, allow_none=False)
-        self.weight = param_type(params) if params else None
+        if not params and sharding is not None:
+            raise ConfigError(f"{type(self).__name__} has no scale and no bias, so sharding={sharding!r} has nothing to "
+                              "lay out. Fix: drop sharding=, or learn a scale or a bias.")
+        self.weight = make_param(param_type, params, sharding, type(self).__name__) if params else None
 
     def _check(self, x: jax.Array) -> None:
         shape = jnp.shape(x)
@@ -138,7 +142,9 @@ _COMMON_ARGS = """
         axis_index_groups: groups of that axis's indices to average within (``jax.lax.pmean``).
         use_fast_variance: the variance as ``E[x^2] - E[x]^2`` (one pass); ``False``: two passes.
         dtype: the dtype of the result (default: that of the computation, at least float32).
-        param_type: the State class of ``weight`` (``ParamState``)."""
+        param_type: the State class of ``weight`` (``ParamState``).
+        sharding: layouts of the parameters over a device mesh, ``{'scale': spec, 'bias': spec}`` (a
+            name left out is replicated; see ``brainstate.sharding``)."""
 
 
 class LayerNorm(_Norm):
@@ -167,13 +173,13 @@ class LayerNorm(_Norm):
                  epsilon: float = 1e-6, use_bias: bool = True, use_scale: bool = True, bias_init: Any = _ZERO_INIT,
                  scale_init: Any = _CONSTANT_10, axis_name: Any = None, axis_index_groups: Any = None,
                  use_fast_variance: bool = True, dtype: Any = None, param_type: type = ParamState,
-                 name: str | None = None) -> None:
+                 name: str | None = None, sharding: Any = None) -> None:
         super().__init__(name=name)
         self._layout(in_size, feature_axes)
         self.features = self.in_size[-1]
         self.reduction_axes = _tuple(reduction_axes)
         self._keywords(epsilon, dtype, use_fast_variance, axis_name, axis_index_groups)
-        self._params(use_scale, use_bias, scale_init, bias_init, param_type)
+        self._params(use_scale, use_bias, scale_init, bias_init, param_type, sharding)
 
     def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
         self._check(x)
@@ -206,13 +212,13 @@ class RMSNorm(_Norm):
     def __init__(self, in_size: Size, *, epsilon: float = 1e-6, dtype: Any = None, use_scale: bool = True,
                  scale_init: Any = _CONSTANT_10, reduction_axes: Axes = -1, feature_axes: Axes = -1,
                  axis_name: Any = None, axis_index_groups: Any = None, use_fast_variance: bool = True,
-                 param_type: type = ParamState, name: str | None = None) -> None:
+                 param_type: type = ParamState, name: str | None = None, sharding: Any = None) -> None:
         super().__init__(name=name)
         self._layout(in_size, feature_axes)
         self.features = self.in_size[-1]
         self.reduction_axes = _tuple(reduction_axes)
         self._keywords(epsilon, dtype, use_fast_variance, axis_name, axis_index_groups)
-        self._params(use_scale, False, scale_init, None, param_type)
+        self._params(use_scale, False, scale_init, None, param_type, sharding)
 
     def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
         self._check(x)
@@ -252,7 +258,8 @@ class GroupNorm(_Norm):
                  group_size: int | None = None, *, epsilon: float = 1e-6, dtype: Any = None, use_bias: bool = True,
                  use_scale: bool = True, bias_init: Any = _ZERO_INIT, scale_init: Any = _CONSTANT_10,
                  reduction_axes: Axes | None = None, axis_name: Any = None, axis_index_groups: Any = None,
-                 use_fast_variance: bool = True, param_type: type = ParamState, name: str | None = None) -> None:
+                 use_fast_variance: bool = True, param_type: type = ParamState, name: str | None = None,
+                 sharding: Any = None) -> None:
         super().__init__(name=name)
         if not isinstance(feature_axis, int):
             raise ConfigError(f"GroupNorm has one channel axis, got feature_axis={feature_axis!r}. "
@@ -275,7 +282,7 @@ class GroupNorm(_Norm):
         self.num_groups, self.group_size = num_groups, channels // num_groups
         self.reduction_axes = None if reduction_axes is None else _tuple(reduction_axes)
         self._keywords(epsilon, dtype, use_fast_variance, axis_name, axis_index_groups)
-        self._params(use_scale, use_bias, scale_init, bias_init, param_type)
+        self._params(use_scale, use_bias, scale_init, bias_init, param_type, sharding)
 
     def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
         shape = jnp.shape(x)
@@ -317,7 +324,8 @@ class _BatchNorm(_Norm):
         momentum: weight of the old running statistics.
         affine: learn ``scale`` and ``bias``.
         bias_initializer, scale_initializer: their initialisers (upstream's names).
-        axis_name, axis_index_groups, use_fast_variance, dtype, param_type: as in :class:`LayerNorm`.
+        axis_name, axis_index_groups, use_fast_variance, dtype, param_type, sharding: as in :class:`LayerNorm`
+            (the running statistics are replicated unless declared with ``brainstate.sharding.declare``).
         name: optional display name.
         mean_type: the State class of the running statistics.
     """
@@ -328,7 +336,8 @@ class _BatchNorm(_Norm):
                  epsilon: float = 1e-5, momentum: float = 0.99, affine: bool = True,
                  bias_initializer: Any = _CONSTANT_00, scale_initializer: Any = _CONSTANT_10, axis_name: Any = None,
                  axis_index_groups: Any = None, use_fast_variance: bool = True, name: str | None = None,
-                 dtype: Any = None, param_type: type = ParamState, mean_type: type = BatchState) -> None:
+                 dtype: Any = None, param_type: type = ParamState, mean_type: type = BatchState,
+                 sharding: Any = None) -> None:
         super().__init__(name=name)
         cls = type(self).__name__
         size = as_size(in_size, f"{cls} in_size")
@@ -345,7 +354,7 @@ class _BatchNorm(_Norm):
         if track_running_stats:
             self.running_mean = mean_type(jnp.zeros(self.feature_shape))
             self.running_var = mean_type(jnp.ones(self.feature_shape))
-        self._params(affine, affine, scale_initializer, bias_initializer, param_type)
+        self._params(affine, affine, scale_initializer, bias_initializer, param_type, sharding)
 
     def update(self, x: jax.Array, *, mask: Any = None) -> jax.Array:
         self._check(x)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_core import ConfigError
+from brainstate_core import ConfigError, ShardingError
+from brainstate_core.internal import check_sharding
 
-__all__ = ["as_size", "as_tuple", "generator", "as_mask", "variant_doc"]
+__all__ = ["as_size", "as_tuple", "generator", "as_mask", "variant_doc", "make_param"]
 
 Size = int | Sequence[int]
 C = TypeVar("C", bound=type)
@@ -59,6 +60,37 @@ def as_mask(mask: Any, shape: tuple[int, ...], what: str) -> Any:
         raise ConfigError(f"{what} w_mask of shape {mask.shape} does not broadcast to the weight shape {shape}. "
                           "Fix: pass a mask of the weight's shape.")
     return mask
+
+
+def make_param(param_type: type, value: Any, sharding: Any, layer: str) -> Any:
+    """``param_type(value)`` carrying a layer's ``sharding=`` keyword as the state's declaration.
+
+    For a dict of parameters (``{'weight': W, 'bias': b}``) ``sharding`` maps parameter names to
+    specs (a missing name is replicated); for a single array it is one spec. A spec is what
+    ``State(..., sharding=)`` takes: a PartitionSpec, a tuple of mesh or logical axis names, or a
+    NamedSharding. Names and ranks are checked here, where the layer is built.
+    """
+    if sharding is None:
+        return param_type(value)
+    if isinstance(value, dict):
+        if not isinstance(sharding, Mapping):
+            raise ShardingError(f"{layer} sharding={sharding!r}: its parameters are {sorted(value)}, so give a dict "
+                                "from parameter name to spec. Fix: e.g. sharding={"
+                                + ", ".join(f"{k!r}: ..." for k in value) + "}.")
+        unknown = sorted(set(sharding) - set(value), key=str)
+        if unknown:
+            raise ShardingError(f"{layer} sharding names {unknown}, which are not its parameters ({sorted(value)}). "
+                                "Fix: use those names (a parameter left out is replicated).")
+        sharding = {k: sharding.get(k) for k in value}
+    elif isinstance(sharding, Mapping):
+        raise ShardingError(f"{layer} sharding={sharding!r}: it has one parameter array, so give one spec, "
+                            "e.g. sharding=('vocab', 'embed'). Fix: pass the spec itself.")
+    state = param_type(value, sharding=sharding)
+    try:
+        check_sharding(state)
+    except ShardingError as err:
+        raise ShardingError(f"{layer}: {err}") from None
+    return state
 
 
 def variant_doc(cls: C) -> C:

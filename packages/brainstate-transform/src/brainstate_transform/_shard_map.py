@@ -12,9 +12,9 @@ import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec
 
 from brainstate_core import ShardingError, State, sharding
-from brainstate_core.internal import peek, read_values
+from brainstate_core.internal import executing_eagerly, peek, read_values
 
-from ._stateful import Known, StatefulFunction, _executing_eagerly, boundary
+from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name
 
 __all__ = ["shard_map"]
@@ -177,7 +177,7 @@ class ShardMapFunction:
 
     @boundary
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _executing_eagerly() and not jax.config.jax_disable_jit:  # pyright: ignore[reportAttributeAccessIssue]
+        if executing_eagerly() and not jax.config.jax_disable_jit:  # pyright: ignore[reportAttributeAccessIssue]
             return self._compiled(*args, **kwargs)
         return self._traced(*args, **kwargs)
 

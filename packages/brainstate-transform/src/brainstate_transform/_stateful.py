@@ -32,7 +32,7 @@ import jax.extend
 import numpy as np
 
 from brainstate_core import State, StateTrace
-from brainstate_core.internal import peek, read_values, write_values
+from brainstate_core.internal import executing_eagerly, peek, read_values, write_values
 
 from ._aborts import note_traces, release_traces
 from ._known import Known, _Result
@@ -104,13 +104,6 @@ DISCOVERING = _Discovering()
 def aborts() -> int:
     """How many attempts that may have left traced work in an enclosing trace were aborted, this thread."""
     return _ABORTS.count
-
-
-def _executing_eagerly() -> bool:
-    """True outside every JAX trace, where an aborted attempt would really compute."""
-    from jax._src import core
-
-    return isinstance(core.trace_ctx.trace, core.EvalTrace)
 
 
 class StatefulFunction(Inspection):
@@ -245,7 +238,7 @@ class StatefulFunction(Inspection):
         ``on_retry``, which sees each signal before the next attempt.
         """
         known = self._known if known is None else known
-        eager = _executing_eagerly()
+        eager = executing_eagerly()
         if discover and not self._validated and eager:
             known = self._discover(attempt, known)
         while True:
