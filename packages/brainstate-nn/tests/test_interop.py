@@ -691,6 +691,88 @@ def test_shapes_and_options_that_do_not_convert(nnx, eqx):
         interop.to_equinox(nn.Dropout(0.5, broadcast_dims=(0,)))
 
 
+# Normalisation options the other side cannot express are refused, naming the layer, the option and the fix.
+NORM_REFUSED = [
+    ("to_nnx", lambda: nn.LayerNorm((3, 4), feature_axes=0), r"LayerNorm\(feature_axes=\(-2,\)\) does not convert to "
+     r"flax.nnx.LayerNorm, which cannot express it.*Fix: convert a LayerNorm built with feature_axes=\(-1,\)"),
+    ("to_linen", lambda: nn.LayerNorm(4, axis_name="batch"), r"LayerNorm\(axis_name='batch'\).*flax.linen.LayerNorm"),
+    ("to_nnx", lambda: nn.RMSNorm((3, 4), reduction_axes=(-2, -1)), r"RMSNorm\(reduction_axes=\(-2, -1\)\)"),
+    ("to_linen", lambda: nn.GroupNorm((4, 6), feature_axis=0, num_groups=2), r"GroupNorm\(feature_axes=\(-2,\)\)"),
+    ("to_nnx", lambda: nn.GroupNorm(6, num_groups=2, reduction_axes=(0,)), r"GroupNorm\(reduction_axes=\(0,\)\)"),
+    ("to_nnx", lambda: nn.BatchNorm2d((3, 4, 4), feature_axis=0), r"BatchNorm2d\(feature_axes=\(-3,\)\).*flax's "
+     r"BatchNorm"),
+    ("to_nnx", lambda: nn.RMSNorm(4, dtype=jnp.float16), r"RMSNorm\(dtype=.*float16.*\) does not convert to "
+     r"flax.nnx.RMSNorm"),
+    ("to_equinox", lambda: nn.LayerNorm((3, 4), feature_axes=0), r"LayerNorm\(feature_axes=\(-2,\)\).*eqx.nn.LayerNorm"),
+    ("to_equinox", lambda: nn.LayerNorm(4, dtype=jnp.bfloat16), r"LayerNorm\(dtype=<class 'jax.numpy.bfloat16'>\)"),
+    ("to_equinox", lambda: nn.RMSNorm(4, axis_name="b"), r"RMSNorm\(axis_name='b'\).*eqx.nn.RMSNorm"),
+    ("to_equinox", lambda: nn.GroupNorm(6, num_groups=2, axis_name="b", axis_index_groups=[[0, 1]]),
+     r"GroupNorm\(axis_name='b'\)"),
+    ("to_equinox", lambda: nn.GroupNorm(6, num_groups=2, reduction_axes=(0,)), r"GroupNorm\(reduction_axes=\(0,\)\)"),
+]
+
+
+@pytest.mark.parametrize("convert, make, match", NORM_REFUSED)
+def test_normalisation_options_without_counterpart_are_refused(nnx, eqx, linen, convert, make, match):
+    with pytest.raises(interop.ConversionError, match=match):
+        getattr(interop, convert)(make())
+
+
+def test_half_precision_statistics_of_linen_are_refused(linen):
+    module = linen.LayerNorm(force_float32_reductions=False)
+    with pytest.raises(interop.ConversionError, match=r"linen.LayerNorm has force_float32_reductions=False"):
+        interop.from_linen(module, new_linen(module, rand(2, 4)))
+
+
+BIG = 1e4 + rand(3, 6)  # where the one-pass variance E[x^2] - E[x]^2 cancels in float32
+
+
+@pytest.mark.parametrize("make", [lambda **kw: nn.LayerNorm(6, use_fast_variance=False, **kw),
+                                  lambda **kw: nn.GroupNorm(6, num_groups=2, use_fast_variance=False, **kw)])
+def test_flax_keeps_the_two_pass_variance_and_linen_the_dtype(nnx, linen, make):
+    def check(layer, out, back):
+        assert out.use_fast_variance is False and back.use_fast_variance is False and back.dtype == layer.dtype
+
+    layer = make()
+    layer.weight.value = {"scale": 1.0 + rand(6), "bias": rand(6, seed=1)}
+    expected = run(layer, BIG)
+    to = interop.to_nnx(layer)
+    close(run(to, BIG), expected, atol=1e-3)
+    check(layer, to, interop.from_nnx(to))
+    half = make(dtype=jnp.bfloat16)  # linen's dtype is the result's, as brainstate's; nnx's also rounds the input
+    half.weight.value = layer.weight.value
+    module, variables = interop.to_linen(half)
+    assert module.dtype == jnp.bfloat16
+    close(run(module.apply, variables, BIG), run(half, BIG), atol=1e-2)
+    check(half, module, interop.from_linen(module, variables))
+    with pytest.raises(interop.ConversionError, match=r"dtype=<class 'jax.numpy.bfloat16'>\) does not convert to "
+                                                      r"flax.nnx"):
+        interop.to_nnx(half)
+    with pytest.raises(interop.ConversionError, match=r"nnx.LayerNorm has dtype=.*bfloat16"):
+        interop.from_nnx(new_nnx(nnx, lambda r: nnx.LayerNorm(6, dtype=jnp.bfloat16, rngs=r)))
+
+
+def test_flax_batchnorm_keeps_its_statistics_options(nnx, linen):
+    bn = nn.BatchNorm0d(3, axis_name="b", axis_index_groups=[[0, 1]], use_fast_variance=False, dtype=jnp.bfloat16)
+    module, variables = interop.to_linen(bn)
+    assert (module.axis_index_groups, module.use_fast_variance, module.dtype) == (((0, 1),), False, jnp.bfloat16)
+    back = interop.from_linen(module, variables, sample_input=(3,))
+    assert (back.axis_index_groups, back.use_fast_variance, back.dtype) == (((0, 1),), False, jnp.bfloat16)
+    with pytest.raises(interop.ConversionError, match=r"BatchNorm0d\(dtype=.*flax.nnx.BatchNorm"):
+        interop.to_nnx(bn)
+    bn = nn.BatchNorm0d(3, axis_name="b", axis_index_groups=[[0, 1]], use_fast_variance=False)
+    back = interop.from_nnx(interop.to_nnx(bn), sample_input=(3,))
+    assert (back.axis_index_groups, back.use_fast_variance) == (((0, 1),), False)
+
+
+@pytest.mark.parametrize("make", [lambda eqx: eqx.nn.LayerNorm(6), lambda eqx: eqx.nn.GroupNorm(2, 6)])
+def test_equinox_imports_take_the_variance_in_two_passes_as_equinox(eqx, make):
+    src = new_eqx(eqx, lambda: make(eqx))
+    layer = interop.from_equinox(src)
+    assert layer.use_fast_variance is False
+    close(run(layer, BIG), run(jax.vmap(src), BIG), atol=3e-3)
+
+
 def test_missing_framework_names_the_extra(monkeypatch, restore_registry):
     monkeypatch.setattr(_registry, "_LOADED", {})
     monkeypatch.setitem(sys.modules, "equinox", None)  # as if it were not installed

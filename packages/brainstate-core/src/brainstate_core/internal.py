@@ -11,7 +11,8 @@ named and documented, and core is free to change how it is implemented.
   user's code touched the state;
 * :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere,
   :func:`executing_eagerly` "is any JAX trace active";
-* :func:`check_sharding` checks a ``sharding=`` declaration where a state is made (a layer's keyword);
+* :func:`check_sharding` checks a ``sharding=`` declaration where a state is made (a layer's keyword),
+  :func:`declared_specs` gives it one spec per leaf (what an optimiser's moments copy);
 * :func:`format_value` describes a pytree of arrays compactly for error messages and reprs;
 * :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``;
 * :func:`notebook_html` renders an object for a notebook (through treescope when it is installed,
@@ -58,6 +59,7 @@ __all__ = [
     "is_tracer",
     "executing_eagerly",
     "check_sharding",
+    "declared_specs",
     "contains_tracer",
     "format_value",
     "set_public_home",
@@ -94,9 +96,19 @@ def check_sharding(state: State) -> None:
     Raises:
         ShardingError: naming the state and the fix.
     """
+    declared_specs(state)
+
+
+def declared_specs(state: State) -> Any:
+    """``state``'s declaration as one ``PartitionSpec`` per leaf of its value, logical names kept.
+
+    What a state that follows another one's layout (an optimiser moment follows its weight) declares;
+    ``PartitionSpec()`` for every leaf when ``state`` declares nothing. Checked as
+    :func:`check_sharding` checks.
+    """
     from .sharding import _check_form
 
-    _check_form(state)
+    return _check_form(state)
 
 
 def contains_tracer(value: Any) -> bool:

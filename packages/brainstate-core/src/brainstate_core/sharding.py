@@ -235,9 +235,10 @@ def partition_spec(state: State, *, mesh: Any = None, _path: Any = None) -> Any:
     return _resolve(state, get_axis_rules(), _mesh_axes(mesh), _path)
 
 
-def _check_form(state: State) -> None:
-    """What :func:`partition_spec` checks that needs no mesh and no rules (``internal.check_sharding``)."""
-    _resolve(state, {}, None, None)
+def _check_form(state: State) -> Any:
+    """The declaration resolved with no mesh and no rules: what can be checked where the state is made
+    (``internal.check_sharding``); logical names are kept (``internal.declared_specs``)."""
+    return _resolve(state, {}, None, None)
 
 
 def _resolve(state: State, rules: dict[str, Any], axes: tuple[str, ...] | None, _path: Any) -> Any:

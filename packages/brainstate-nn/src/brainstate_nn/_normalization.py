@@ -16,6 +16,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from brainstate_core import BatchState, ConfigError, InputError, ParamState
 
@@ -36,6 +37,34 @@ Axes = int | Sequence[int]
 
 def _tuple(axes: Axes) -> tuple[int, ...]:
     return (axes,) if isinstance(axes, int) else tuple(int(a) for a in axes)
+
+
+def _groups(groups: Any, axis_name: Any, cls: str) -> tuple[tuple[int, ...], ...] | None:
+    """``axis_index_groups`` checked: groups of lane indices that together cover ``0 .. n-1`` once."""
+    if groups is None:
+        return None
+    groups = tuple(tuple(int(i) for i in g) for g in groups)
+    flat = sorted(i for g in groups for i in g)
+    if axis_name is None or not all(groups) or flat != list(range(len(flat))):
+        raise ConfigError(f"{cls} axis_index_groups={groups!r} must split the indices 0..n-1 of the axis_name axis "
+                          "into non-empty groups, each index once, and needs axis_name. Fix: e.g. "
+                          "axis_name='batch', axis_index_groups=[[0, 1], [2, 3]] for a mapped axis of size 4.")
+    return groups
+
+
+def _group_mean(v: jax.Array, axis_name: Any, groups: tuple[tuple[int, ...], ...]) -> jax.Array:
+    """The mean of ``v`` over the lanes of this lane's group (``pmean`` with groups, which ``vmap`` and
+    ``shard_map`` lack): gather every lane's value, weight it by a constant lanes-by-lanes matrix."""
+    n = sum(len(g) for g in groups)
+    weights = np.zeros((n, n), np.float32)
+    for g in groups:
+        weights[np.ix_(g, g)] = 1.0 / len(g)
+    gathered = jax.lax.all_gather(v, axis_name)
+    if gathered.shape[0] != n:
+        raise InputError(f"axis_index_groups cover {n} lanes but the axis {axis_name!r} has {gathered.shape[0]}. "
+                         "Fix: give groups that split exactly the lanes of that axis.")
+    row = jnp.asarray(weights, v.dtype)[jax.lax.axis_index(axis_name)]
+    return jnp.tensordot(row, gathered, axes=1)
 
 
 class _Norm(Module):
@@ -95,8 +124,10 @@ class _Norm(Module):
 
         def mean(*values: jax.Array) -> list[jax.Array]:
             out = [jnp.mean(v, axis=axes, keepdims=True, where=where) for v in values]
-            if self.axis_name is not None:
-                out = jax.lax.pmean(out, self.axis_name, axis_index_groups=self.axis_index_groups)
+            if self.axis_index_groups is not None:
+                out = [_group_mean(v, self.axis_name, self.axis_index_groups) for v in out]
+            elif self.axis_name is not None:
+                out = jax.lax.pmean(out, self.axis_name)
             return out
 
         if not use_mean:
@@ -125,7 +156,7 @@ class _Norm(Module):
     def _keywords(self, epsilon: float, dtype: Any, use_fast_variance: bool, axis_name: Any,
                   axis_index_groups: Any) -> None:
         self.epsilon, self.dtype, self.use_fast_variance = epsilon, dtype, bool(use_fast_variance)
-        self.axis_name, self.axis_index_groups = axis_name, axis_index_groups
+        self.axis_name, self.axis_index_groups = axis_name, _groups(axis_index_groups, axis_name, type(self).__name__)
 
 
 def _reduction(x: jax.Array, axes: tuple[int, ...]) -> tuple[int, ...]:

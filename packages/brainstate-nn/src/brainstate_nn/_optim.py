@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from brainstate_core import LongTermState, ParamState, State, StateShapeError, StateUsageError, graph
+from brainstate_core.internal import declared_specs
 from brainstate_core.util import FlattedDict, NestedDict
 
 from ._linear_variants import clip_grad_norm as _clip_grad_norm
@@ -52,23 +53,14 @@ def clip_grad_norm(grads: Any, max_norm: float) -> tuple[Any, jax.Array]:
     return _clip_grad_norm(grads, max_norm, 2.0, return_norm=True)
 
 
-def _follow_params(tx: Any, opt_state: Any, param_states: FlattedDict, values: FlattedDict) -> Any:
+def _follow_params(tx: Any, opt_state: Any, param_states: FlattedDict) -> Any:
     """A ``sharding=`` declaration for the optimiser state: each per-weight leaf (a moment) laid out as its
     weight is declared, everything else (step counts) replicated; ``None`` when no weight is declared."""
-    decls = {p: s.metadata.get("sharding") for p, s in param_states.items()}
-    if all(d is None for d in decls.values()):
+    if all(s.metadata.get("sharding") is None for s in param_states.values()):
         return None
     from jax.sharding import PartitionSpec
 
-    def full(decl: Any, value: Any) -> Any:  # the declaration as one PartitionSpec per leaf of the weight
-        spec_leaf = lambda x: x is None or isinstance(x, PartitionSpec) or (  # noqa: E731
-            isinstance(x, tuple) and all(e is None or isinstance(e, (str, tuple)) for e in x))
-        as_spec = lambda d: PartitionSpec() if d is None else d if isinstance(d, PartitionSpec) else PartitionSpec(*d)  # noqa: E731
-        if spec_leaf(decl):
-            return jax.tree.map(lambda _: as_spec(decl), value)
-        return jax.tree.map(lambda d, sub: jax.tree.map(lambda _: as_spec(d), sub), decl, value, is_leaf=spec_leaf)
-
-    per_weight = FlattedDict((p, full(decls[p], values[p])) for p in param_states)
+    per_weight = FlattedDict((p, declared_specs(s)) for p, s in param_states.items())
     optax = _optax()
     return optax.tree_map_params(tx, lambda _, spec: spec, opt_state, per_weight,
                                  transform_non_params=lambda _: PartitionSpec(),
@@ -136,7 +128,7 @@ class OptaxOptimizer(Module):
         self.param_states = _as_param_states(params)
         values = FlattedDict((p, s.value) for p, s in self.param_states.items())
         init = self.tx.init(values)
-        layout = _follow_params(self.tx, init, self.param_states, values)
+        layout = _follow_params(self.tx, init, self.param_states)
         if self.opt_state is None:
             self.opt_state = OptimState(init, **({} if layout is None else {"sharding": layout}))
         else:

@@ -32,7 +32,7 @@ __all__ = [
     "new_linear", "linear_params", "new_embedding", "new_conv", "conv_params", "new_layernorm", "new_rmsnorm",
     "new_groupnorm", "norm_params", "new_batchnorm", "batchnorm_params", "new_dropout", "dropout_params",
     "new_lstm", "lstm_params", "to_std_gates", "from_std_gates", "computes", "CONV_TYPES", "BATCHNORM_TYPES",
-    "check_options", "flax_padding", "ints", "GRU_REASON", "NO_CELL_REASON",
+    "check_options", "refuse_options", "flax_padding", "ints", "GRU_REASON", "NO_CELL_REASON",
 ]
 
 CONV_TYPES = (Conv, Conv1d, Conv2d, Conv3d)
@@ -187,29 +187,38 @@ def norm_params(layer: Any) -> tuple[jax.Array | None, jax.Array | None]:
     return params.get("scale"), params.get("bias")
 
 
+# The normalisation builders take the keywords both sides can share (use_fast_variance; dtype, the dtype of the
+# result); the framework modules refuse the options the other side cannot express (see refuse_options).
+
 def new_layernorm(features: int, scale: Any, bias: Any, epsilon: float, ctx: Context,
-                  reduction_axes: int | Sequence[int] = -1) -> LayerNorm:
+                  reduction_axes: int | Sequence[int] = -1, *, use_fast_variance: bool = True,
+                  dtype: Any = None) -> LayerNorm:
     layer = LayerNorm(_size_for(ctx, features, "LayerNorm"), epsilon=float(epsilon), use_scale=scale is not None,
-                      use_bias=bias is not None, reduction_axes=reduction_axes)
+                      use_bias=bias is not None, reduction_axes=reduction_axes,
+                      use_fast_variance=bool(use_fast_variance), dtype=dtype)
     _fill_affine(layer, scale, bias)
     return layer
 
 
-def new_rmsnorm(features: int, scale: Any, epsilon: float, ctx: Context) -> RMSNorm:
-    layer = RMSNorm(_size_for(ctx, features, "RMSNorm"), epsilon=float(epsilon), use_scale=scale is not None)
+def new_rmsnorm(features: int, scale: Any, epsilon: float, ctx: Context, *, dtype: Any = None) -> RMSNorm:
+    layer = RMSNorm(_size_for(ctx, features, "RMSNorm"), epsilon=float(epsilon), use_scale=scale is not None,
+                    dtype=dtype)
     _fill_affine(layer, scale, None)
     return layer
 
 
-def new_groupnorm(channels: int, num_groups: int, scale: Any, bias: Any, epsilon: float, ctx: Context) -> GroupNorm:
+def new_groupnorm(channels: int, num_groups: int, scale: Any, bias: Any, epsilon: float, ctx: Context, *,
+                  use_fast_variance: bool = True, dtype: Any = None) -> GroupNorm:
     layer = GroupNorm(_size_for(ctx, channels, "GroupNorm"), num_groups=int(num_groups), epsilon=float(epsilon),
-                      use_scale=scale is not None, use_bias=bias is not None)
+                      use_scale=scale is not None, use_bias=bias is not None,
+                      use_fast_variance=bool(use_fast_variance), dtype=dtype)
     _fill_affine(layer, scale, bias)
     return layer
 
 
 def new_batchnorm(features: int, scale: Any, bias: Any, mean: Any, var: Any, *, epsilon: float, momentum: float,
-                  axis_name: Any, ctx: Context) -> Any:
+                  axis_name: Any, ctx: Context, axis_index_groups: Any = None, use_fast_variance: bool = True,
+                  dtype: Any = None) -> Any:
     """A brainstate BatchNorm{n}d (n from the input shape) with the given affine and running statistics."""
     in_size = ctx.require_size("BatchNorm")
     nd = len(in_size) - 1
@@ -218,7 +227,9 @@ def new_batchnorm(features: int, scale: Any, bias: Any, mean: Any, var: Any, *, 
                               "not have (0d to 3d). Fix: convert inputs of at most 3 spatial axes.")
     in_size = _size_for(ctx, features, f"BatchNorm{nd}d")
     layer = BATCHNORM_TYPES[nd](in_size, momentum=float(momentum), epsilon=float(epsilon),
-                                affine=scale is not None or bias is not None, axis_name=axis_name)
+                                affine=scale is not None or bias is not None, axis_name=axis_name,
+                                axis_index_groups=axis_index_groups, use_fast_variance=bool(use_fast_variance),
+                                dtype=dtype)
     if scale is not None or bias is not None:
         # a bias-only (or scale-only) layer keeps exactly its one parameter
         assert layer.weight is not None  # affine=True made one
@@ -235,11 +246,13 @@ def batchnorm_params(layer: Any) -> dict[str, Any]:
         raise ConversionError(f"{type(layer).__name__}(track_running_stats=False) always normalises with the batch "
                               "statistics; the other framework's batch norm keeps running statistics. Fix: convert a "
                               "batch norm built with track_running_stats=True.")
+    refuse_options(layer, "flax's BatchNorm as converted (channels last)", feature_axes=(-1,))
     scale, bias = norm_params(layer)
     n = layer.features
     return dict(features=n, scale=scale, bias=bias, mean=jnp.reshape(layer.running_mean.value, (n,)),
                 var=jnp.reshape(layer.running_var.value, (n,)), epsilon=layer.epsilon, momentum=layer.momentum,
-                axis_name=layer.axis_name)
+                axis_name=layer.axis_name, axis_index_groups=layer.axis_index_groups,
+                use_fast_variance=layer.use_fast_variance, dtype=layer.dtype)
 
 
 # -- Dropout -----------------------------------------------------------------------------------
@@ -298,6 +311,18 @@ def check_options(m: Any, what: str, **expected: Any) -> None:
         if value not in allowed:
             raise ConversionError(f"{what} has {attr}={value!r}; the brainstate layer supports only {attr} in "
                                   f"{list(allowed)}. Fix: convert a layer with the default {attr}.")
+
+
+def refuse_options(layer: Any, target: str, **defaults: Any) -> None:
+    """Raise :class:`ConversionError` when an option of the brainstate ``layer`` differs from the value ``target``
+    (the other framework's layer, in words) always computes with."""
+    for attr, default in defaults.items():
+        value = getattr(layer, attr)
+        if value != default:
+            name = type(layer).__name__
+            raise ConversionError(f"{name}({attr}={value!r}) does not convert to {target}, which cannot express it: "
+                                  f"the converted layer would compute something else. Fix: convert a {name} built "
+                                  f"with {attr}={default!r}, or register a LayerMapping for this layer.")
 
 
 def flax_padding(padding: Any, nd: int, what: str) -> Any:

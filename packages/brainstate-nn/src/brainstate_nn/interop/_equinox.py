@@ -89,8 +89,15 @@ def _embed_out(layer: Embedding, ctx: Context) -> Any:
     return eqx.nn.Embedding(weight=table)
 
 
+# What equinox's LayerNorm / RMSNorm / GroupNorm cannot express: feature axes other than the last (the converted
+# layer's weight is one vector over the features), averaging over a named axis, and a result dtype. Equinox
+# takes the variance in two passes (jnp.var): imported layers do too (use_fast_variance=False); exports accept
+# either form, the one-pass one only rounding differently.
+_NORM_ONLY = dict(feature_axes=(-1,), axis_name=None, axis_index_groups=None, dtype=None)
+
+
 def _layernorm_in(m: Any, ctx: Context) -> LayerNorm:
-    return B.new_layernorm(_one_axis(m, "LayerNorm"), m.weight, m.bias, m.eps, ctx)
+    return B.new_layernorm(_one_axis(m, "LayerNorm"), m.weight, m.bias, m.eps, ctx, use_fast_variance=False)
 
 
 def _layernorm_out(layer: LayerNorm, ctx: Context) -> Any:
@@ -98,6 +105,7 @@ def _layernorm_out(layer: LayerNorm, ctx: Context) -> Any:
         raise ConversionError(f"LayerNorm(reduction_axes={layer.reduction_axes}) normalises over several axes; "
                               "eqx.nn.LayerNorm over one axis has one weight per feature. Fix: convert a LayerNorm "
                               "with the default reduction_axes=-1.")
+    B.refuse_options(layer, "eqx.nn.LayerNorm", **_NORM_ONLY)
     scale, bias = B.norm_params(layer)
     m = eqx.nn.LayerNorm(layer.features, eps=float(layer.epsilon), use_weight=scale is not None,
                          use_bias=bias is not None)
@@ -114,16 +122,18 @@ def _rmsnorm_in(m: Any, ctx: Context) -> RMSNorm:
 
 
 def _rmsnorm_out(layer: RMSNorm, ctx: Context) -> Any:
+    B.refuse_options(layer, "eqx.nn.RMSNorm", reduction_axes=(-1,), **_NORM_ONLY)
     scale, _ = B.norm_params(layer)
     m = eqx.nn.RMSNorm(layer.features, eps=float(layer.epsilon), use_weight=scale is not None, use_bias=False)
     return m if scale is None else _set(m, weight=scale)
 
 
 def _groupnorm_in(m: Any, ctx: Context) -> GroupNorm:
-    return B.new_groupnorm(int(m.channels), int(m.groups), m.weight, m.bias, m.eps, ctx)
+    return B.new_groupnorm(int(m.channels), int(m.groups), m.weight, m.bias, m.eps, ctx, use_fast_variance=False)
 
 
 def _groupnorm_out(layer: GroupNorm, ctx: Context) -> Any:
+    B.refuse_options(layer, "eqx.nn.GroupNorm", reduction_axes=None, **_NORM_ONLY)
     scale, bias = B.norm_params(layer)
     if (scale is None) != (bias is None):
         raise ConversionError("GroupNorm with only one of use_scale / use_bias has no equinox counterpart "

@@ -99,64 +99,83 @@ def _embed_out(layer: Embedding, ctx: Context) -> LinenLayer:
     return _pair(module, {"embedding": table})
 
 
+# What linen's LayerNorm / RMSNorm / GroupNorm cannot express: feature axes other than the last (GroupNorm: a
+# channel axis other than the last, brainstate's reduction_axes), and averaging over a named axis. Imports
+# refuse half-precision statistics (force_float32_reductions=False): brainstate's are at least float32.
+_NORM_ONLY = dict(feature_axes=(-1,), axis_name=None, axis_index_groups=None)
+_F32 = dict(force_float32_reductions=(True,))
+
+
 def _layernorm_in(node: LinenLayer, ctx: Context) -> LayerNorm:
     m, p = node.module, _params(node)
-    B.check_options(m, "linen.LayerNorm", feature_axes=(-1, (-1,)), axis_name=(None,), axis_index_groups=(None,))
+    B.check_options(m, "linen.LayerNorm", feature_axes=(-1, (-1,)), axis_name=(None,), axis_index_groups=(None,),
+                    **_F32)
     scale, bias = p.get("scale"), p.get("bias")
-    return B.new_layernorm(_features(ctx, "LayerNorm", scale, bias), scale, bias, m.epsilon, ctx, m.reduction_axes)
+    return B.new_layernorm(_features(ctx, "LayerNorm", scale, bias), scale, bias, m.epsilon, ctx, m.reduction_axes,
+                           use_fast_variance=m.use_fast_variance, dtype=m.dtype)
 
 
 def _layernorm_out(layer: LayerNorm, ctx: Context) -> LinenLayer:
+    B.refuse_options(layer, "flax.linen.LayerNorm", **_NORM_ONLY)
     scale, bias = B.norm_params(layer)
     module = linen.LayerNorm(epsilon=float(layer.epsilon), use_scale=scale is not None, use_bias=bias is not None,
-                             reduction_axes=layer.reduction_axes)
+                             reduction_axes=layer.reduction_axes, use_fast_variance=layer.use_fast_variance,
+                             dtype=layer.dtype)
     return _pair(module, _affine(scale, bias))
 
 
 def _rmsnorm_in(node: LinenLayer, ctx: Context) -> RMSNorm:
     m, scale = node.module, _params(node).get("scale")
     B.check_options(m, "linen.RMSNorm", reduction_axes=(-1, (-1,)), feature_axes=(-1, (-1,)), axis_name=(None,),
-                  axis_index_groups=(None,))
-    return B.new_rmsnorm(_features(ctx, "RMSNorm", scale), scale, m.epsilon, ctx)
+                    axis_index_groups=(None,), **_F32)
+    return B.new_rmsnorm(_features(ctx, "RMSNorm", scale), scale, m.epsilon, ctx, dtype=m.dtype)
 
 
 def _rmsnorm_out(layer: RMSNorm, ctx: Context) -> LinenLayer:
+    B.refuse_options(layer, "flax.linen.RMSNorm as converted", reduction_axes=(-1,), **_NORM_ONLY)
     scale, _ = B.norm_params(layer)
-    return _pair(linen.RMSNorm(epsilon=float(layer.epsilon), use_scale=scale is not None), _affine(scale, None))
+    module = linen.RMSNorm(epsilon=float(layer.epsilon), use_scale=scale is not None, dtype=layer.dtype)
+    return _pair(module, _affine(scale, None))
 
 
 def _groupnorm_in(node: LinenLayer, ctx: Context) -> GroupNorm:
     m, p = node.module, _params(node)
-    B.check_options(m, "linen.GroupNorm", reduction_axes=(None,), axis_name=(None,), axis_index_groups=(None,))
+    B.check_options(m, "linen.GroupNorm", reduction_axes=(None,), axis_name=(None,), axis_index_groups=(None,),
+                    **_F32)
     scale, bias = p.get("scale"), p.get("bias")
     channels = _features(ctx, "GroupNorm", scale, bias)
     groups = m.num_groups if m.num_groups is not None else channels // int(m.group_size)
-    return B.new_groupnorm(channels, int(groups), scale, bias, m.epsilon, ctx)
+    return B.new_groupnorm(channels, int(groups), scale, bias, m.epsilon, ctx, use_fast_variance=m.use_fast_variance,
+                           dtype=m.dtype)
 
 
 def _groupnorm_out(layer: GroupNorm, ctx: Context) -> LinenLayer:
+    B.refuse_options(layer, "flax.linen.GroupNorm as converted", reduction_axes=None, **_NORM_ONLY)
     scale, bias = B.norm_params(layer)
     module = linen.GroupNorm(num_groups=layer.num_groups, epsilon=float(layer.epsilon), use_scale=scale is not None,
-                             use_bias=bias is not None)
+                             use_bias=bias is not None, use_fast_variance=layer.use_fast_variance, dtype=layer.dtype)
     return _pair(module, _affine(scale, bias))
 
 
 def _batchnorm_in(node: LinenLayer, ctx: Context) -> Any:
     m, p = node.module, _params(node)
-    B.check_options(m, "linen.BatchNorm", axis=(-1,), axis_index_groups=(None,))
+    B.check_options(m, "linen.BatchNorm", axis=(-1,), **_F32)
     stats = node.variables.get("batch_stats")
     if not stats:
         raise ConversionError("linen.BatchNorm has no 'batch_stats' in the variables given. Fix: pass all the "
                               "variables `module.init` returned, not just variables['params'].")
     return B.new_batchnorm(int(stats["mean"].shape[-1]), p.get("scale"), p.get("bias"), stats["mean"], stats["var"],
-                           epsilon=m.epsilon, momentum=m.momentum, axis_name=m.axis_name, ctx=ctx)
+                           epsilon=m.epsilon, momentum=m.momentum, axis_name=m.axis_name, ctx=ctx,
+                           axis_index_groups=m.axis_index_groups, use_fast_variance=m.use_fast_variance,
+                           dtype=m.dtype)
 
 
 def _batchnorm_out(layer: Any, ctx: Context) -> LinenLayer:
     p = B.batchnorm_params(layer)
     module = linen.BatchNorm(use_running_average=True, momentum=float(p["momentum"]), epsilon=float(p["epsilon"]),
                              use_scale=p["scale"] is not None, use_bias=p["bias"] is not None,
-                             axis_name=p["axis_name"])
+                             axis_name=p["axis_name"], axis_index_groups=p["axis_index_groups"],
+                             use_fast_variance=p["use_fast_variance"], dtype=p["dtype"])
     return _pair(module, _affine(p["scale"], p["bias"]), batch_stats={"mean": p["mean"], "var": p["var"]})
 
 

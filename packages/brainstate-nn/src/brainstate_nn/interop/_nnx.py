@@ -94,54 +94,74 @@ def _dtype(*arrays: Any) -> Any:
     return next((a.dtype for a in arrays if a is not None), jnp.float32)
 
 
+# What nnx's LayerNorm / RMSNorm / GroupNorm cannot express: feature axes other than the last (GroupNorm: a
+# channel axis other than the last, brainstate's reduction_axes), averaging over a named axis, and a result
+# dtype: nnx's `dtype` rounds the input to it before the statistics, brainstate's only the result.
+_NORM_ONLY = dict(feature_axes=(-1,), axis_name=None, axis_index_groups=None, dtype=None)
+_NO_DTYPE = dict(dtype=(None,))
+
+
 def _layernorm_in(m: Any, ctx: Context) -> LayerNorm:
-    B.check_options(m, "nnx.LayerNorm", feature_axes=(-1, (-1,)), axis_name=(None,), axis_index_groups=(None,))
-    return B.new_layernorm(int(m.num_features), _opt(m.scale), _opt(m.bias), m.epsilon, ctx, m.reduction_axes)
+    B.check_options(m, "nnx.LayerNorm", feature_axes=(-1, (-1,)), axis_name=(None,), axis_index_groups=(None,),
+                    **_NO_DTYPE)
+    return B.new_layernorm(int(m.num_features), _opt(m.scale), _opt(m.bias), m.epsilon, ctx, m.reduction_axes,
+                           use_fast_variance=m.use_fast_variance)
 
 
 def _layernorm_out(layer: LayerNorm, ctx: Context) -> Any:
+    B.refuse_options(layer, "flax.nnx.LayerNorm", **_NORM_ONLY)
     scale, bias = B.norm_params(layer)
     return _build(lambda r: nnx.LayerNorm(layer.features, epsilon=float(layer.epsilon), use_scale=scale is not None,
                                           use_bias=bias is not None, reduction_axes=layer.reduction_axes,
+                                          use_fast_variance=layer.use_fast_variance,
                                           param_dtype=_dtype(scale, bias), rngs=r), _some(scale=scale, bias=bias))
 
 
 def _rmsnorm_in(m: Any, ctx: Context) -> RMSNorm:
     B.check_options(m, "nnx.RMSNorm", reduction_axes=(-1, (-1,)), feature_axes=(-1, (-1,)), axis_name=(None,),
-                  axis_index_groups=(None,))
+                  axis_index_groups=(None,), **_NO_DTYPE)
     return B.new_rmsnorm(int(m.num_features), _opt(m.scale), m.epsilon, ctx)
 
 
 def _rmsnorm_out(layer: RMSNorm, ctx: Context) -> Any:
+    B.refuse_options(layer, "flax.nnx.RMSNorm as converted", reduction_axes=(-1,), **_NORM_ONLY)
     scale, _ = B.norm_params(layer)
     return _build(lambda r: nnx.RMSNorm(layer.features, epsilon=float(layer.epsilon), use_scale=scale is not None,
                                         param_dtype=_dtype(scale), rngs=r), _some(scale=scale))
 
 
 def _groupnorm_in(m: Any, ctx: Context) -> GroupNorm:
-    B.check_options(m, "nnx.GroupNorm", reduction_axes=(None,), axis_name=(None,), axis_index_groups=(None,))
+    B.check_options(m, "nnx.GroupNorm", reduction_axes=(None,), axis_name=(None,), axis_index_groups=(None,),
+                    **_NO_DTYPE)
     channels = int(m.num_groups) * int(m.group_size)
-    return B.new_groupnorm(channels, int(m.num_groups), _opt(m.scale), _opt(m.bias), m.epsilon, ctx)
+    return B.new_groupnorm(channels, int(m.num_groups), _opt(m.scale), _opt(m.bias), m.epsilon, ctx,
+                           use_fast_variance=m.use_fast_variance)
 
 
 def _groupnorm_out(layer: GroupNorm, ctx: Context) -> Any:
+    B.refuse_options(layer, "flax.nnx.GroupNorm as converted", reduction_axes=None, **_NORM_ONLY)
     scale, bias = B.norm_params(layer)
     return _build(lambda r: nnx.GroupNorm(layer.in_size[-1], num_groups=layer.num_groups, epsilon=float(layer.epsilon),
                                           use_scale=scale is not None, use_bias=bias is not None,
+                                          use_fast_variance=layer.use_fast_variance,
                                           param_dtype=_dtype(scale, bias), rngs=r), _some(scale=scale, bias=bias))
 
 
 def _batchnorm_in(m: Any, ctx: Context) -> Any:
-    B.check_options(m, "nnx.BatchNorm", axis=(-1,), axis_index_groups=(None,))
+    B.check_options(m, "nnx.BatchNorm", axis=(-1,), **_NO_DTYPE)
     return B.new_batchnorm(int(m.num_features), _opt(m.scale), _opt(m.bias), _get(m.mean), _get(m.var),
-                           epsilon=m.epsilon, momentum=m.momentum, axis_name=m.axis_name, ctx=ctx)
+                           epsilon=m.epsilon, momentum=m.momentum, axis_name=m.axis_name, ctx=ctx,
+                           axis_index_groups=m.axis_index_groups, use_fast_variance=m.use_fast_variance)
 
 
 def _batchnorm_out(layer: Any, ctx: Context) -> Any:
+    B.refuse_options(layer, "flax.nnx.BatchNorm", dtype=None)
     p = B.batchnorm_params(layer)
     return _build(lambda r: nnx.BatchNorm(p["features"], use_running_average=True, momentum=float(p["momentum"]),
                                           epsilon=float(p["epsilon"]), use_scale=p["scale"] is not None,
                                           use_bias=p["bias"] is not None, axis_name=p["axis_name"],
+                                          axis_index_groups=p["axis_index_groups"],
+                                          use_fast_variance=p["use_fast_variance"],
                                           param_dtype=_dtype(p["scale"], p["bias"], p["mean"]), rngs=r),
                   _some(scale=p["scale"], bias=p["bias"], mean=p["mean"], var=p["var"]))
 
