@@ -129,7 +129,6 @@ from ._delay_access import DelayAccess as DelayAccess
 from ._delay_access import OutputDelayAt as OutputDelayAt
 from ._delay_access import PrefetchDelayAt as PrefetchDelayAt
 from ._delay_access import init_maybe_prefetch as init_maybe_prefetch
-from ._desc import Desc as Desc
 from ._dropout import AlphaDropout as AlphaDropout
 from ._dropout import Dropout as Dropout
 from ._dropout import Dropout1d as Dropout1d

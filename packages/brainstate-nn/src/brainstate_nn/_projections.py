@@ -33,9 +33,9 @@ import numpy as np
 
 from brainstate_core import ConfigError, State
 from brainstate_core.internal import is_tracer
+from brainstate_core.mixin import ParamDescriber
 
 from ._delay import Delay, _time
-from ._desc import Desc
 from ._dynamics import Dynamics, param, read
 from ._module import Module
 from ._param import Param
@@ -247,12 +247,12 @@ class AlignPostProj(Projection):
                  interp_method: str | None = None, max_delay: Any = None, name: str | None = None) -> None:
         super().__init__(*modules, comm=comm, post=post, delay=delay, interp_method=interp_method,
                          max_delay=max_delay, name=name)
-        shared = isinstance(syn, Desc) and isinstance(out, Desc)
+        shared = isinstance(syn, ParamDescriber) and isinstance(out, ParamDescriber)
         key = ("AlignPostProj", syn.identifier, out.identifier) if shared else ("AlignPostProj", self._key)
         entry = post.before_updates.get(key)
         if entry is None:
-            syn_m = syn() if isinstance(syn, Desc) else syn
-            out_m = out() if isinstance(out, Desc) else out
+            syn_m = syn() if isinstance(syn, ParamDescriber) else syn
+            out_m = out() if isinstance(out, ParamDescriber) else out
             if not isinstance(syn_m, Dynamics):
                 raise ConfigError(f"AlignPostProj syn must be a synapse (or its .desc(...)), got {syn_m!r}. "
                                   "Fix: pass e.g. syn=brainstate.nn.Expon.desc(n_post, tau=5.).")
@@ -341,7 +341,7 @@ class CurrentProj(Projection):
                  interp_method: str | None = None, max_delay: Any = None, name: str | None = None) -> None:
         super().__init__(*modules, comm=comm, post=post, delay=delay, interp_method=interp_method,
                          max_delay=max_delay, name=name)
-        self.out = out() if isinstance(out, Desc) else out
+        self.out = out() if isinstance(out, ParamDescriber) else out
         if not isinstance(self.out, SynOut):
             raise ConfigError(f"CurrentProj out must be a synaptic output, got {self.out!r}. Fix: pass e.g. "
                               "out=brainstate.nn.CUBA.desc().")

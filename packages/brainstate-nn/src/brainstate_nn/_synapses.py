@@ -22,7 +22,6 @@ import jax.numpy as jnp
 
 from brainstate_core import ConfigError, HiddenState
 
-from ._desc import Desc
 from ._dynamics import Dynamics, get_dt, get_t, param, read
 
 __all__ = ["Synapse", "Expon", "DualExpon", "Alpha", "AMPA", "GABAa", "NMDA"]
@@ -42,10 +41,6 @@ class Synapse(Dynamics):
 
     _hidden: tuple[tuple[str, float], ...] = (("g", 0.0),)
 
-    @classmethod
-    def desc(cls, *args: Any, **kwargs: Any) -> Desc:
-        """A description of this synapse (built later, shared by equal descriptions); see :class:`Desc`."""
-        return Desc(cls, *args, **kwargs)
 
     def _param(self, value: Any, name: str, kind: str | None = "time", positive: bool = True) -> Any:
         return param(value, name, kind, self.varshape, positive=positive, owner=type(self).__name__)

@@ -21,7 +21,6 @@ import jax.numpy as jnp
 
 from brainstate_core import ConfigError, StateUsageError
 
-from ._desc import Desc
 from ._dynamics import param, read
 from ._module import Module
 
@@ -37,10 +36,6 @@ class SynOut(Module):
         super().__init__(name=name)
         self._conductance: Any = None
 
-    @classmethod
-    def desc(cls, *args: Any, **kwargs: Any) -> Desc:
-        """A description of this output (built later, shared by equal descriptions); see :class:`Desc`."""
-        return Desc(cls, *args, **kwargs)
 
     def _param(self, value: Any, name: str, kind: str | None, positive: bool = False) -> Any:
         # outputs have no population shape of their own: any broadcastable array is allowed
