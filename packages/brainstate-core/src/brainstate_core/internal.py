@@ -12,7 +12,8 @@ named and documented, and core is free to change how it is implemented.
 * :func:`is_tracer` and :func:`contains_tracer` answer "is this a JAX tracer" one way everywhere,
   :func:`executing_eagerly` "is any JAX trace active";
 * :func:`check_sharding` checks a ``sharding=`` declaration where a state is made (a layer's keyword),
-  :func:`declared_specs` gives it one spec per leaf (what an optimiser's moments copy);
+  :func:`declared_specs` gives it one spec per leaf (what an optimiser's moments copy), :func:`spec_axes`
+  the mesh axes a spec splits over;
 * :func:`format_value` describes a pytree of arrays compactly for error messages and reprs;
 * :data:`FilterLike` and :func:`to_predicate` are the filter language of ``graph`` and ``vmap``;
 * :func:`notebook_html` renders an object for a notebook (through treescope when it is installed,
@@ -60,6 +61,7 @@ __all__ = [
     "executing_eagerly",
     "check_sharding",
     "declared_specs",
+    "spec_axes",
     "contains_tracer",
     "format_value",
     "set_public_home",
@@ -109,6 +111,20 @@ def declared_specs(state: State) -> Any:
     from .sharding import _check_form
 
     return _check_form(state)
+
+
+def spec_axes(spec: Any) -> set[str]:
+    """The mesh axes that a ``PartitionSpec`` or ``NamedSharding`` (or a pytree of them) splits over.
+
+    Example:
+        >>> from jax.sharding import PartitionSpec as P
+        >>> from brainstate_core import internal
+        >>> sorted(internal.spec_axes({'w': P('data', ('model', 'x')), 'b': P(None, P.UNCONSTRAINED)}))
+        ['data', 'model', 'x']
+    """
+    from .sharding import _spec_axes
+
+    return _spec_axes(spec)
 
 
 def contains_tracer(value: Any) -> bool:

@@ -414,6 +414,13 @@ def init_sharded(constructor: Callable[..., Any], *args: Any, mesh: Mesh | None 
     return box["obj"]
 
 
+def _spec_axes(spec: Any) -> set[str]:
+    """The mesh axes a PartitionSpec or NamedSharding (or a pytree of them) splits over (``internal.spec_axes``)."""
+    leaves = jax.tree.leaves(spec, is_leaf=lambda x: isinstance(x, (PartitionSpec, NamedSharding)))
+    return {a for leaf in leaves for e in (leaf.spec if isinstance(leaf, NamedSharding) else leaf)
+            if e is not None and e is not PartitionSpec.UNCONSTRAINED for a in ((e,) if isinstance(e, str) else e)}
+
+
 def constrain(x: Any, spec: Any) -> Any:
     """Pin ``x`` (a pytree) to a layout: ``jax.lax.with_sharding_constraint`` on axes of type Auto,
     ``jax.sharding.reshard`` on Explicit ones, ``jax.device_put`` outside traces.
@@ -429,9 +436,7 @@ def constrain(x: Any, spec: Any) -> Any:
             types = dict(zip(mesh.axis_names, mesh.axis_types))
         else:
             types = dict(zip(s.mesh.axis_names, s.mesh.axis_types))
-        spec_axes = [a for e in (s if isinstance(s, PartitionSpec) else s.spec) if e is not None and e is not PartitionSpec.UNCONSTRAINED
-                     for a in ((e,) if isinstance(e, str) else e)]
-        explicit = any(types.get(a) == jax.sharding.AxisType.Explicit for a in spec_axes)
+        explicit = any(types.get(a) == jax.sharding.AxisType.Explicit for a in _spec_axes(s))
         if explicit:
             return jax.sharding.reshard(value, s)
         return jax.lax.with_sharding_constraint(value, s)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec
 
 from brainstate_core import ShardingError, State, sharding
-from brainstate_core.internal import executing_eagerly, peek, read_values
+from brainstate_core.internal import executing_eagerly, peek, read_values, spec_axes
 
 from ._stateful import Known, StatefulFunction, boundary
 from ._util import fun_name
@@ -76,11 +76,6 @@ def _spread(spec: Any, value: Any) -> Any:
 
 
 _REPLICATED = PartitionSpec()
-
-
-def _spec_axes(spec: Any) -> set:
-    return {a for p in jax.tree.leaves(spec, is_leaf=lambda x: isinstance(x, PartitionSpec))
-            for e in p if e is not None for a in ((e,) if isinstance(e, str) else e)}
 
 
 class ShardMapFunction:
@@ -151,7 +146,7 @@ class ShardMapFunction:
             for i, spec in zip(written, out_specs_states):
                 v = new.get(i, state_values[i])
                 if self.check_vma:
-                    extra = _varying(v) - _spec_axes(spec)
+                    extra = _varying(v) - spec_axes(spec)
                     if extra and i not in lanes:
                         raise ShardingError(
                             f"{states[i]!r} (created at {states[i].source_info}) is laid out as {spec} in shard_map but "
