@@ -166,7 +166,12 @@ def _may_have(platform: str) -> bool:
 
 
 def _accelerator_tests(session: nox.Session, extra: str, platform: str, hardware: str) -> None:
-    """Install ``brainstate[extra]`` and run the suite on ``platform``; skip if the machine has none."""
+    """Install ``brainstate[extra]`` and run the suite on ``platform``; skip if the machine has none.
+
+    The multi-device tests (sharding, ``shard_map``, ``pmap``, Orbax restores onto another mesh) are
+    part of the suite: they run on the accelerator's devices where the machine has as many as each
+    needs (4 or 8), and are skipped, with that reason in the summary, where it has fewer.
+    """
     if not _may_have(platform):
         looked = [f"/dev/{p}" for p in DEVICE_NODES[platform]] + (["nvidia-smi"] if platform == "gpu" else [])
         session.skip(
