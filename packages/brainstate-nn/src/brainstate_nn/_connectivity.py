@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainstate_core import ConfigError, InputError, ParamState, environ
+from brainstate_core import ConfigError, InputError, ParamState, State, environ
 
 from . import _init as init
 from ._module import Module
@@ -145,6 +145,29 @@ def _weight(value: Any, shape: tuple[int, ...], owner: str) -> jax.Array:
     return value
 
 
+def _state_class(param_type: Any, owner: str) -> type:
+    if not (isinstance(param_type, type) and issubclass(param_type, State)):
+        raise ConfigError(f"{owner} param_type must be a State class, got {param_type!r}. Fix: pass "
+                          "brainstate.ParamState (trainable) or another State subclass.")
+    return param_type
+
+
+def _check_conn_init(conn_init: Any, owner: str) -> None:
+    if conn_init not in ("vmap", "for_loop"):
+        raise ConfigError(f"{owner} conn_init must be 'vmap' or 'for_loop', got {conn_init!r}. Fix: leave the "
+                          "default (it has no effect here).")
+
+
+def _rows_kept(rows: int, afferent_ratio: Any, seed: int | None, owner: str) -> np.ndarray:
+    """Which of ``rows`` rows get synapses: each with probability ``afferent_ratio`` (seeded by ``[seed, 1]``)."""
+    if isinstance(afferent_ratio, bool) or not 0.0 <= float(afferent_ratio) <= 1.0:
+        raise ConfigError(f"{owner} afferent_ratio must be in [0, 1], got {afferent_ratio!r}. Fix: pass the "
+                          "fraction of rows that get synapses.")
+    if float(afferent_ratio) == 1.0:
+        return np.ones(rows, bool)
+    return np.random.default_rng(None if seed is None else [seed, 1]).random(rows) < float(afferent_ratio)
+
+
 # -- dense -------------------------------------------------------------------------------------
 class EventLinear(Module):
     """Dense weights ``(n_pre, n_post)`` applied to spikes, reading only the rows of the active sources.
@@ -158,25 +181,43 @@ class EventLinear(Module):
         weight: an initialiser, an array ``(n_pre, n_post)`` or a scalar (the same weight everywhere).
         chunk: how many active sources are added per loop iteration.
         name: optional display name.
+        float_as_event: treat every non-zero input as a spike of value 1 (upstream's meaning; its
+            default is True). False (the default here): graded inputs scale their rows; the two
+            agree on 0/1 and boolean spikes. With True no gradient flows to the input.
+        block_size: upstream's GPU kernel block size; accepted (a positive int) and kept as an
+            attribute, with no effect on the result here.
+        param_type: the State class of the weight (``ParamState``: trainable).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
         >>> layer = nn.EventLinear(3, 2, weight=jnp.array([[1., 2.], [3., 4.], [5., 6.]]))
         >>> layer(jnp.array([True, False, True]))
         Array([6., 8.], dtype=float32)
+        >>> nn.EventLinear(3, 2, weight=layer.weight.value, float_as_event=True)(jnp.array([0.5, 0.0, 2.0]))
+        Array([6., 8.], dtype=float32)
     """
 
     def __init__(self, in_size: Size, out_size: Size, weight: Any = _KAIMING, chunk: int = _CHUNK,
-                 name: str | None = None) -> None:
+                 name: str | None = None, *, float_as_event: bool = False, block_size: int = 64,
+                 param_type: type[State] = ParamState) -> None:
         super().__init__(name=name)
+        if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+            raise ConfigError(f"EventLinear chunk must be a positive int, got {chunk!r}. Fix: pass e.g. 16 (upstream's "
+                              "fourth argument, float_as_event, is a keyword here: float_as_event=True).")
+        if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
+            raise ConfigError(f"EventLinear block_size must be a positive int, got {block_size!r}. Fix: leave the "
+                              "default (it has no effect here).")
+        param_type = _state_class(param_type, "EventLinear")
         self.in_size, self.out_size = as_size(in_size, "EventLinear in_size"), as_size(out_size, "EventLinear out_size")
         self.n_pre, self.n_post = _count(in_size, "EventLinear in_size"), _count(out_size, "EventLinear out_size")
         w = _weight(weight, (self.n_pre, self.n_post), "EventLinear")
-        self.weight = ParamState(jnp.broadcast_to(w, (self.n_pre, self.n_post)) + 0.0)
-        self.chunk = int(chunk)
+        self.weight = param_type(jnp.broadcast_to(w, (self.n_pre, self.n_post)) + 0.0)
+        self.chunk, self.block_size, self.float_as_event = int(chunk), int(block_size), bool(float_as_event)
 
     def update(self, x: Any) -> jax.Array:
         w = self.weight.value
+        if self.float_as_event:
+            x = jnp.asarray(x) != 0
         return _over_batch(lambda v: _dense_event(v, w, self.chunk), x, self.n_pre, "EventLinear")
 
     def extra_repr(self) -> str:
@@ -199,6 +240,7 @@ class SparseConn(Module):
             initialiser called with the shape ``(n_synapses,)``.
         chunk: how many active sources are added per loop iteration.
         name: optional display name.
+        param_type: the State class of the weight (``ParamState``: trainable).
 
     Example:
         >>> import brainstate_nn as nn, jax.numpy as jnp
@@ -210,9 +252,10 @@ class SparseConn(Module):
     """
 
     def __init__(self, in_size: Size, out_size: Size, pre: Any, post: Any, conn_weight: Any = 1.0,
-                 chunk: int = _CHUNK, name: str | None = None) -> None:
+                 chunk: int = _CHUNK, name: str | None = None, *, param_type: type[State] = ParamState) -> None:
         super().__init__(name=name)
         owner = type(self).__name__
+        param_type = _state_class(param_type, owner)
         self.in_size, self.out_size = as_size(in_size, f"{owner} in_size"), as_size(out_size, f"{owner} out_size")
         self.n_pre, self.n_post = _count(in_size, f"{owner} in_size"), _count(out_size, f"{owner} out_size")
         pre, post = np.asarray(pre, np.int64).ravel(), np.asarray(post, np.int64).ravel()
@@ -235,9 +278,9 @@ class SparseConn(Module):
         w = _weight(conn_weight, (self.pre.size,), owner)
         if w.ndim:
             padded = jnp.zeros((self.n_pre, width), w.dtype).at[self.pre, self._slot].set(w)
-            self.weight = ParamState(padded)
+            self.weight = param_type(padded)
         else:
-            self.weight = ParamState(w)
+            self.weight = param_type(w)
 
     @property
     def n_synapses(self) -> int:
@@ -286,6 +329,11 @@ class EventFixedProb(SparseConn):
         seed: the NumPy seed of the draw (None: fresh entropy).
         chunk: how many active sources are added per loop iteration.
         name: optional display name.
+        afferent_ratio: the probability that a row (a source) gets its synapses at all; the
+            others get none (drawn with the seed ``[seed, 1]``; upstream's draw is unseeded).
+        conn_init: upstream's choice of how its JAX draw is parallelised (``'vmap'`` or
+            ``'for_loop'``); checked, with no effect here, where the synapses are drawn in NumPy.
+        param_type: the State class of the weight (``ParamState``: trainable).
 
     Example:
         >>> import brainstate_nn as nn
@@ -296,11 +344,14 @@ class EventFixedProb(SparseConn):
 
     def __init__(self, in_size: Size, out_size: Size, prob: float, conn_weight: Any = 1.0,
                  include_self: bool = True, seed: int | None = None, chunk: int = _CHUNK,
-                 name: str | None = None) -> None:
+                 name: str | None = None, *, afferent_ratio: float = 1.0, conn_init: str = "vmap",
+                 param_type: type[State] = ParamState) -> None:
         n_pre, n_post = _count(in_size, "EventFixedProb in_size"), _count(out_size, "EventFixedProb out_size")
         if not 0.0 <= float(prob) <= 1.0:
             raise ConfigError(f"EventFixedProb prob must be in [0, 1], got {prob!r}. Fix: pass a probability.")
         _no_self("EventFixedProb", include_self, n_pre, n_post)
+        _check_conn_init(conn_init, "EventFixedProb")
+        chosen = _rows_kept(n_pre, afferent_ratio, seed, "EventFixedProb")
         rng = np.random.default_rng(seed)
         pres, posts = [], []
         block = max(1, 2 ** 22 // max(n_post, 1))
@@ -313,8 +364,11 @@ class EventFixedProb(SparseConn):
             i, j = np.nonzero(hit)
             pres.append(i + start)
             posts.append(j)
-        super().__init__(in_size, out_size, np.concatenate(pres), np.concatenate(posts), conn_weight, chunk, name)
+        pre, post = np.concatenate(pres), np.concatenate(posts)
+        keep = chosen[pre]
+        super().__init__(in_size, out_size, pre[keep], post[keep], conn_weight, chunk, name, param_type=param_type)
         self.prob, self.include_self, self.seed = float(prob), include_self, seed
+        self.afferent_ratio, self.pre_selected = float(afferent_ratio), chosen
 
 
 class FixedNumConn(SparseConn):
@@ -332,6 +386,11 @@ class FixedNumConn(SparseConn):
         seed: the NumPy seed of the draw.
         chunk: how many active sources are added per loop iteration.
         name: optional display name.
+        afferent_ratio: the probability that a row (a source for ``'post'``, a target for ``'pre'``) gets its synapses at all; the
+            others get none (drawn with the seed ``[seed, 1]``; upstream's draw is unseeded).
+        conn_init: upstream's choice of how its JAX draw is parallelised (``'vmap'`` or
+            ``'for_loop'``); checked, with no effect here, where the synapses are drawn in NumPy.
+        param_type: the State class of the weight (``ParamState``: trainable).
 
     Example:
         >>> import brainstate_nn as nn, numpy as np
@@ -342,13 +401,17 @@ class FixedNumConn(SparseConn):
 
     def __init__(self, in_size: Size, out_size: Size, conn_num: int | float, conn_weight: Any = 1.0,
                  efferent_target: str = "post", allow_multi_conn: bool = False, include_self: bool = True,
-                 seed: int | None = None, chunk: int = _CHUNK, name: str | None = None) -> None:
-        n_pre, n_post = _count(in_size, "FixedNumConn in_size"), _count(out_size, "FixedNumConn out_size")
+                 seed: int | None = None, chunk: int = _CHUNK, name: str | None = None, *,
+                 afferent_ratio: float = 1.0, conn_init: str = "vmap", param_type: type[State] = ParamState) -> None:
+        owner = type(self).__name__
+        n_pre, n_post = _count(in_size, f"{owner} in_size"), _count(out_size, f"{owner} out_size")
         if efferent_target not in ("post", "pre"):
-            raise ConfigError(f"FixedNumConn efferent_target must be 'post' or 'pre', got {efferent_target!r}. "
+            raise ConfigError(f"{owner} efferent_target must be 'post' or 'pre', got {efferent_target!r}. "
                               "Fix: 'post' fixes each source's out-degree, 'pre' each target's in-degree.")
-        _no_self("FixedNumConn", include_self, n_pre, n_post)
+        _no_self(owner, include_self, n_pre, n_post)
+        _check_conn_init(conn_init, owner)
         rows, choices = (n_pre, n_post) if efferent_target == "post" else (n_post, n_pre)
+        chosen = _rows_kept(rows, afferent_ratio, seed, owner)
         if isinstance(conn_num, float):
             if not 0.0 <= conn_num <= 1.0:
                 raise ConfigError(f"FixedNumConn conn_num {conn_num} as a fraction must be in [0, 1]. Fix: pass an "
@@ -367,9 +430,12 @@ class FixedNumConn(SparseConn):
         if not include_self:  # skip the row's own index
             other = other + (other >= np.arange(rows)[:, None])
         own = np.repeat(np.arange(rows), conn_num)
-        pre, post = (own, other.ravel()) if efferent_target == "post" else (other.ravel(), own)
-        super().__init__(in_size, out_size, pre, post, conn_weight, chunk, name)
+        keep = chosen[own]
+        own, other = own[keep], other.ravel()[keep]
+        pre, post = (own, other) if efferent_target == "post" else (other, own)
+        super().__init__(in_size, out_size, pre, post, conn_weight, chunk, name, param_type=param_type)
         self.conn_num, self.efferent_target = int(conn_num), efferent_target
+        self.afferent_ratio, self.pre_selected = float(afferent_ratio), chosen
 
 
 # -- one-to-one, all-to-all ------------------------------------------------------------------

@@ -11,6 +11,12 @@ an ``interp_method``: ``'round'`` (nearest step), ``'linear_interp'`` (linear in
 the two neighbouring steps) or any method of :class:`~brainstate.nn.InterpolationRegistry`. The
 buffer is made by :meth:`Delay.init_state` (``init_all_states``) for the longest delay registered
 (plus the reach of the interpolation method); registering a longer delay later makes it again.
+
+Two buffer layouts give the same values (``delay_method``): ``'rotation'`` (the default) writes each
+value in place at a moving index; ``'concat'`` keeps the last value in row 0 and shifts the rows
+down by one on every update (a copy of the buffer per step). With ``take_aware_unit=True`` the
+values may be brainunit Quantities: the buffer holds their numbers in the unit of the first one
+pushed, and every read returns a Quantity in that unit.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from brainstate_core.internal import is_tracer
 from ._dynamics import get_dt
 from ._interpolation import InterpolationRegistry, history_steps, interpolate, to_steps
 from ._module import Module
-from ._units import to_plain
+from ._units import is_quantity, to_plain
 
 __all__ = ["Delay", "StateWithDelay"]
+
+_DELAY_METHODS = ("rotation", "concat")
 
 
 def _time(value: Any, what: str) -> float:
@@ -44,14 +52,20 @@ class Delay(Module):
 
     Args:
         target: the shape of one value, an example value (an array, whose shape and dtype are used)
-            or a ``jax.ShapeDtypeStruct``.
+            or a ``jax.ShapeDtypeStruct``; ``None`` (the default) is ``()``, a scalar.
         time: the longest delay to keep (ms); more can be registered with :meth:`register_entry`.
         init: the value of the history before the first updates (a scalar or an array).
         entries: named delays to register at once, ``{name: time}``.
         interp_method: how a delay that is not a multiple of ``dt`` is read: ``None`` (an error),
             ``'round'`` (the nearest step), ``'linear_interp'`` (interpolate between two steps) or
             the name of another method of :class:`~brainstate.nn.InterpolationRegistry`.
+            (Upstream's default is ``'linear_interp'``; here ``None``, see the module notes.)
         name: optional display name.
+        target_info: upstream's name for ``target`` (pass one of the two).
+        delay_method: the buffer layout, ``'rotation'`` or ``'concat'`` (see the module notes); the
+            values read are the same.
+        take_aware_unit: accept brainunit Quantities: they are stored as numbers in the unit of the
+            first value pushed (later ones are converted to it) and reads return Quantities.
 
     Example:
         >>> import brainstate_core as bc, brainstate_nn as nn, jax.numpy as jnp
@@ -73,15 +87,27 @@ class Delay(Module):
     index: HiddenState
     _given_init: Any
 
-    def __init__(self, target: Any = (), time: Any = None, init: Any = 0.0, entries: dict[str, Any] | None = None,
-                 interp_method: str | None = None, name: str | None = None) -> None:
+    def __init__(self, target: Any = None, time: Any = None, init: Any = 0.0, entries: dict[str, Any] | None = None,
+                 interp_method: str | None = None, name: str | None = None, *, target_info: Any = None,
+                 delay_method: str = "rotation", take_aware_unit: bool = False) -> None:
         super().__init__(name=name)
         if interp_method is not None and interp_method not in InterpolationRegistry.list_methods():
+            hint = (f" ({interp_method!r} is a delay_method: pass it by keyword, delay_method={interp_method!r})"
+                    if interp_method in _DELAY_METHODS else "")
             raise ConfigError(f"Delay interp_method must be one of {(None, *InterpolationRegistry.list_methods())}, "
-                              f"got {interp_method!r}. Fix: pass None (delays are multiples of dt), 'round', "
+                              f"got {interp_method!r}{hint}. Fix: pass None (delays are multiples of dt), 'round', "
                               "'linear_interp', or register the method first with InterpolationRegistry.register.")
-        self.interp_method = interp_method
-        self._target = target
+        if delay_method not in _DELAY_METHODS:
+            raise ConfigError(f"Delay delay_method must be one of {_DELAY_METHODS}, got {delay_method!r}. Fix: pass "
+                              "'rotation' (write in place, the default) or 'concat' (shift the rows).")
+        if target_info is not None:
+            if target is not None:
+                raise ConfigError("Delay got both target and target_info (upstream's name for target). Fix: pass "
+                                  "only one of them.")
+            target = target_info
+        self.interp_method, self.delay_method = interp_method, delay_method
+        self.take_aware_unit, self._unit = bool(take_aware_unit), None
+        self._target = () if target is None else target
         self.init = init
         self.max_steps = 0
         self._entries: dict[str, tuple[int, float]] = {}
@@ -160,11 +186,36 @@ class Delay(Module):
         return buf
 
     # -- writing and reading -------------------------------------------------------------------
+    def _plain(self, value: Any) -> Any:
+        """``value`` without its unit (the unit of the first Quantity pushed, with ``take_aware_unit``)."""
+        if not is_quantity(value):
+            return value
+        if not self.take_aware_unit:
+            raise InputError(f"Delay got a brainunit Quantity ({value.unit}). Fix: build the Delay with "
+                             "take_aware_unit=True to keep its unit, or push plain numbers.")
+        if self._unit is None:
+            self._unit = value.unit
+        try:
+            return value.to_decimal(self._unit)
+        except Exception:  # brainunit's UnitMismatchError is not a BrainStateError
+            raise InputError(f"Delay holds values in {self._unit}, got a Quantity in {value.unit}. Fix: push values "
+                             "of one physical dimension.") from None
+
+    def _with_unit(self, value: jax.Array) -> Any:
+        if self._unit is None:
+            return value
+        import brainunit as u
+
+        return u.maybe_decimal(u.Quantity(value, unit=self._unit))
+
     def update(self, value: Any) -> None:
         """Push this step's ``value``: it becomes delay 0, and every older value moves one step back."""
         buf = self._buffer()
+        value = jnp.broadcast_to(jnp.asarray(self._plain(value), buf.value.dtype), buf.value.shape[1:])
+        if self.delay_method == "concat":
+            buf.value = jnp.concatenate([value[None], buf.value[:-1]], axis=0)
+            return
         i = (self.index.value + 1) % buf.value.shape[0]
-        value = jnp.broadcast_to(jnp.asarray(value, buf.value.dtype), buf.value.shape[1:])
         buf.value = jax.lax.dynamic_update_index_in_dim(buf.value, value, i, 0)
         self.index.value = i
 
@@ -174,20 +225,27 @@ class Delay(Module):
         ``delay_step`` may be traced (per-neuron delays: an integer array broadcast against the
         value); a concrete one must be at most :attr:`max_steps`.
         """
+        return self._with_unit(self._at_step(delay_step, indices))
+
+    def _row(self, delay_step: Any, size: int) -> Any:
+        """The buffer row that holds the value ``delay_step`` updates old."""
+        return delay_step if self.delay_method == "concat" else (self.index.value - delay_step) % size
+
+    def _at_step(self, delay_step: Any, indices: tuple) -> jax.Array:
         buf = self._buffer().value
         if not is_tracer(delay_step) and jnp.ndim(delay_step) == 0:
             if not 0 <= int(delay_step) <= self.max_steps:
                 raise InputError(f"Delay: {int(delay_step)} steps is outside the history of {self.max_steps} steps. "
                                  "Fix: register the longest delay first (Delay(time=...) or register_entry).")
-            row = jax.lax.dynamic_index_in_dim(buf, (self.index.value - int(delay_step)) % buf.shape[0], 0, False)
+            row = jax.lax.dynamic_index_in_dim(buf, self._row(int(delay_step), buf.shape[0]), 0, False)
             return row[indices] if indices else row
-        pos = (self.index.value - jnp.asarray(delay_step)) % buf.shape[0]
+        pos = self._row(jnp.asarray(delay_step), buf.shape[0])
         lanes = jnp.indices(buf.shape[1:], sparse=True)
         value = buf[(jnp.broadcast_to(pos, buf.shape[1:]), *lanes)]
         return value[indices] if indices else value
 
-    def _read(self, steps: tuple[int, float], indices: tuple) -> jax.Array:
-        return interpolate(self.interp_method, lambda k: self.retrieve_at_step(k, *indices), steps)
+    def _read(self, steps: tuple[int, float], indices: tuple) -> Any:
+        return self._with_unit(interpolate(self.interp_method, lambda k: self._at_step(k, indices), steps))
 
     def retrieve_at_time(self, delay_time: Any, *indices: Any) -> jax.Array:
         """The value ``delay_time`` ms ago (converted with ``interp_method``), indexed by ``indices``."""
@@ -207,7 +265,8 @@ class Delay(Module):
         return DelayAccess(self, *time_and_index, entry=entry)
 
     def extra_repr(self) -> str:
-        return f"max_steps={self.max_steps}, entries={sorted(self._entries)}"
+        method = "" if self.delay_method == "rotation" else f", delay_method={self.delay_method!r}"
+        return f"max_steps={self.max_steps}, entries={sorted(self._entries)}{method}"
 
 
 class StateWithDelay(Delay):

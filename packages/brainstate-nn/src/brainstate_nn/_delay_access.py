@@ -13,8 +13,7 @@ after the module's call of step ``n`` with a delay of ``d`` steps returns the va
 
 Differences from upstream brainstate: a delay that is not a multiple of ``dt`` is an error without
 an interpolation method (upstream rounds it up silently and ignores ``interpolation`` in these
-readers); several readers of one variable share one history, so they must agree on ``delay_init``;
-``update_every`` (a history written every few steps) is not supported.
+readers); several readers of one variable share one history, so they must agree on ``delay_init``.
 """
 
 from __future__ import annotations
