@@ -253,3 +253,12 @@ def test_sparse_param_type(make, param_type):
     assert type(conn.weight) is param_type
     with pytest.raises(bc.ConfigError, match="param_type must be a State class"):
         make(param_type=float)
+
+
+def test_retrieve_at_time_past_the_history_says_it_takes_a_delay():
+    with bc.environ.context(dt=0.5):
+        d = nn.init_all_states(nn.Delay(jnp.zeros(2), time=2.0))
+        d.update(jnp.ones(2))
+        with pytest.raises(bc.InputError, match=r"outside the history.*takes how long ago \(ms\), not an absolute "
+                                                r"time.*pass now - t"):
+            d.retrieve_at_time(100.0)

@@ -248,8 +248,19 @@ class Delay(Module):
         return self._with_unit(interpolate(self.interp_method, lambda k: self._at_step(k, indices), steps))
 
     def retrieve_at_time(self, delay_time: Any, *indices: Any) -> jax.Array:
-        """The value ``delay_time`` ms ago (converted with ``interp_method``), indexed by ``indices``."""
-        return self._read(self._steps(_time(delay_time, "Delay retrieve_at_time")), indices)
+        """The value ``delay_time`` ms ago (converted with ``interp_method``), indexed by ``indices``.
+
+        Upstream's ``retrieve_at_time(t)`` takes an absolute time ``t`` (the value at time ``t``);
+        here it is how long ago, so no clock is needed. An absolute time past the history is refused
+        with an error that says so.
+        """
+        try:
+            return self._read(self._steps(_time(delay_time, "Delay retrieve_at_time")), indices)
+        except InputError as err:
+            if "outside the history" not in str(err):
+                raise
+            raise InputError(f"{err} Note: retrieve_at_time takes how long ago (ms), not an absolute time as "
+                             "upstream brainstate's does: pass now - t.") from None
 
     def at(self, entry: str, *indices: Any) -> jax.Array:
         """The value at the named delay ``entry`` (see :meth:`register_entry`)."""
