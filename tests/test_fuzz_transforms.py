@@ -14,7 +14,7 @@ round-off, the counter and the PRNG key exactly (so a draw under ``jit`` or in a
 numbers the same draw gives eagerly).
 
 ``BRAINSTATE_FUZZ_EXAMPLES`` sets the number of random programs (default 144: a fixed set replayed
-on every run, about 0.6 s each on one core, most of it XLA compiling each program; fewer than the
+on every run, about 0.8 s each on one core, most of it XLA compiling each program; fewer than the
 200 of the smaller generator, so that the file costs about the same); when it is set,
 as ``nox -s fuzz`` does, Hypothesis draws new programs on each run. The programs are split over
 :data:`SHARDS` tests so that pytest-xdist spreads them over the cores.
