@@ -165,3 +165,29 @@ def test_gradient_through_a_recurrent_network_equals_the_dense_one():
     g_dense = np.asarray(grads["dense"]["weight"])[sparse.pre, sparse.post]
     assert np.abs(g_dense).max() > 0
     np.testing.assert_allclose(g_sparse, g_dense, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["AlignPostProj", "CurrentProj"])
+def test_a_compiled_step_leaves_no_traced_conductance_behind(kind):
+    """The output's per-step conductance is released after the target's step, so no tracer outlives a
+    compiled loop (JAX's leak checker) and a later call cannot read a stale one."""
+    import jax
+
+    with bc.environ.context(dt=0.1):
+        post = nn.LIF(2, tau=10.0, V_th=100.0)
+        if kind == "AlignPostProj":
+            proj = nn.AlignPostProj(comm=nn.OneToOne(2, 1.0), syn=nn.Expon.desc(2, tau=5.0), out=nn.CUBA.desc(),
+                                    post=post)
+        else:
+            proj = nn.CurrentProj(comm=nn.OneToOne(2, 1.0), out=nn.CUBA.desc(), post=post)
+        nn.init_all_states([post, proj])
+
+        def step(i):
+            proj(jnp.ones(2))
+            return post()
+
+        with jax.checking_leaks():
+            T.for_loop(step, jnp.arange(3))
+        assert proj.out._conductance is None
+        with pytest.raises(bc.StateUsageError, match=r"no conductance for this step.*bind_cond"):
+            proj.out(post.V.value)

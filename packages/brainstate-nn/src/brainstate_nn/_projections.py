@@ -265,6 +265,7 @@ class AlignPostProj(Projection):
             entry = _Advance(syn_m, out_m)
             post.add_before_update(key, entry)
             post.add_current_input(f"{self._key}.out", out_m)
+            post.add_after_update((*key, "unbind"), out_m.unbind_cond)
         self.syn, self.out = entry.syn, entry.out
 
     def update(self, x: Any = None) -> None:
@@ -346,6 +347,7 @@ class CurrentProj(Projection):
             raise ConfigError(f"CurrentProj out must be a synaptic output, got {self.out!r}. Fix: pass e.g. "
                               "out=brainstate.nn.CUBA.desc().")
         post.add_current_input(f"{self._key}.out", self.out)
+        post.add_after_update((f"{self._key}.out", "unbind"), self.out.unbind_cond)
 
     def update(self, x: Any = None) -> jax.Array:
         """Bind this step's conductance (or current) to the output, which the target calls with its ``V``."""

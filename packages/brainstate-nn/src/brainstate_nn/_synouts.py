@@ -46,6 +46,11 @@ class SynOut(Module):
         """Store this step's synaptic variable for the next ``out(V)`` call."""
         self._conductance = conductance
 
+    def unbind_cond(self, *_: Any) -> None:
+        """Forget the stored conductance (a projection does it after its target's step, so a value
+        traced in one compiled step is never held, or read, after that trace)."""
+        self._conductance = None
+
     def update(self, conductance: Any, potential: Any = None) -> Any:
         raise NotImplementedError
 
