@@ -217,10 +217,18 @@ def test_checkpointed_scan_with_base_equals_scan_values_and_gradients(n, base):
 def test_checkpointed_loops_nest_checkpoints_only_beyond_one_block():
     w, counter = bc.ParamState(jnp.array(0.8)), bc.State(jnp.array(0))
 
+    def subjaxprs(params):  # jax.extend.core.jaxprs_in_params, which jax 0.8 lacks
+        for v in params.values():
+            for item in v if isinstance(v, (tuple, list)) else (v,):
+                if isinstance(item, jax.extend.core.ClosedJaxpr):
+                    yield item.jaxpr
+                elif isinstance(item, jax.extend.core.Jaxpr):
+                    yield item
+
     def primitives(jaxpr):
         for eqn in jaxpr.eqns:
             yield eqn.primitive.name
-            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            for sub in subjaxprs(eqn.params):
                 yield from primitives(sub)
 
     for n, base, nested in [(8, 8, False), (9, 8, True), (9, 2, True)]:
@@ -277,7 +285,7 @@ def test_make_jaxpr_return_only_write_and_return_shape():
     jaxpr, states, shapes = T.make_jaxpr(f, static_argnums=1, return_shape=True, return_only_write=True)(
         2.0, 3, scale=0.5)
     assert len(jaxpr.jaxpr.outvars) == 1 + 2
-    assert shapes == jax.ShapeDtypeStruct((), jnp.float32, weak_type=True)
+    assert (shapes.shape, shapes.dtype) == ((), jnp.float32)  # weak_type differs between jax versions
     sf = T.StatefulFunction(f, static_argnums=1)  # return_only_write=True, as upstream
     assert len(sf.make_jaxpr(2.0, 3, scale=0.5)[0].jaxpr.outvars) == 3
     sf = T.StatefulFunction(f, static_argnums=1, return_only_write=False, name="step")

@@ -386,7 +386,8 @@ def init_sharded(constructor: Callable[..., Any], *args: Any, mesh: Mesh | None 
         >>> make = lambda: brainstate.ParamState(jnp.ones((4, 2)), sharding=('data', None))
         >>> with brainstate.sharding.use_mesh(mesh):
         ...     w = brainstate.sharding.init_sharded(make)
-        >>> w.value.sharding.spec == jax.sharding.PartitionSpec('data', None)
+        >>> want = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data', None))
+        >>> w.value.sharding.is_equivalent_to(want, 2)   # on one device jax may also write it as P()
         True
     """
     box: dict[str, Any] = {}

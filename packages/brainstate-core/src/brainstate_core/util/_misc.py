@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
-import jax.extend.core as jex_core
 
+from .._trace import _opaque_jax_trace
 from ._pretty_repr import PrettyAttr, PrettyRepr, PrettyType
 
 __all__ = [
@@ -165,7 +165,7 @@ class StateJaxTracer(PrettyRepr):
     __slots__ = ("_jax_trace",)
 
     def __init__(self) -> None:
-        self._jax_trace = jex_core.get_opaque_trace_state()
+        self._jax_trace = _opaque_jax_trace()
 
     @property
     def jax_trace(self) -> Any:
@@ -174,7 +174,7 @@ class StateJaxTracer(PrettyRepr):
 
     def is_valid(self) -> bool:
         """Whether the captured trace is the JAX trace active now."""
-        return self._jax_trace == jex_core.get_opaque_trace_state()
+        return self._jax_trace == _opaque_jax_trace()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StateJaxTracer) and self._jax_trace == other._jax_trace
