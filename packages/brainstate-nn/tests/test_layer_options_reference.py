@@ -322,22 +322,18 @@ def test_axis_name_averages_the_statistics_over_vmap_lanes(case):
 
 # jax.vmap has no rule for pmean with axis_index_groups: the layers average within groups through
 # all_gather instead, the same under vmap and pmap.
+MAPPERS = [pytest.param(T.vmap, id="vmap"),
+           pytest.param(T.pmap, id="pmap", marks=pytest.mark.skipif(
+               jax.device_count() < 4, reason="needs 4 devices (nox -s tests_multidevice)"))]
+
+
+@pytest.mark.parametrize("mapper", MAPPERS)
 @pytest.mark.parametrize("case", list(LANE_CASES))
-def test_axis_index_groups_under_vmap_average_within_each_group(case):
+def test_axis_index_groups_average_within_each_group(case, mapper):
     make, reference = LANE_CASES[case]
     layer = make(axis_name="lanes", axis_index_groups=GROUPS)
     with fit():
-        y = T.vmap(lambda v: layer(v), axis_name="lanes")(X)
-    close(y, np_grouped(X, reference))
-
-
-@pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 devices (nox -s tests_multidevice)")
-@pytest.mark.parametrize("case", list(LANE_CASES))
-def test_axis_index_groups_under_pmap_average_within_each_group(case):
-    make, reference = LANE_CASES[case]
-    layer = make(axis_name="lanes", axis_index_groups=GROUPS)
-    with fit():
-        y = T.pmap(lambda v: layer(v), axis_name="lanes")(X)
+        y = mapper(lambda v: layer(v), axis_name="lanes")(X)
     close(y, np_grouped(X, reference))
 
 
