@@ -158,3 +158,54 @@ def test_same_seed_same_program_same_numbers():
 
     for first, second in zip(run(), run()):
         np.testing.assert_array_equal(first, second)
+
+
+# -- meshes ----------------------------------------------------------------------------------------
+def _mesh(name: str, kind: str) -> jax.sharding.Mesh:
+    return jax.make_mesh((1,), (name,), axis_types=(getattr(jax.sharding.AxisType, kind),))
+
+
+def _on_a_mesh(value) -> bool:
+    mesh = getattr(getattr(value, "sharding", None), "mesh", None)
+    return mesh is not None and not mesh.empty
+
+
+@pytest.mark.parametrize("kind", ["Explicit", "Auto"])
+@pytest.mark.parametrize("how", ["eager", "jit", "split_key", "vmap"])
+def test_a_draw_under_one_mesh_leaves_the_key_usable_under_another(how, kind):
+    """The key of a draw made under ``jax.set_mesh`` would come back committed to that mesh, and the
+    next draw under another mesh would fail ("context mesh should match the aval mesh")."""
+    rng = RandomState(0)
+    draw = {
+        "eager": lambda: rng.normal(size=2),
+        "jit": bt.jit(lambda: rng.normal(size=2)),
+        "split_key": rng.split_key,
+        "vmap": lambda: bt.vmap(lambda x: x + rng.normal(), axis_size=2)(jnp.zeros(2)),
+    }[how]
+    with jax.set_mesh(_mesh("a", kind)):
+        draw()
+    assert not _on_a_mesh(rng.value)
+    with jax.set_mesh(_mesh("b", kind)):
+        rng.normal(size=2)
+        bt.jit(lambda: rng.normal(size=2))()
+
+
+def test_a_draw_under_a_mesh_gives_the_numbers_it_gives_off_it():
+    on, off = RandomState(0), RandomState(0)
+    with jax.set_mesh(_mesh("a", "Explicit")):
+        got = [on.normal(size=2), bt.jit(lambda: on.normal(size=2))(), on.split_key()]
+    want = [off.normal(size=2), bt.jit(lambda: off.normal(size=2))(), off.split_key()]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(on.value, off.value)
+
+
+def test_a_key_the_user_put_on_a_mesh_stays_there():
+    mesh = _mesh("a", "Explicit")
+    rng = RandomState(
+        jax.device_put(RandomState(0).value, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+    )
+    with jax.set_mesh(mesh):
+        rng.normal(size=2)
+        bt.jit(lambda: rng.normal(size=2))()
+    assert rng.value.sharding.mesh.axis_names == ("a",)

@@ -172,6 +172,8 @@ class State(StateHookMethods):
     """
 
     __slots__ = ("_value", "_name", "_metadata", "_source", "_dead", "_hooks", "__weakref__")
+    #: False in a subclass that overrides :meth:`_store`: a transformation's write-back then goes through it.
+    _plain_store = True
 
     def __init__(self, value: Any, name: str | None = None, **metadata: Any) -> None:
         if isinstance(value, State):

@@ -175,8 +175,11 @@ def write_values(states: Sequence[State], new_values: Mapping[int, Any]) -> None
         )
     for i, value in new_values.items():
         state = states[i]
-        state._value = value
-        state._dead = False
+        if state._plain_store:
+            state._value = value
+            state._dead = False
+        else:
+            state._store(value)
 
 
 def set_public_home(namespace: Mapping[str, Any], home: str) -> None:

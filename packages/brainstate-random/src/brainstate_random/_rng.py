@@ -38,6 +38,14 @@ def _split_only(key, n):
     return jax.random.split(key, n)
 
 
+def _mesh_of(value: Any) -> Any:
+    """The (non-empty) mesh a concrete array is laid out on, else None."""
+    if is_tracer(value):
+        return None
+    mesh = getattr(getattr(value, "sharding", None), "mesh", None)
+    return None if mesh is None or mesh.empty else mesh
+
+
 def _count(n: Any, where: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise RandomParameterError(f"{where}: n must be a positive int, got {n!r}. Fix: pass n >= 1.")
@@ -76,6 +84,7 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
     """
 
     __slots__ = ("_backup",)
+    _plain_store = False  # see _store
 
     def __init__(self, seed_or_key: Any = None, *, name: str | None = None, **metadata: Any) -> None:
         if seed_or_key is None:
@@ -198,6 +207,19 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
             )
         self.value = backup
         self._backup = None
+
+    def _store(self, value: Any) -> None:
+        """Store a key where the previous one was: off any mesh if it was on none.
+
+        A draw under ``jax.set_mesh`` (eager, or a jit whose write-back lands here) computes on that
+        mesh, so the advanced key comes back committed to it; every later draw under another mesh would
+        then fail with JAX's "context mesh should match the aval mesh". The generator's key is the
+        library's bookkeeping, not a value the user placed, so a key that was on no mesh stays on none
+        (a host copy of two integers). A key the user put on a mesh stays where it is put.
+        """
+        if _mesh_of(value) is not None and _mesh_of(self._value) is None:
+            value = np.asarray(value)
+        super()._store(value)
 
     # -- drawing ---------------------------------------------------------------------------------
     def _draw(self, kern: Kernel, key: Any, *args: Any, **static: Any) -> jax.Array:
