@@ -45,8 +45,8 @@ def test_init_fills_the_history():
 ])
 def test_retrieve_at_time(method, t, expected):
     d = pushed(6, max_time=0.5, interp_method=method)
-    with bc.environ.context(dt=DT):
-        np.testing.assert_allclose(d.retrieve_at_time(t)[0], expected, rtol=1e-6)
+    with bc.environ.context(dt=DT, t=1.0):  # now: the time at t ms ago is 1.0 - t
+        np.testing.assert_allclose(d.retrieve_at_time(1.0 - t)[0], expected, rtol=1e-6)
 
 
 def test_named_entries_are_converted_once():
@@ -121,7 +121,7 @@ def test_bad_reads_raise():
             d.retrieve_at_step(3)
         with pytest.raises(bc.InputError, match=r"no entry 'x'.*register_entry"):
             d.at("x")
-    with bc.environ.context(dt=0.05), pytest.raises(bc.ConfigError, match=r"converted with dt = 0.1 ms.*now 0.05"):
+    with bc.environ.context(dt=0.05, t=0.2), pytest.raises(bc.ConfigError, match=r"converted with dt = 0.1 ms.*now 0.05"):
         d.retrieve_at_time(0.1)
     with pytest.raises(bc.InputError, match=r"no buffer yet.*init_all_states"):
         with bc.environ.context(dt=DT):

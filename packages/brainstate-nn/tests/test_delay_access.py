@@ -253,7 +253,9 @@ def test_a_registered_method_is_used_by_a_delay_and_a_prefetch(cubic, steps):
         for v in values:
             delay.update(jnp.array([v]))
         np.testing.assert_allclose(delay.at("e")[0], cubic_reference(values, steps), rtol=1e-5)
-        np.testing.assert_allclose(delay.retrieve_at_time(steps * DT)[0], cubic_reference(values, steps), rtol=1e-5)
+        with bc.environ.context(t=1.0):
+            np.testing.assert_allclose(delay.retrieve_at_time(1.0 - steps * DT)[0], cubic_reference(values, steps),
+                                       rtol=1e-5)
 
         counter = nn.init_all_states(Silent(1))
         reader = counter.prefetch_delay("x", steps * DT, interpolation=cubic)
@@ -273,13 +275,13 @@ def test_a_method_that_reads_beyond_its_reach_or_a_float_step_raises():
     nn.InterpolationRegistry.register("test_far", lambda read, steps: read(math.floor(steps) + 3))
     nn.InterpolationRegistry.register("test_float", lambda read, steps: read(steps))
     try:
-        with bc.environ.context(dt=DT):
+        with bc.environ.context(dt=DT, t=3.0):
             far = nn.init_all_states(nn.Delay(jnp.zeros(1), time=3.0, interp_method="test_far"))
             with pytest.raises(bc.InputError, match=r"'test_far' read 4 steps back.*beyond its reach \(1: at most 2\)"):
-                far.retrieve_at_time(0.75)
+                far.retrieve_at_time(2.25)
             flt = nn.init_all_states(nn.Delay(jnp.zeros(1), time=3.0, interp_method="test_float"))
             with pytest.raises(bc.InputError, match=r"'test_float' called read\(1\.5\); read takes a Python int"):
-                flt.retrieve_at_time(0.75)
+                flt.retrieve_at_time(2.25)
     finally:
         nn.InterpolationRegistry.unregister("test_far")
         nn.InterpolationRegistry.unregister("test_float")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import brainstate_core as bc
 import brainstate_nn as nn
+import brainstate_transform as bt
 
 # -- Delay: target_info ----------------------------------------------------------------------------
 
@@ -50,7 +53,8 @@ def _run(method, batch, interp, lanes_steps):
         for k in range(_STEPS):
             d.update(jnp.arange(3.0) + 10.0 * k)
             row = [d.at(e) for e in sorted(d.entries)]
-            row += [d.retrieve_at_step(2), d.retrieve_at_step(5, 1), d.retrieve_at_time(3.0)]
+            with bc.environ.context(t=0.5 * k):  # the time of this push; 3 ms before it
+                row += [d.retrieve_at_step(2), d.retrieve_at_step(5, 1), d.retrieve_at_time(0.5 * k - 3.0)]
             if batch is None:
                 row.append(d.retrieve_at_step(jnp.asarray(lanes_steps)))
             reads.append(row)
@@ -255,10 +259,65 @@ def test_sparse_param_type(make, param_type):
         make(param_type=float)
 
 
-def test_retrieve_at_time_past_the_history_says_it_takes_a_delay():
+def _pushed_at_times(n: int, **kw):
+    """A Delay (dt = 0.5 ms, 2 ms of history) that was pushed the value 10 * t at t = 0, 0.5, ..."""
+    d = nn.init_all_states(nn.Delay(jnp.zeros(2), time=2.0, init=-1.0, **kw))
+    for k in range(n):
+        d.update(jnp.full(2, 5.0 * k))
+    return d
+
+
+@pytest.mark.parametrize("now, then, want", [(3.0, 3.0, 30.0), (3.0, 2.0, 20.0), (3.0, 1.0, 10.0),
+                                             (0.5, 0.0, 0.0),     # early in the run: the first value
+                                             (0.5, -1.0, -1.0)])  # before the run: the buffer's init
+def test_retrieve_at_time_reads_the_value_at_an_absolute_time_as_upstream(now, then, want):
     with bc.environ.context(dt=0.5):
-        d = nn.init_all_states(nn.Delay(jnp.zeros(2), time=2.0))
-        d.update(jnp.ones(2))
-        with pytest.raises(bc.InputError, match=r"outside the history.*takes how long ago \(ms\), not an absolute "
-                                                r"time.*pass now - t"):
-            d.retrieve_at_time(100.0)
+        d = _pushed_at_times(int(now / 0.5) + 1)
+        with bc.environ.context(t=now):
+            np.testing.assert_allclose(d.retrieve_at_time(then), [want, want])
+
+
+@pytest.mark.parametrize("interp, then, want", [("round", 1.3, 15.0), ("linear_interp", 1.3, 13.0), (None, 1.0, 10.0)])
+def test_retrieve_at_time_with_traced_times_in_a_loop_matches_the_eager_read(interp, then, want):
+    with bc.environ.context(dt=0.5):
+        d = _pushed_at_times(7, interp_method=interp)  # now: t = 3.0
+
+        @bt.jit
+        def read(now, then):
+            with bc.environ.context(t=now):
+                return d.retrieve_at_time(then)
+
+        with bc.environ.context(t=3.0):
+            eager = d.retrieve_at_time(then)
+        np.testing.assert_allclose(read(3.0, then), eager, rtol=1e-6)
+        np.testing.assert_allclose(eager, [want, want], rtol=1e-6)
+        np.testing.assert_allclose(read(3.0, -10.0), [10.0, 10.0])  # before the history: its oldest (t = 1)
+
+
+@pytest.mark.parametrize("context, then, error, match", [
+    ({}, 1.0, bc.InputError, r"absolute time t and needs the current time, environ 't'.*environ.context\(t=\.\.\.\)"),
+    ({"t": 1.0}, 2.0, bc.InputError, r"retrieve_at_time\(2\): that is after the current time 1 ms"),
+    ({"t": 100.0}, 1.0, bc.InputError, r"outside the history of 4 steps.*at t = 100 ms: 99 ms ago"),
+])
+def test_retrieve_at_time_refuses_what_it_cannot_read(context, then, error, match):
+    with bc.environ.context(dt=0.5):
+        d = _pushed_at_times(3)
+        with bc.environ.context(**context), pytest.raises(error, match=match):
+            d.retrieve_at_time(then)
+
+
+def test_a_traced_time_with_a_registered_method_says_to_use_an_entry():
+    nn.InterpolationRegistry.register("test_older", lambda read, steps: read(math.ceil(steps)))
+    try:
+        with bc.environ.context(dt=0.5):
+            d = _pushed_at_times(3, interp_method="test_older")
+
+            @bt.jit
+            def read(now):
+                with bc.environ.context(t=now):
+                    return d.retrieve_at_time(0.2)
+
+            with pytest.raises(bc.ConfigError, match=r"'test_older' needs a concrete time.*at\(entry\)"):
+                read(1.0)
+    finally:
+        nn.InterpolationRegistry.unregister("test_older")

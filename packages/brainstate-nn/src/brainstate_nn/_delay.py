@@ -72,9 +72,10 @@ class Delay(Module):
         >>> with bc.environ.context(dt=0.1):
         ...     d = nn.Delay(jnp.zeros(2), entries={'syn': 0.3})
         ...     d = nn.init_all_states(d)
-        ...     for k in range(5):
+        ...     for k in range(5):  # the values at t = 0.0, 0.1, ..., 0.4 ms
         ...         d.update(jnp.full(2, float(k)))
-        ...     d.at('syn'), d.retrieve_at_step(1), d.retrieve_at_time(0.2)
+        ...     with bc.environ.context(t=0.4):
+        ...         d.at('syn'), d.retrieve_at_step(1), d.retrieve_at_time(0.2)
         (Array([1., 1.], dtype=float32), Array([3., 3.], dtype=float32), Array([2., 2.], dtype=float32))
         >>> with bc.environ.context(dt=0.1):
         ...     nn.Delay(jnp.zeros(2), time=0.25)
@@ -248,19 +249,50 @@ class Delay(Module):
         return self._with_unit(interpolate(self.interp_method, lambda k: self._at_step(k, indices), steps))
 
     def retrieve_at_time(self, delay_time: Any, *indices: Any) -> jax.Array:
-        """The value ``delay_time`` ms ago (converted with ``interp_method``), indexed by ``indices``.
+        """The value at the simulation time ``delay_time`` (ms), indexed by ``indices``, as upstream's.
 
-        Upstream's ``retrieve_at_time(t)`` takes an absolute time ``t`` (the value at time ``t``);
-        here it is how long ago, so no clock is needed. An absolute time past the history is refused
-        with an error that says so.
+        The current time is ``environ`` ``t`` (``nn.run`` and ``environ.context(t=...)`` set it), so this
+        reads ``(t - delay_time) / dt`` steps back, with ``interp_method`` when that is not a whole number.
+        With both times concrete the read is checked (a time in the future or before the history raises).
+        In a compiled loop, where they are traced, the steps are computed in the program: rounded to the
+        nearest step (``'round'``, or no method: a time on the grid) or interpolated (``'linear_interp'``),
+        and held to the history (an older time reads the oldest value kept). To read a delay given as how
+        long ago, register an entry (:meth:`register_entry`, :meth:`at`) or use :meth:`retrieve_at_step`.
         """
+        now = environ.get(environ.T, default=None)
+        if now is None:
+            raise InputError("Delay.retrieve_at_time(t) reads the value at the absolute time t and needs the current "
+                             "time, environ 't', which is not set. Fix: call it inside nn.run or "
+                             "environ.context(t=...), or read a delay ago with at(entry) or retrieve_at_step(k).")
+        now, then = to_plain(now, "time", "environ t"), to_plain(delay_time, "time", "Delay retrieve_at_time")
+        if is_tracer(now) or is_tracer(then) or jnp.ndim(then) or jnp.ndim(now):
+            return self._with_unit(self._at_traced_steps((jnp.asarray(now) - then) / self._check_dt(), indices))
+        ago = float(now) - float(then)
+        if ago < -1e-6 * max(1.0, abs(float(now))):
+            raise InputError(f"Delay.retrieve_at_time({float(then):g}): that is after the current time {float(now):g} "
+                             "ms (environ t). Fix: ask for a time at or before now.")
         try:
-            return self._read(self._steps(_time(delay_time, "Delay retrieve_at_time")), indices)
+            return self._read(self._steps(max(ago, 0.0)), indices)
         except InputError as err:
             if "outside the history" not in str(err):
                 raise
-            raise InputError(f"{err} Note: retrieve_at_time takes how long ago (ms), not an absolute time as "
-                             "upstream brainstate's does: pass now - t.") from None
+            raise InputError(f"{err} (retrieve_at_time({float(then):g}) at t = {float(now):g} ms: {ago:g} ms ago.)") from None
+
+    def _at_traced_steps(self, steps: jax.Array, indices: tuple) -> jax.Array:
+        """The value ``steps`` (a traced float) back: rounded or linearly interpolated, within the history."""
+        method = self.interp_method
+        if method not in (None, "round", "nearest", "linear_interp", "linear"):
+            raise ConfigError(f"Delay interp_method {method!r} needs a concrete time in retrieve_at_time (it is "
+                              "called with Python numbers). Fix: use 'round' or 'linear_interp' for a traced time, or "
+                              "register an entry for the delay and read it with at(entry).")
+        steps = jnp.clip(steps, 0, self.max_steps)
+        if method in ("linear_interp", "linear"):
+            low = jnp.floor(steps)
+            weight = steps - low
+            low = low.astype(jnp.int32)
+            high = jnp.minimum(low + 1, self.max_steps)
+            return self._at_step(low, indices) * (1 - weight) + self._at_step(high, indices) * weight
+        return self._at_step(jnp.round(steps).astype(jnp.int32), indices)
 
     def at(self, entry: str, *indices: Any) -> jax.Array:
         """The value at the named delay ``entry`` (see :meth:`register_entry`)."""

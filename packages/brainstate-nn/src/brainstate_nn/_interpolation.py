@@ -53,7 +53,8 @@ class InterpolationRegistry:
         ...     d = nn.init_all_states(nn.Delay(jnp.zeros(1), time=3.0, interp_method='older'))
         ...     for k in range(5):
         ...         d.update(jnp.array([float(k)]))
-        ...     d.retrieve_at_time(1.5)   # 2 steps back, not 1.5
+        ...     with bc.environ.context(t=4.0):
+        ...         d.retrieve_at_time(2.5)   # 1.5 ms ago: 2 steps back, not 1.5
         Array([2.], dtype=float32)
         >>> nn.InterpolationRegistry.unregister('older')
         >>> nn.InterpolationRegistry.get('cubic')
