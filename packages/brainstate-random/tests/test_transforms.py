@@ -202,9 +202,8 @@ def test_a_draw_under_a_mesh_gives_the_numbers_it_gives_off_it():
 
 def test_a_key_the_user_put_on_a_mesh_stays_there():
     mesh = _mesh("a", "Explicit")
-    rng = RandomState(
-        jax.device_put(RandomState(0).value, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
-    )
+    rng = RandomState(0)
+    rng.value = jax.device_put(rng.value, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
     with jax.set_mesh(mesh):
         rng.normal(size=2)
         bt.jit(lambda: rng.normal(size=2))()

@@ -209,15 +209,22 @@ class RandomState(ContinuousSamplers, UnivariateSamplers, DiscreteSamplers, Mult
         self._backup = None
 
     def _store(self, value: Any) -> None:
-        """Store a key where the previous one was: off any mesh if it was on none.
+        """Store a key where the previous one was: off any mesh if it was on none, when the new one is
+        on the mesh of ``jax.set_mesh`` only because it was computed there.
 
         A draw under ``jax.set_mesh`` (eager, or a jit whose write-back lands here) computes on that
         mesh, so the advanced key comes back committed to it; every later draw under another mesh would
         then fail with JAX's "context mesh should match the aval mesh". The generator's key is the
-        library's bookkeeping, not a value the user placed, so a key that was on no mesh stays on none
-        (a host copy of two integers). A key the user put on a mesh stays where it is put.
+        library's bookkeeping, not a value the user placed, so such a key goes back off the mesh (a host
+        copy of two integers). A key already on a mesh, or assigned one outside that mesh's context,
+        stays where it is.
         """
-        if _mesh_of(value) is not None and _mesh_of(self._value) is None:
+        mesh = _mesh_of(value)
+        if (
+            mesh is not None
+            and _mesh_of(self._value) is None
+            and mesh.abstract_mesh == jax.sharding.get_abstract_mesh()
+        ):
             value = np.asarray(value)
         super()._store(value)
 
