@@ -424,9 +424,9 @@ def fuzz(session: nox.Session) -> None:
     Each program runs with the brainstate transformations, eagerly and as hand-threaded pure JAX;
     the results must agree. The normal suite replays a fixed set of programs; this session draws new
     ones on every run: 3,000 by default, ``BRAINSTATE_FUZZ_EXAMPLES=N nox -s fuzz`` for another number
-    (spread over the cores: about 0.8 CPU-seconds each in a short run, but 1.5 to 2 in long ones, whose
-    1,250-program shards took 26 to 38 CPU-minutes each: 10,000 programs need 2 to 2.5 hours of two idle
-    cores). A failure prints the shrunk program and a ``@reproduce_failure`` line to replay it.
+    (spread over the cores: about 0.8 CPU-seconds each in a short run, more in long ones, where Hypothesis
+    mutates earlier programs into bigger ones; 10,000 programs took 2 h 12 min on two shared cores, see
+    docs/benchmarks.md). A failure prints the shrunk program and a ``@reproduce_failure`` line to replay it.
     """
     install_workspace(session)
     examples = os.environ.get("BRAINSTATE_FUZZ_EXAMPLES", "3000")
