@@ -31,7 +31,7 @@ from brainstate_core import ConfigError, HiddenState, InputError, State, environ
 from brainstate_core.internal import is_tracer
 
 from ._dynamics import get_dt
-from ._interpolation import InterpolationRegistry, history_steps, interpolate, to_steps
+from ._interpolation import InterpolationRegistry, history_steps, interpolate, interpolate_traced, to_steps
 from ._module import Module
 from ._units import is_quantity, to_plain
 
@@ -266,7 +266,9 @@ class Delay(Module):
                              "environ.context(t=...), or read a delay ago with at(entry) or retrieve_at_step(k).")
         now, then = to_plain(now, "time", "environ t"), to_plain(delay_time, "time", "Delay retrieve_at_time")
         if is_tracer(now) or is_tracer(then) or jnp.ndim(then) or jnp.ndim(now):
-            return self._with_unit(self._at_traced_steps((jnp.asarray(now) - then) / self._check_dt(), indices))
+            steps = (jnp.asarray(now) - then) / self._check_dt()
+            read = lambda k: self._at_step(k, indices)  # noqa: E731
+            return self._with_unit(interpolate_traced(self.interp_method, read, steps, self.max_steps))
         ago = float(now) - float(then)
         if ago < -1e-6 * max(1.0, abs(float(now))):
             raise InputError(f"Delay.retrieve_at_time({float(then):g}): that is after the current time {float(now):g} "
@@ -277,22 +279,6 @@ class Delay(Module):
             if "outside the history" not in str(err):
                 raise
             raise InputError(f"{err} (retrieve_at_time({float(then):g}) at t = {float(now):g} ms: {ago:g} ms ago.)") from None
-
-    def _at_traced_steps(self, steps: jax.Array, indices: tuple) -> jax.Array:
-        """The value ``steps`` (a traced float) back: rounded or linearly interpolated, within the history."""
-        method = self.interp_method
-        if method not in (None, "round", "nearest", "linear_interp", "linear"):
-            raise ConfigError(f"Delay interp_method {method!r} needs a concrete time in retrieve_at_time (it is "
-                              "called with Python numbers). Fix: use 'round' or 'linear_interp' for a traced time, or "
-                              "register an entry for the delay and read it with at(entry).")
-        steps = jnp.clip(steps, 0, self.max_steps)
-        if method in ("linear_interp", "linear"):
-            low = jnp.floor(steps)
-            weight = steps - low
-            low = low.astype(jnp.int32)
-            high = jnp.minimum(low + 1, self.max_steps)
-            return self._at_step(low, indices) * (1 - weight) + self._at_step(high, indices) * weight
-        return self._at_step(jnp.round(steps).astype(jnp.int32), indices)
 
     def at(self, entry: str, *indices: Any) -> jax.Array:
         """The value at the named delay ``entry`` (see :meth:`register_entry`)."""

@@ -22,6 +22,8 @@ import operator
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import jax.numpy as jnp
+
 from brainstate_core import ConfigError, InputError
 
 __all__ = ["InterpolationRegistry"]
@@ -177,3 +179,24 @@ def interpolate(method: str | None, read: Callable[[int], Any], steps: tuple[int
         return read(max(k, 0))
 
     return fn(checked, low + frac)
+
+
+def interpolate_traced(method: str | None, read: Callable[[Any], Any], steps: Any, top: int) -> Any:
+    """The value ``steps`` back for a traced (or array) ``steps``, held to ``[0, top]``.
+
+    The built-in methods have traced forms: the nearest step (``'round'``, or no method: a time on the
+    grid) and linear interpolation; ``read`` takes an integer array. A registered method is called with
+    Python numbers, so it needs concrete steps: :class:`ConfigError`.
+    """
+    fn = _nearest if method is None else InterpolationRegistry.get(method)
+    if fn is not _nearest and fn is not _linear:
+        raise ConfigError(f"Delay interp_method {method!r} needs a concrete time in retrieve_at_time (it is "
+                          "called with Python numbers). Fix: use 'round' or 'linear_interp' for a traced time, or "
+                          "register an entry for the delay and read it with at(entry).")
+    steps = jnp.clip(steps, 0, top)
+    if fn is _nearest:
+        return read(jnp.round(steps).astype(jnp.int32))
+    low = jnp.floor(steps)
+    weight = steps - low
+    low = low.astype(jnp.int32)
+    return read(low) * (1 - weight) + read(jnp.minimum(low + 1, top)) * weight
