@@ -31,29 +31,37 @@ _state_input_p.def_abstract_eval(lambda x, *, slot: x)
 _state_input_p.def_impl(lambda x, *, slot: x)
 
 
-def _call(closed: ClosedJaxpr, inputs: list, name: str) -> list:
-    """Evaluate ``closed`` in the current trace as one ``jit`` equation (not op by op).
+_TEMPLATES: dict[tuple, tuple[Any, dict]] = {}
 
+
+def _call(closed: ClosedJaxpr, inputs: list, name: str) -> list:
+    """Evaluate ``closed`` in the current trace, its equations inlined into it.
+
+    The recording is bound as an inlined ``jit`` equation, which JAX copies into the enclosing jaxpr
+    equation by equation (no nested function in the lowered program, no re-binding of each equation).
     The equation's parameters are taken from a ``jax.jit`` of a stand-in with as many inputs and
-    outputs, traced here (a few microseconds), so they are whatever this JAX version's ``jit`` uses;
-    only the jaxpr is swapped for the recording. Where that is not possible the recording is
+    outputs, traced once per arity and context mesh, so they are whatever this JAX version's ``jit``
+    uses; only the jaxpr is swapped for the recording. Where that is not possible the recording is
     evaluated op by op instead (``jaxpr_as_fun``), which gives the same program more slowly.
     """
     n_out = len(closed.out_avals)
+    key = (len(inputs), n_out, jax.sharding.get_abstract_mesh())
+    template = _TEMPLATES.get(key)
+    if template is None:
+        def stand_in(*xs: Any) -> tuple:
+            return tuple(jax.numpy.zeros(a.shape, a.dtype) for a in closed.out_avals)
 
-    def stand_in(*xs: Any) -> tuple:
-        return tuple(jax.numpy.zeros(a.shape, a.dtype) for a in closed.out_avals)
-
-    stand_in.__name__ = stand_in.__qualname__ = name
-    try:
-        template = jax.make_jaxpr(jax.jit(stand_in))(*inputs)
-        (eqn,) = template.jaxpr.eqns
-        params = dict(eqn.params, jaxpr=closed)
-        if len(eqn.outvars) != n_out or "jaxpr" not in eqn.params:
-            raise TypeError("unexpected jit equation")
-    except Exception:  # noqa: BLE001 - a JAX whose jit equation looks otherwise
-        return jaxpr_as_fun(closed)(*inputs)
-    return eqn.primitive.bind(*inputs, **params)
+        try:
+            (eqn,) = jax.make_jaxpr(jax.jit(stand_in))(*inputs).jaxpr.eqns
+            if len(eqn.outvars) != n_out or "jaxpr" not in eqn.params or "inline" not in eqn.params:
+                raise TypeError("unexpected jit equation")
+        except Exception:  # noqa: BLE001 - a JAX whose jit equation looks otherwise
+            return jaxpr_as_fun(closed)(*inputs)
+        if len(_TEMPLATES) > 256:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[key] = (eqn.primitive, dict(eqn.params, inline=True))
+    primitive, params = template
+    return primitive.bind(*inputs, **dict(params, jaxpr=closed, name=name))
 
 
 class Recording:
