@@ -9,6 +9,7 @@ and reports medians and ratios to the baseline with :func:`report`.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -125,12 +126,16 @@ def block(x: Any) -> Any:
 def measure(variants: Sequence[Variant], repeats: int, warmup: int = 2) -> dict[str, list[float]]:
     """Time each variant ``repeats`` times, interleaved, after ``warmup`` untimed calls each.
 
+    After the warm-up, everything alive is frozen (:func:`freeze_heap`), so a collection during a
+    sample walks only what the samples allocated, not the whole of JAX.
+
     Returns:
         ``{variant name: [seconds per operation, ...]}``.
     """
     for v in variants:
         for _ in range(warmup):
             v.run()
+    freeze_heap()
     samples: dict[str, list[float]] = {v.name: [] for v in variants}
     n = len(variants)
     for r in range(repeats):
@@ -140,6 +145,17 @@ def measure(variants: Sequence[Variant], repeats: int, warmup: int = 2) -> dict[
             v.run()
             samples[v.name].append((time.perf_counter() - start) / v.per)
     return samples
+
+
+def freeze_heap() -> None:
+    """Collect, then move every live object out of the collector's reach (``gc.freeze``).
+
+    With JAX, its caches and the programs compiled so far, a full collection takes tens to hundreds
+    of milliseconds; one that falls into a sample is noise as large as the differences measured.
+    Frozen objects are still freed by reference counting; only cycles among them wait.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _quartiles(xs: Sequence[float]) -> tuple[float, float, float]:

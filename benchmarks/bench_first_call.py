@@ -9,10 +9,13 @@ sets help: it is what a user pays the first time a script reaches a jitted step.
 
 Besides the first call (the target, at most 1.05x plain), the script splits the cost into
 trace + lower (``.lower()``) and XLA compile (``.compile()``) (not with ``--quick``).
+A first call is mostly XLA compile, whose time varies by about 10% from one sample to the next on a
+shared machine, so the first-call sections take ``--repeats`` rounds (60: the paired ratio's median
+is then within about 2% of where it settles) and the breakdown sections at most 15.
 Flax NNX and Equinox, when importable, get two rows each in every table (see ``_anchors.py``),
 checked first to compute what plain JAX does.
 
-    python benchmarks/bench_first_call.py [--quick] [--repeats 15]
+    python benchmarks/bench_first_call.py [--quick] [--repeats 60]
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ def measure_compile(programs: dict, repeats: int) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {k: [] for k in programs}
     names = list(programs)
     for r in range(repeats + 1):
+        if r == 1:
+            C.freeze_heap()
         for j in range(len(names)):
             name = names[(r + j) % len(names)]
             fn, args = programs[name]()
@@ -119,19 +124,21 @@ def sections_for(title: str, programs: dict, repeats: int, breakdown: bool) -> l
     """The first-call section and, with ``breakdown``, the trace + lower and XLA compile sections."""
     out, notes = [], _anchors.missing()
     parts = (("first call (trace + lower + compile + run)", first_call), ("trace + lower", lower_only))
-    for what, wrap in parts if breakdown else parts[:1]:
+    for k, (what, wrap) in enumerate(parts if breakdown else parts[:1]):
         variants = [C.Variant(name, wrap(f), baseline=name == "plain jax") for name, f in programs.items()]
-        out.append(C.section(f"{title}: {what}", variants, C.measure(variants, repeats, warmup=1), notes=notes))
+        rounds = repeats if k == 0 else min(repeats, 15)
+        out.append(C.section(f"{title}: {what}", variants, C.measure(variants, rounds, warmup=1), notes=notes))
     if breakdown:
         variants = [C.Variant(name, lambda: None, baseline=name == "plain jax") for name in programs]
-        out.append(C.section(f"{title}: XLA compile", variants, measure_compile(programs, repeats), notes=notes))
+        out.append(C.section(f"{title}: XLA compile", variants, measure_compile(programs, min(repeats, 15)),
+                             notes=notes))
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     p = C.parser(__doc__.splitlines()[0])
     args = p.parse_args(argv)
-    args.repeats = args.repeats or (1 if args.quick else 15)
+    args.repeats = args.repeats or (1 if args.quick else 60)
     layers, width, batch, steps = (4, 16, 4, 50) if args.quick else (20, 64, 32, 1000)
     mlp_title = f"{layers}-layer MLP step (width {width}, batch {batch})"
     scan_title = f"{steps}-step scan (width {width})"
