@@ -31,35 +31,47 @@ _state_input_p.def_abstract_eval(lambda x, *, slot: x)
 _state_input_p.def_impl(lambda x, *, slot: x)
 
 
-_TEMPLATES: dict[tuple, tuple[Any, dict]] = {}
+_TEMPLATES: dict[tuple, tuple[Any, dict] | None] = {}
+
+
+def _template(closed: ClosedJaxpr, inputs: list) -> tuple[Any, dict] | None:
+    """``(jit primitive, its parameters with inline=True)`` for a recording of this arity, or ``None``.
+
+    Taken from a ``jax.jit`` of a stand-in with as many inputs and outputs, traced once per arity and
+    context mesh, so the parameters are whatever this JAX version's ``jit`` uses. ``None`` where its
+    equation does not look like one (another JAX).
+    """
+    key = (len(inputs), len(closed.out_avals), jax.sharding.get_abstract_mesh())
+    if key in _TEMPLATES:
+        return _TEMPLATES[key]
+
+    def stand_in(*xs: Any) -> tuple:
+        return tuple(jax.numpy.zeros(a.shape, a.dtype) for a in closed.out_avals)
+
+    template = None
+    try:
+        (eqn,) = jax.make_jaxpr(jax.jit(stand_in))(*inputs).jaxpr.eqns
+        if len(eqn.outvars) == len(closed.out_avals) and {"jaxpr", "inline", "name"} <= set(eqn.params):
+            template = (eqn.primitive, dict(eqn.params, inline=True))
+    except Exception:  # noqa: BLE001, S110 - a JAX whose jit cannot be read this way: evaluate op by op
+        pass
+    if len(_TEMPLATES) > 256:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = template
+    return template
 
 
 def _call(closed: ClosedJaxpr, inputs: list, name: str) -> list:
     """Evaluate ``closed`` in the current trace, its equations inlined into it.
 
-    The recording is bound as an inlined ``jit`` equation, which JAX copies into the enclosing jaxpr
-    equation by equation (no nested function in the lowered program, no re-binding of each equation).
-    The equation's parameters are taken from a ``jax.jit`` of a stand-in with as many inputs and
-    outputs, traced once per arity and context mesh, so they are whatever this JAX version's ``jit``
-    uses; only the jaxpr is swapped for the recording. Where that is not possible the recording is
-    evaluated op by op instead (``jaxpr_as_fun``), which gives the same program more slowly.
+    The recording is bound as an inlined ``jit`` equation (:func:`_template`), which JAX copies into
+    the enclosing jaxpr equation by equation: the lowered program has no nested function, and nothing
+    is bound again op by op. Without a template the recording is evaluated op by op
+    (``jaxpr_as_fun``), which gives the same program more slowly.
     """
-    n_out = len(closed.out_avals)
-    key = (len(inputs), n_out, jax.sharding.get_abstract_mesh())
-    template = _TEMPLATES.get(key)
+    template = _template(closed, inputs)
     if template is None:
-        def stand_in(*xs: Any) -> tuple:
-            return tuple(jax.numpy.zeros(a.shape, a.dtype) for a in closed.out_avals)
-
-        try:
-            (eqn,) = jax.make_jaxpr(jax.jit(stand_in))(*inputs).jaxpr.eqns
-            if len(eqn.outvars) != n_out or "jaxpr" not in eqn.params or "inline" not in eqn.params:
-                raise TypeError("unexpected jit equation")
-        except Exception:  # noqa: BLE001 - a JAX whose jit equation looks otherwise
-            return jaxpr_as_fun(closed)(*inputs)
-        if len(_TEMPLATES) > 256:
-            _TEMPLATES.clear()
-        template = _TEMPLATES[key] = (eqn.primitive, dict(eqn.params, inline=True))
+        return jaxpr_as_fun(closed)(*inputs)
     primitive, params = template
     return primitive.bind(*inputs, **dict(params, jaxpr=closed, name=name))
 
