@@ -34,14 +34,17 @@ _state_input_p.def_impl(lambda x, *, slot: x)
 _TEMPLATES: dict[tuple, tuple[Any, dict] | None] = {}
 
 
-def _template(closed: ClosedJaxpr, inputs: list) -> tuple[Any, dict] | None:
-    """``(jit primitive, parameters)`` of an inlined ``jit`` equation of this arity, or ``None``.
+# How an equation is marked to be inlined into the enclosing jaxpr at trace time: an ``Inline`` member
+# since ``jax.Inline`` exists (where ``inline=True`` means inlining only when lowering), else ``True``.
+_INLINE_EARLY: Any = jax.Inline.JAX_EARLY if hasattr(jax, "Inline") else True
 
-    Taken from a ``jax.jit(stand_in, inline=True)`` with as many inputs and outputs, traced once per
-    arity and context mesh, so the parameters are whatever this JAX version's ``jit`` uses. Where
-    ``inline=True`` inlines at trace time (JAX before ``jax.Inline``), no equation is left to read:
-    the template is then read off ``inline=False`` and marked inline (JAX copies such an equation into
-    the enclosing jaxpr). ``None`` where the equation does not look like one (another JAX).
+
+def _template(closed: ClosedJaxpr, inputs: list) -> tuple[Any, dict] | None:
+    """``(jit primitive, parameters)`` of a ``jit`` equation of this arity, marked inline, or ``None``.
+
+    Read off a ``jax.jit`` of a stand-in with as many inputs and outputs, traced once per arity and
+    context mesh, so the parameters are whatever this JAX version's ``jit`` uses. ``None`` where the
+    equation does not look like one (another JAX).
     """
     key = (len(inputs), len(closed.out_avals), jax.sharding.get_abstract_mesh())
     if key in _TEMPLATES:
@@ -50,18 +53,11 @@ def _template(closed: ClosedJaxpr, inputs: list) -> tuple[Any, dict] | None:
     def stand_in(*xs: Any) -> tuple:
         return tuple(jax.numpy.zeros(a.shape, a.dtype) for a in closed.out_avals)
 
-    def jit_equation(inline: bool) -> Any:
-        eqns = jax.make_jaxpr(jax.jit(stand_in, inline=inline))(*inputs).jaxpr.eqns
-        ok = len(eqns) == 1 and len(eqns[0].outvars) == len(closed.out_avals)
-        return eqns[0] if ok and {"jaxpr", "inline", "name"} <= set(eqns[0].params) else None
-
     template = None
     try:
-        eqn = jit_equation(True)
-        if eqn is not None:
-            template = (eqn.primitive, dict(eqn.params))
-        elif (eqn := jit_equation(False)) is not None:
-            template = (eqn.primitive, dict(eqn.params, inline=True))
+        (eqn,) = jax.make_jaxpr(jax.jit(stand_in))(*inputs).jaxpr.eqns
+        if len(eqn.outvars) == len(closed.out_avals) and {"jaxpr", "inline", "name"} <= set(eqn.params):
+            template = (eqn.primitive, dict(eqn.params, inline=_INLINE_EARLY))
     except Exception:  # noqa: BLE001, S110 - a JAX whose jit cannot be read this way: evaluate op by op
         pass
     if len(_TEMPLATES) > 256:
@@ -73,9 +69,9 @@ def _template(closed: ClosedJaxpr, inputs: list) -> tuple[Any, dict] | None:
 def _call(closed: ClosedJaxpr, inputs: list, name: str) -> list:
     """Evaluate ``closed`` in the current trace, its equations inlined into it.
 
-    The recording is bound as an inlined ``jit`` equation (:func:`_template`), which JAX inlines (into
-    the enclosing jaxpr, or when lowering it, depending on the version): the lowered program has no
-    nested function, and nothing is bound again op by op. Without a template the recording is evaluated op by op
+    The recording is bound as a ``jit`` equation marked inline (:func:`_template`), which JAX copies
+    into the enclosing jaxpr equation by equation: the lowered program has no nested function, and
+    nothing is bound again op by op. Without a template the recording is evaluated op by op
     (``jaxpr_as_fun``), which gives the same program more slowly.
     """
     template = _template(closed, inputs)
