@@ -226,7 +226,7 @@ class _Writer:
             several = True
         elif prim == "scan":  # body(consts, carry, xs) -> (carry, ys); lax.scan takes and gives them apart
             p = eqn.params
-            nc, nk = p["num_consts"], p["num_carry"]
+            nc, nk = _scan_counts(p)
             body, lines = self.nested(p["jaxpr"], indent)
             consts, carry, xs = args[:nc], args[nc:nc + nk], args[nc + nk:]
             step = (f"lambda c, x: (lambda o: (o[:{nk}], o[{nk}:]))({body}({''.join(a + ', ' for a in consts)}"
@@ -244,6 +244,18 @@ class _Writer:
             return [*lines, f"{indent}{expr}"]
         target = ", ".join(outs) + ("," if several and len(outs) == 1 else "")
         return [*lines, f"{indent}{target} = {expr}"]
+
+
+def _scan_counts(params: dict) -> tuple[int, int]:
+    """How many of a scan equation's inputs are constants, and how many carries.
+
+    Older JAX gives them as ``num_consts`` / ``num_carry``; newer JAX (0.12.0.1) packs the groups of
+    inputs (constants, carries, xs) in ``ft_in``.
+    """
+    if "num_consts" in params:
+        return params["num_consts"], params["num_carry"]
+    consts, carry, _ = params["ft_in"].unpack()
+    return len(consts), len(carry)
 
 
 def _identifier(name: Any) -> str:
