@@ -62,7 +62,7 @@ def _functions(text: str) -> list[str]:
 @pytest.mark.parametrize("name", ["scan", "grad"])
 def test_first_call_lowers_the_program_plain_jax_lowers(name):
     make, plain, values = _programs()[name]
-    fun, states = make()
+    fun, _ = make()
     xs = jnp.ones((5, 4))
     ours = T.jit(fun).lower(xs).as_text()
     theirs = jax.jit(plain).lower(values, xs).as_text()
